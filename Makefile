@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine: `make sweep` and `make test`.
+# Both create .venv on first use. torch is pinned to the CPU build first, so that nothing
+# downloads CUDA packages on a CPU machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: install train sweep test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+train: install
+	$(BIN)/rl-train --algo ppo
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) results/experiments results/sweeps

@@ -1,0 +1,92 @@
+"""Checkpoint zips: Stable-Baselines3's own format plus ``rl_sweep.json``, the run's state.
+
+SB3's ``model.save`` stores the weights, optimizer and ``num_timesteps``; the pipeline adds
+what a resumed run needs to read as one continuous run (episode statistics, training time)
+and what identifies the run (algorithm, environment, seed).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv
+
+from rl_sweep.algorithms import ALGORITHM_CLASSES
+from rl_sweep.atomic import write_atomic
+from rl_sweep.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+STATE_ENTRY = "rl_sweep.json"
+_STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
+
+
+def checkpoint_name(step: int) -> str:
+    """``checkpoint_{step}.zip``, the contract's name."""
+    return f"checkpoint_{step}.zip"
+
+
+def step_from_filename(path: Path) -> int | None:
+    """The step a ``checkpoint_{N}.zip`` name claims, or None for any other name."""
+    match = _STEP_IN_NAME.search(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class RunState:
+    """What the pipeline stores beside SB3's model so that a resumed run continues the same files."""
+
+    algo: str
+    env_name: str
+    seed: int
+    step: int
+    training_time_seconds: float = 0.0
+    episodes: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState) -> None:
+    """Save ``model`` and ``state`` to ``path`` atomically."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    with zipfile.ZipFile(buffer, mode="a") as archive:
+        archive.writestr(STATE_ENTRY, json.dumps(state.__dict__))
+    write_atomic(path, lambda f: f.write(buffer.getbuffer()))
+
+
+def load_checkpoint(path: Path, algo: str, env: VecEnv) -> tuple[OnPolicyAlgorithm, RunState | None]:
+    """Load a checkpoint to continue training ``algo`` on ``env``.
+
+    Raises :class:`ModelLoadError` for a missing, damaged, foreign or mismatched file.
+    The returned state is None for a plain SB3 zip, which carries no run state.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"checkpoint not found: {path}; check the --resume-from path")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            names = archive.namelist()
+            state_json = archive.read(STATE_ENTRY) if STATE_ENTRY in names else None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ModelLoadError(f"checkpoint {path} is not a readable zip ({exc}); it may be truncated") from exc
+    if damaged is not None or "data" not in names:
+        raise ModelLoadError(f"checkpoint {path} is damaged (bad entry: {damaged or 'data missing'})")
+    state = RunState(**json.loads(state_json)) if state_json is not None else None
+    if state is not None and state.algo != algo:
+        raise ModelLoadError(
+            f"checkpoint {path} was saved by {state.algo.upper()}, not {algo.upper()}; "
+            f"resume it with --algo {state.algo}"
+        )
+    try:
+        model = ALGORITHM_CLASSES[algo].load(path, env=env, device="cpu")
+    except Exception as exc:  # SB3 raises ValueError, KeyError, RuntimeError, pickle errors...
+        raise ModelLoadError(f"checkpoint {path} cannot be loaded as {algo.upper()}: {exc}") from exc
+    return model, state

@@ -1,0 +1,67 @@
+"""TrainingConfig: one training run, exactly as the contract specifies it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from rl_sweep.errors import ConfigError
+
+ALGORITHMS = ("ppo", "a2c")
+
+
+@dataclass
+class TrainingConfig:
+    """Configuration for RL agent training.
+
+    :param algo: "ppo" or "a2c".
+    :param env_name: Gymnasium environment id.
+    :param seed: seed for Python, NumPy, PyTorch and the environment.
+    :param total_timesteps: environment steps to train, exactly.
+    :param checkpoint_interval: steps between checkpoints.
+    :param output_dir: where the run's files go; default ``results/experiments/{algo}_seed{seed}/``.
+    :param resume_from: checkpoint zip to continue from.
+    :param verbose: DEBUG-level console logging.
+    :param conda_env: the conda environment the run must be in, when one is active.
+    :param eval_episodes: episodes of deterministic evaluation of the final model.
+    """
+
+    algo: str
+    env_name: str = "LunarLander-v3"
+    seed: int = 42
+    total_timesteps: int = 50000
+    checkpoint_interval: int = 1000
+    output_dir: Optional[Path] = None
+    resume_from: Optional[Path] = None
+    verbose: bool = False
+    conda_env: str = "rocm"
+    eval_episodes: int = 10
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ConfigError(f"--algo must be one of {', '.join(ALGORITHMS)}, not {self.algo!r}")
+        for name in ("total_timesteps", "checkpoint_interval", "eval_episodes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        if self.output_dir is None:
+            self.output_dir = Path(f"results/experiments/{self.algo}_seed{self.seed}/")
+        self.output_dir = Path(self.output_dir)
+        if self.resume_from is not None:
+            self.resume_from = Path(self.resume_from)
+
+    @property
+    def experiment_id(self) -> str:
+        """``{algo}_seed{seed}``, the stem of every file the run names after itself."""
+        return f"{self.algo}_seed{self.seed}"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainingConfig":
+        """Build from a mapping of field names, ignoring keys that are not fields (Ray adds some)."""
+        fields = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in values.items() if key in fields})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field values, paths as strings."""
+        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}

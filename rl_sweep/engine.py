@@ -1,0 +1,323 @@
+"""The engine: one training run of the contract, advanced one checkpoint interval at a time.
+
+The CLI (``rl_sweep.train``) and the Ray Tune trainable (``rl_sweep.trainable``) both drive a
+:class:`TrainingRun` the same way::
+
+    run = TrainingRun(config)          # validate, seed, create env and model (or resume)
+    while not run.done:
+        run.step()                     # train to the next checkpoint, save it, rewrite metrics
+    run.finish()                       # final model, evaluation, results JSON
+    run.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rl_sweep.algorithms import HYPERPARAMETERS, POLICY, create_model, training_loss
+from rl_sweep.checkpoints import (
+    RunState,
+    checkpoint_name,
+    load_checkpoint,
+    save_checkpoint,
+    step_from_filename,
+)
+from rl_sweep.config import TrainingConfig
+from rl_sweep.atomic import write_json_atomic
+from rl_sweep.environments import describe_space, make_env, reward_threshold
+from rl_sweep.errors import DiskFullError, ExitCode, PipelineError
+from rl_sweep.evaluation import Evaluation, evaluate
+from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
+from rl_sweep.metrics import EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
+from rl_sweep.results import ResultsDocument, RunFacts, Status, build_results
+from rl_sweep.seeding import check_conda_env, set_seed
+from rl_sweep.stepper import Stepper
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StepReport:
+    """What one :meth:`TrainingRun.step` did, for progress displays and Ray Tune."""
+
+    step: int
+    total_timesteps: int
+    episodes: int
+    reward: float | None
+    loss: float | None
+    steps_per_second: float
+    checkpoint: Path | None
+    done: bool
+
+
+class TrainingRun:
+    """One training run, from its :class:`TrainingConfig` to the contract's files.
+
+    :param config: the run's configuration.
+    :param stop: an event that, once set (by a signal handler, say), makes the run pause at its
+        next environment step; :meth:`step` then saves a checkpoint there and returns.
+    """
+
+    def __init__(self, config: TrainingConfig, stop: threading.Event | None = None) -> None:
+        self.config = config
+        self.start_time = utc_now()
+        self.warnings: list[str] = []
+        self._stop = stop or threading.Event()
+        conda_env = check_conda_env(config.conda_env)  # before anything is written
+        set_seed(config.seed)
+        self.output_dir = config.output_dir
+        try:
+            (self.output_dir / "logs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PipelineError(f"cannot create output directory {self.output_dir}: {exc.strerror}") from exc
+        stamp = file_stamp()
+        self._log_handler: logging.Handler | None = attach_file_log(
+            self.output_dir / "logs" / f"training_{stamp}.log"
+        )
+        self.env = None
+        self.metrics: MetricsRecorder | None = None
+        self.stepper: Stepper | None = None
+        try:
+            self._setup(conda_env, stamp)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, conda_env: str | None, stamp: str) -> None:
+        config = self.config
+        log.info(
+            "%s: %s on %s, seed %d, %d steps, checkpoint every %d steps, output in %s",
+            config.experiment_id, config.algo.upper(), config.env_name, config.seed,
+            config.total_timesteps, config.checkpoint_interval, self.output_dir,
+        )
+        log.debug("configuration: %s", config.to_dict())
+        if conda_env is None:
+            log.warning("no conda environment is active (expected %r); running in the current Python "
+                        "environment", config.conda_env)
+        self.env = make_env(config.env_name, config.seed)
+        log.debug("environment %s: observation space %s, action space %s",
+                  config.env_name, self.env.observation_space, self.env.action_space)
+        self.checkpoints: list[str] = []
+        if config.resume_from is not None:
+            self.model, state = self._resume(config.resume_from)
+        else:
+            log.info("Creating new %s model", config.algo.upper())
+            self.model = create_model(config.algo, self.env, config.seed)
+            state = RunState(config.algo, config.env_name, config.seed, step=0)
+        log.debug("hyperparameters: %s; policy: %s", HYPERPARAMETERS[config.algo], self.model.policy)
+        self.step_count = self.model.num_timesteps
+        self.episodes = EpisodeStats(state.episodes)
+        self.training_time = state.training_time_seconds
+        self.loss: float | None = None
+        metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
+        series = read_time_series(metrics_json, self.step_count) if config.resume_from else []
+        self.metrics = MetricsRecorder(
+            metrics_json,
+            self.output_dir / "logs" / f"metrics_{stamp}.csv",
+            MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),
+                            environment=config.env_name, seed=config.seed,
+                            recording_interval=100),
+            series,
+        )
+        self.facts = RunFacts(
+            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
+            seed=config.seed, output_dir=self.output_dir,
+            checkpoint_interval=config.checkpoint_interval, target_timesteps=config.total_timesteps,
+            policy=POLICY, hyperparameters=HYPERPARAMETERS[config.algo],
+            observation_space=describe_space(self.env.observation_space),
+            action_space=describe_space(self.env.action_space),
+            reward_threshold=reward_threshold(self.env), conda_environment=conda_env,
+            resumed_from=str(config.resume_from) if config.resume_from else None,
+            start_time=self.start_time,
+        )
+        self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop)
+
+    def _resume(self, path: Path):
+        config = self.config
+        model, state = load_checkpoint(path, config.algo, self.env)
+        step = model.num_timesteps
+        log.info("Resuming from checkpoint: %s (step %d)", path, step)
+        named = step_from_filename(path)
+        if named is not None and named != step:
+            self._warn(f"checkpoint file name says step {named} but it holds step {step}; "
+                       f"continuing from step {step}")
+        if state is None:
+            self._warn(f"{path} carries no rl-sweep run state: its algorithm cannot be verified "
+                       "and episode statistics restart from zero")
+            state = RunState(config.algo, config.env_name, config.seed, step)
+        elif state.seed != config.seed or state.env_name != config.env_name:
+            self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
+                       f"this run continues it with seed {config.seed} on {config.env_name}")
+        if step >= config.total_timesteps:
+            log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)
+        # Fresh randomness for the rest of the run, the same on every resume from this step.
+        model.set_random_seed(config.seed + step)
+        self.checkpoints = sorted(
+            (p.name for p in self.output_dir.glob("checkpoint_*.zip")
+             if (s := step_from_filename(p)) is not None and s <= step),
+            key=step_from_filename,
+        )
+        return model, state
+
+    # -- training --------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether training has reached ``total_timesteps``."""
+        return self.step_count >= self.config.total_timesteps
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the stop event was set (SIGINT, SIGTERM)."""
+        return self._stop.is_set()
+
+    def step(self) -> StepReport:
+        """Train to the next multiple of the checkpoint interval (or the end, or a stop), then save.
+
+        The checkpoint ``checkpoint_{N}.zip`` holds the model at step N and the metrics JSON
+        is rewritten. Raises :class:`DiskFullError` when the disk is full; any other failure to
+        save a checkpoint is logged and training goes on (exit code 1 at the end).
+        """
+        interval, total = self.config.checkpoint_interval, self.config.total_timesteps
+        target = min((self.step_count // interval + 1) * interval, total)
+        started, first_step = time.perf_counter(), self.step_count
+        self.step_count = self.stepper.advance(target)
+        speed = (self.step_count - first_step) / max(time.perf_counter() - started, 1e-9)
+        saved = self._save_checkpoint()
+        self.metrics.write_json(self.episodes, self.step_count)
+        self.training_time += time.perf_counter() - started
+        reward, _ = self.episodes.recent_means()
+        log.info(
+            "%s step %d/%d | reward %s (last %d episodes) | loss %s | %.0f steps/s%s",
+            self.config.experiment_id, self.step_count, total, _fmt(reward),
+            len(self.episodes.window), _fmt(self.loss), speed,
+            f" | saved {saved.name}" if saved else "",
+        )
+        return StepReport(self.step_count, total, self.episodes.count, reward, self.loss, speed,
+                          saved, self.done)
+
+    def _observe(self, step: int, infos: list[dict]) -> None:
+        """Called by the worker after every environment step."""
+        for info in infos:
+            episode = info.get("episode")
+            if episode is not None:
+                self.episodes.add(float(episode["r"]), int(episode["l"]))
+                log.debug("step %d: episode %d ended, reward %.2f, length %d",
+                          step, self.episodes.count, episode["r"], episode["l"])
+        if step >= self.metrics.next_record:
+            loss = training_loss(self.config.algo, self.model)
+            self.loss = self.loss if loss is None else loss
+            self.metrics.record(step, self.episodes, self.loss, utc_now())
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _state(self) -> RunState:
+        return RunState(self.config.algo, self.config.env_name, self.config.seed, self.step_count,
+                        self.training_time, self.episodes.state())
+
+    def _save_checkpoint(self) -> Path | None:
+        """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
+        name = checkpoint_name(self.step_count)
+        path = self.output_dir / name
+        started = time.perf_counter()
+        try:
+            save_checkpoint(self.model, path, self._state())
+        except DiskFullError:
+            raise
+        except Exception as exc:
+            self._warn(f"checkpoint {name} could not be saved ({exc}); training goes on without it",
+                       level=logging.ERROR)
+            return None
+        log.debug("saved %s in %.1f ms", name, 1000 * (time.perf_counter() - started))
+        if name not in self.checkpoints:
+            self.checkpoints.append(name)
+        return path
+
+    @property
+    def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint this run knows of."""
+        return self.output_dir / self.checkpoints[-1] if self.checkpoints else None
+
+    def _write_results(self, status: Status, evaluation: Evaluation | None,
+                       model_file: str | None) -> ResultsDocument:
+        results = build_results(
+            self.facts, status=status, end_time=utc_now(), steps=self.step_count,
+            episodes=self.episodes, evaluation=evaluation, training_time=self.training_time,
+            checkpoints=list(self.checkpoints), model_file=model_file, warnings=list(self.warnings),
+        )
+        write_json_atomic(self.output_dir / f"{self.config.experiment_id}_results.json", results)
+        return results
+
+    def finish(self) -> ResultsDocument:
+        """Save the final model, evaluate it, and write the metrics and results JSON."""
+        self.stepper.close()
+        if checkpoint_name(self.step_count) not in self.checkpoints:
+            self._save_checkpoint()
+        model_file = f"{self.config.experiment_id}_model.zip"
+        save_checkpoint(self.model, self.output_dir / model_file, self._state())
+        evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
+                              self.config.eval_episodes)
+        self.metrics.write_json(self.episodes, self.step_count)
+        results = self._write_results("completed", evaluation, model_file)
+        metrics = results["experiment_results"]["metrics"]
+        log.info(
+            "%s finished: %d steps in %.1f s (%.0f steps/s), %d training episodes; "
+            "evaluation over %d episodes: reward %.2f ± %.2f, length %.1f",
+            self.config.experiment_id, self.step_count, self.training_time,
+            metrics["steps_per_second"] or 0.0, self.episodes.count, evaluation["episodes"],
+            evaluation["reward_mean"], evaluation["reward_std"], evaluation["episode_length_mean"],
+        )
+        threshold = self.facts.reward_threshold
+        if threshold is not None and not metrics["converged"]:
+            log.warning("final reward %.2f is below the reward threshold %.1f: not converged",
+                        evaluation["reward_mean"], threshold)
+        return results
+
+    def abort(self, status: Status) -> None:
+        """After an interruption or a failure, save what can be saved: checkpoint, metrics, results."""
+        if self.stepper is None or self.metrics is None:
+            return
+        for save in (self.stepper.close, self._ensure_checkpoint,
+                     lambda: self.metrics.write_json(self.episodes, self.step_count),
+                     lambda: self._write_results(status, None, None)):
+            try:
+                save()
+            except Exception as exc:
+                log.error("while saving after the run was %s: %s", status, exc)
+        self.step_count = self.model.num_timesteps
+
+    def _ensure_checkpoint(self) -> None:
+        self.step_count = self.model.num_timesteps
+        if checkpoint_name(self.step_count) not in self.checkpoints:
+            self._save_checkpoint()
+
+    def _warn(self, message: str, level: int = logging.WARNING) -> None:
+        """Log something that lessens trust in the run's files; the run then exits with code 1."""
+        log.log(level, message)
+        self.warnings.append(message)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code of a completed run: 1 when something lessened trust in its files."""
+        return ExitCode.WARNINGS if self.warnings else ExitCode.OK
+
+    def close(self) -> None:
+        """Release the worker thread, files, environment and log file; safe to call twice."""
+        if self.stepper is not None:
+            self.stepper.close()
+        if self.metrics is not None:
+            self.metrics.close()
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+        if self._log_handler is not None:
+            detach_file_log(self._log_handler)
+            self._log_handler = None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,38 @@
+"""Gymnasium environments as the pipeline uses them: monitored, vectorised, seeded."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from rl_sweep.errors import EnvCreationError
+
+
+def make_env(env_name: str, seed: int) -> VecEnv:
+    """One monitored ``env_name`` in a DummyVecEnv whose next reset uses ``seed``.
+
+    Raises :class:`EnvCreationError` for an unknown id or a missing dependency (Box2D).
+    """
+    try:
+        gym_env = gym.make(env_name)
+    except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError...
+        raise EnvCreationError(f"cannot create environment {env_name!r}: {exc}") from exc
+    vec_env = DummyVecEnv([lambda: Monitor(gym_env)])
+    vec_env.seed(seed)
+    return vec_env
+
+
+def describe_space(space: gym.Space) -> str:
+    """``Box(8,)`` or ``Discrete(4)``, as the results JSON shows spaces."""
+    if isinstance(space, gym.spaces.Discrete):
+        return f"Discrete({space.n})"
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    return str(space)
+
+
+def reward_threshold(env: VecEnv) -> float | None:
+    """The environment spec's reward threshold (200 for LunarLander-v3), if it has one."""
+    spec = env.envs[0].unwrapped.spec if isinstance(env, DummyVecEnv) else None
+    return None if spec is None else spec.reward_threshold

@@ -1,0 +1,192 @@
+"""Training metrics: episode statistics, the time series, and the metrics JSON and CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+from collections import deque
+from pathlib import Path
+from typing import IO, Any, Optional, TypedDict
+
+from rl_sweep.atomic import finite_or_none, write_json_atomic
+from rl_sweep.errors import DiskFullError, is_disk_full
+
+log = logging.getLogger(__name__)
+
+RECORDING_INTERVAL = 100
+WINDOW = 100
+
+
+class TimeSeriesEntry(TypedDict):
+    """One record of the time series, every ``recording_interval`` steps."""
+
+    timestep: int
+    episode: int
+    reward: Optional[float]
+    episode_length: Optional[float]
+    loss: Optional[float]
+    timestamp: str
+
+
+class MetricsMetadata(TypedDict):
+    experiment_id: str
+    algorithm: str
+    environment: str
+    seed: int
+    recording_interval: int
+
+
+class Aggregated(TypedDict):
+    reward_mean: Optional[float]
+    reward_std: Optional[float]
+    reward_min: Optional[float]
+    reward_max: Optional[float]
+    episode_length_mean: Optional[float]
+    total_timesteps: int
+
+
+class TrainingMetrics(TypedDict):
+    metadata: MetricsMetadata
+    time_series: list[TimeSeriesEntry]
+    aggregated: Aggregated
+
+
+class MetricsDocument(TypedDict):
+    """``{experiment_id}_metrics.json``."""
+
+    training_metrics: TrainingMetrics
+
+
+CSV_COLUMNS = list(TimeSeriesEntry.__annotations__)
+
+
+class EpisodeStats:
+    """Completed training episodes: a count, running totals, and the latest ``WINDOW`` of them."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        state = state or {}
+        self.count: int = state.get("count", 0)
+        self.return_sum: float = state.get("return_sum", 0.0)
+        self.return_sumsq: float = state.get("return_sumsq", 0.0)
+        self.return_min: float | None = state.get("return_min")
+        self.return_max: float | None = state.get("return_max")
+        self.length_sum: int = state.get("length_sum", 0)
+        self.window: deque[tuple[float, int]] = deque(
+            (tuple(pair) for pair in state.get("window", [])), maxlen=WINDOW
+        )
+
+    def add(self, episode_return: float, length: int) -> None:
+        """Count one completed episode."""
+        self.count += 1
+        self.return_sum += episode_return
+        self.return_sumsq += episode_return * episode_return
+        self.return_min = episode_return if self.return_min is None else min(self.return_min, episode_return)
+        self.return_max = episode_return if self.return_max is None else max(self.return_max, episode_return)
+        self.length_sum += length
+        self.window.append((episode_return, length))
+
+    def recent_means(self) -> tuple[float | None, float | None]:
+        """Mean return and length over the latest ``WINDOW`` episodes; None before the first."""
+        if not self.window:
+            return None, None
+        n = len(self.window)
+        return sum(r for r, _ in self.window) / n, sum(l for _, l in self.window) / n
+
+    def aggregated(self, total_timesteps: int) -> Aggregated:
+        """Statistics over every completed training episode."""
+        if self.count == 0:
+            mean = std = length_mean = None
+        else:
+            mean = self.return_sum / self.count
+            std = math.sqrt(max(self.return_sumsq / self.count - mean * mean, 0.0))
+            length_mean = self.length_sum / self.count
+        return Aggregated(
+            reward_mean=mean,
+            reward_std=std,
+            reward_min=self.return_min,
+            reward_max=self.return_max,
+            episode_length_mean=length_mean,
+            total_timesteps=total_timesteps,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-ready snapshot, stored in checkpoints."""
+        return {
+            "count": self.count,
+            "return_sum": self.return_sum,
+            "return_sumsq": self.return_sumsq,
+            "return_min": self.return_min,
+            "return_max": self.return_max,
+            "length_sum": self.length_sum,
+            "window": [list(pair) for pair in self.window],
+        }
+
+
+def read_time_series(path: Path, up_to_step: int) -> list[TimeSeriesEntry]:
+    """The entries of an existing metrics JSON up to ``up_to_step``: what a resumed run continues."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return []
+    return [e for e in document["training_metrics"]["time_series"] if e["timestep"] <= up_to_step]
+
+
+class MetricsRecorder:
+    """Keeps the time series; appends each record to the CSV, rewrites the JSON on demand.
+
+    :param json_path: the metrics JSON, rewritten atomically by :meth:`write_json`.
+    :param csv_path: the CSV, holding the whole series (earlier entries first on resume).
+    :param metadata: the JSON's ``metadata`` block.
+    :param series: the entries recorded before this process started (resumption).
+    """
+
+    def __init__(self, json_path: Path, csv_path: Path, metadata: MetricsMetadata,
+                 series: list[TimeSeriesEntry]) -> None:
+        self.json_path = json_path
+        self.metadata = metadata
+        self.series = list(series)
+        last = self.series[-1]["timestep"] if self.series else 0
+        self.next_record = (last // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
+        self._csv: IO[str] = open(csv_path, "a", newline="")
+        self._append_csv(self.series)
+
+    def record(self, step: int, episodes: EpisodeStats, loss: float | None, timestamp: str) -> TimeSeriesEntry:
+        """Add the entry for ``step`` and append it to the CSV."""
+        reward, length = episodes.recent_means()
+        entry = TimeSeriesEntry(timestep=step, episode=episodes.count, reward=reward,
+                                episode_length=length, loss=loss, timestamp=timestamp)
+        entry = finite_or_none(entry)
+        self.series.append(entry)
+        self.next_record = (step // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
+        self._append_csv([entry])
+        return entry
+
+    def write_json(self, episodes: EpisodeStats, total_timesteps: int) -> None:
+        """Rewrite the metrics JSON atomically with everything recorded so far."""
+        document = MetricsDocument(training_metrics=TrainingMetrics(
+            metadata=self.metadata,
+            time_series=self.series,
+            aggregated=episodes.aggregated(total_timesteps),
+        ))
+        write_json_atomic(self.json_path, document)
+
+    def close(self) -> None:
+        """Close the CSV file."""
+        self._csv.close()
+
+    def _append_csv(self, rows: list[TimeSeriesEntry]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+        if self._csv.tell() == 0:
+            writer.writeheader()
+        writer.writerows(rows)
+        try:
+            self._csv.write(buffer.getvalue())
+            self._csv.flush()
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(f"disk full while appending to {self._csv.name}") from exc
+            raise

@@ -1,0 +1,147 @@
+"""``python -m rl_sweep.train`` / ``rl-train``: one training run of the contract from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rl_sweep.config import ALGORITHMS, TrainingConfig
+from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
+from rl_sweep.logs import configure_console
+
+log = logging.getLogger("rl_sweep.train")
+
+EPILOG = """\
+exit codes:
+  0  training completed
+  1  training completed with warnings (a checkpoint save failed, a resume warning)
+  2  training failed (critical error, disk full)
+  3  invalid command-line arguments
+  4  conda environment validation failed
+  5  environment creation failed
+  6  model load failed (--resume-from)
+  7  interrupted (SIGINT or SIGTERM): checkpoint saved, resume with --resume-from
+
+files, in --output-dir:
+  {algo}_seed{seed}_model.zip, {algo}_seed{seed}_results.json, {algo}_seed{seed}_metrics.json,
+  checkpoint_{step}.zip, logs/training_{timestamp}.log, logs/metrics_{timestamp}.csv
+
+examples:
+  python -m rl_sweep.train --algo ppo
+  python -m rl_sweep.train --algo a2c --checkpoint-interval 500
+  python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/checkpoint_10000.zip
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the contract's exit code 3 for invalid arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The contract's command line, plus --eval-episodes and --conda-env."""
+    parser = _Parser(
+        prog="rl-train",
+        description="Train PPO or A2C (Stable-Baselines3) on a Gymnasium environment, with seeding, "
+                    "checkpoints every N steps, metrics and results JSON, and resumption.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--algo", required=True, choices=ALGORITHMS, help="algorithm to train")
+    parser.add_argument("--env", default="LunarLander-v3", dest="env_name",
+                        help="Gymnasium environment id (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    parser.add_argument("--timesteps", type=_positive_int, default=50000, dest="total_timesteps",
+                        help="total environment steps to train, exactly (default: %(default)s)")
+    parser.add_argument("--checkpoint-interval", type=_positive_int, default=1000,
+                        help="steps between checkpoints (default: %(default)s)")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="output directory (default: results/experiments/{algo}_seed{seed}/)")
+    parser.add_argument("--resume-from", type=Path, default=None,
+                        help="checkpoint zip to continue training from")
+    parser.add_argument("--eval-episodes", type=_positive_int, default=10,
+                        help="deterministic evaluation episodes of the final model (default: %(default)s)")
+    parser.add_argument("--conda-env", default="rocm",
+                        help="conda environment the run must be in when conda is active (default: %(default)s)")
+    parser.add_argument("--verbose", action="store_true", help="DEBUG-level logging on the console")
+    return parser
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    """First SIGINT or SIGTERM: stop at the next step and save; a second SIGINT aborts at once."""
+
+    def handle(signum: int, _frame: object) -> None:
+        log.warning("%s received: stopping at the next step to save a checkpoint",
+                    signal.Signals(signum).name)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def run_training(config: TrainingConfig, stop: threading.Event | None = None) -> ExitCode:
+    """Run ``config`` to the end, or until ``stop`` is set; return the contract's exit code."""
+    from rl_sweep.engine import TrainingRun  # heavy imports (torch, SB3) after argument parsing
+
+    stop = stop or threading.Event()
+    run = None
+    try:
+        run = TrainingRun(config, stop)
+        while not run.done and not stop.is_set():
+            run.step()
+        if stop.is_set() and not run.done:
+            run.abort("interrupted")
+            log.warning("interrupted at step %d; resume with --resume-from %s",
+                        run.step_count, run.latest_checkpoint)
+            return ExitCode.INTERRUPTED
+        run.finish()
+        return run.exit_code
+    except (Exception, KeyboardInterrupt) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        if run is not None:
+            run.abort("interrupted" if interrupted else "failed")
+        log.debug("failure details", exc_info=True)
+        message = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s", "interrupted" if interrupted else message)
+        return exit_code_for(exc)
+    finally:
+        if run is not None:
+            run.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rl-train`` and ``python -m rl_sweep.train``."""
+    args = build_parser().parse_args(argv)
+    configure_console(args.verbose)
+    try:
+        config = TrainingConfig(**vars(args))
+    except PipelineError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    return int(run_training(config, stop))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

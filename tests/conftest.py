@@ -1,0 +1,57 @@
+"""Shared helpers: the CLI as a real subprocess, JSON loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: no conda env active unless a test sets one."""
+    env = {k: v for k, v in os.environ.items() if k != "CONDA_DEFAULT_ENV"}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """``python -m rl_sweep.train ARGS`` in ``cwd``, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "rl_sweep.train", *args],
+        cwd=cwd, env=cli_env(**env), capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def start_cli(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
+    """Start the CLI without waiting, for signal tests."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "rl_sweep.train", *args],
+        cwd=cwd, env=cli_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def timesteps(output_dir: Path, experiment_id: str) -> list[int]:
+    """The time series' steps in a run's metrics JSON."""
+    metrics = load_json(output_dir / f"{experiment_id}_metrics.json")
+    return [entry["timestep"] for entry in metrics["training_metrics"]["time_series"]]
+
+
+@pytest.fixture(scope="session")
+def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One PPO run of 5000 steps (checkpoints every 1000), shared by the tests that only read it."""
+    cwd = tmp_path_factory.mktemp("ppo5000")
+    result = run_cli(["--algo", "ppo", "--seed", "42", "--timesteps", "5000", "--eval-episodes", "3"], cwd)
+    assert result.returncode == 0, result.stderr
+    return cwd / "results" / "experiments" / "ppo_seed42"
