@@ -48,10 +48,18 @@ def timesteps(output_dir: Path, experiment_id: str) -> list[int]:
     return [entry["timestep"] for entry in metrics["training_metrics"]["time_series"]]
 
 
+class FinishedRun:
+    """A CLI run that has ended: its process result and its output directory."""
+
+    def __init__(self, result: subprocess.CompletedProcess, output_dir: Path) -> None:
+        self.result = result
+        self.output_dir = output_dir
+
+
 @pytest.fixture(scope="session")
-def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One PPO run of 5000 steps (checkpoints every 1000), shared by the tests that only read it."""
+def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
+    """One PPO run of 5000 steps (checkpoints every 1000), shared by tests that only read it."""
     cwd = tmp_path_factory.mktemp("ppo5000")
     result = run_cli(["--algo", "ppo", "--seed", "42", "--timesteps", "5000", "--eval-episodes", "3"], cwd)
     assert result.returncode == 0, result.stderr
-    return cwd / "results" / "experiments" / "ppo_seed42"
+    return FinishedRun(result, cwd / "results" / "experiments" / "ppo_seed42")
