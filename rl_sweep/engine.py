@@ -64,6 +64,7 @@ class TrainingRun:
 
     def __init__(self, config: TrainingConfig, stop: threading.Event | None = None) -> None:
         self.config = config
+        self.finished = False
         self.start_time = utc_now()
         self.warnings: list[str] = []
         self._stop = stop or threading.Event()
@@ -263,6 +264,7 @@ class TrainingRun:
                               self.config.eval_episodes)
         self.metrics.write_json(self.episodes, self.step_count)
         results = self._write_results("completed", evaluation, model_file)
+        self.finished = True
         metrics = results["experiment_results"]["metrics"]
         log.info(
             "%s finished: %d steps in %.1f s (%.0f steps/s), %d training episodes; "

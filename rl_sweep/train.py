@@ -9,8 +9,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
+from rl_sweep.cli import Parser, positive_int
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
 from rl_sweep.logs import configure_console
@@ -39,27 +39,9 @@ examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with the contract's exit code 3 for invalid arguments."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The contract's command line, plus --eval-episodes and --conda-env."""
-    parser = _Parser(
+    parser = Parser(
         prog="rl-train",
         description="Train PPO or A2C (Stable-Baselines3) on a Gymnasium environment, with seeding, "
                     "checkpoints every N steps, metrics and results JSON, and resumption.",
@@ -70,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", default="LunarLander-v3", dest="env_name",
                         help="Gymnasium environment id (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    parser.add_argument("--timesteps", type=_positive_int, default=50000, dest="total_timesteps",
+    parser.add_argument("--timesteps", type=positive_int, default=50000, dest="total_timesteps",
                         help="total environment steps to train, exactly (default: %(default)s)")
-    parser.add_argument("--checkpoint-interval", type=_positive_int, default=1000,
+    parser.add_argument("--checkpoint-interval", type=positive_int, default=1000,
                         help="steps between checkpoints (default: %(default)s)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="output directory (default: results/experiments/{algo}_seed{seed}/)")
     parser.add_argument("--resume-from", type=Path, default=None,
                         help="checkpoint zip to continue training from")
-    parser.add_argument("--eval-episodes", type=_positive_int, default=10,
+    parser.add_argument("--eval-episodes", type=positive_int, default=10,
                         help="deterministic evaluation episodes of the final model (default: %(default)s)")
     parser.add_argument("--conda-env", default="rocm",
                         help="conda environment the run must be in when conda is active (default: %(default)s)")

@@ -1,0 +1,80 @@
+"""``RunTrainable``: one contract training run as a Ray Tune class trainable.
+
+A thin adapter over the same :class:`~rl_sweep.engine.TrainingRun` that ``rl-train`` drives:
+``step()`` trains one checkpoint interval, ``save_checkpoint``/``load_checkpoint`` hand Tune the
+run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same experiment folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+from ray.tune import PlacementGroupFactory
+
+from rl_sweep.config import TrainingConfig
+from rl_sweep.engine import TrainingRun
+
+
+class RunTrainable(tune.Trainable):
+    """Ray Tune trainable whose config takes :class:`TrainingConfig` field names.
+
+    ``cpus_per_trial`` (default 1) in the config sets the CPUs each trial reserves.
+    """
+
+    @classmethod
+    def default_resource_request(cls, config: dict[str, Any]) -> PlacementGroupFactory:
+        return PlacementGroupFactory([{"CPU": config.get("cpus_per_trial", 1)}])
+
+    def __repr__(self) -> str:
+        # Ray's dashboard names each trial's actor by this.
+        config = getattr(self, "training_config", None)
+        return f"RunTrainable({config.experiment_id})" if config else "RunTrainable"
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.training_config = TrainingConfig.from_dict(config)
+        # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
+        self.run: TrainingRun | None = None
+
+    def step(self) -> dict[str, Any]:
+        if self.run is None:
+            self.run = TrainingRun(self.training_config)
+        report = self.run.step()
+        result: dict[str, Any] = {
+            "timesteps_total": report.step,
+            "episodes_total": report.episodes,
+            "episode_reward_mean": report.reward,
+            "loss": report.loss,
+            "steps_per_second": report.steps_per_second,
+            "experiment_dir": str(self.training_config.output_dir),
+        }
+        if report.done:
+            metrics = self.run.finish()["experiment_results"]["metrics"]
+            result.update({key: metrics[key] for key in (
+                "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
+            result["done"] = True
+        return result
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        latest = self.run.latest_checkpoint if self.run else None
+        if latest is not None:
+            shutil.copy2(latest, Path(checkpoint_dir) / latest.name)
+
+    def load_checkpoint(self, checkpoint: str | dict | None) -> None:
+        zips = sorted(Path(checkpoint).glob("checkpoint_*.zip")) if isinstance(checkpoint, (str, os.PathLike)) else []
+        if self.run is not None:
+            self.run.close()
+            self.run = None
+        if zips:
+            self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
+
+    def cleanup(self) -> None:
+        # Tune stopped the trial before the end (an interrupted sweep): say so in its files.
+        if self.run is not None:
+            if not self.run.finished:
+                self.run.abort("interrupted")
+            self.run.close()

@@ -1,0 +1,171 @@
+"""rl-sweep: contract runs as Ray Tune trials on a real local Ray cluster."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import ray
+from ray import tune
+from ray.tune.utils import validate_save_restore
+
+import rl_sweep
+from rl_sweep.errors import ExitCode
+from rl_sweep.sweep import SweepOptions, run_sweep
+
+from conftest import REPO, cli_env, load_json, run_cli, timesteps
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray cluster for the in-process sweep tests (2 CPUs, like CI)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def options(tmp_path: Path, **overrides) -> SweepOptions:
+    values = {"algos": ["ppo", "a2c"], "seeds": 1, "timesteps": 2000, "eval_episodes": 2,
+              "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)"}
+    values.update(overrides)
+    return SweepOptions(**values)
+
+
+def test_trainable_passes_validate_save_restore(ray_cluster, tmp_path):
+    config = {"algo": "a2c", "seed": 1, "total_timesteps": 1000, "checkpoint_interval": 100,
+              "eval_episodes": 1, "output_dir": str(tmp_path / "a2c_seed1")}
+    assert validate_save_restore(rl_sweep.RunTrainable, config=config)
+    assert timesteps(tmp_path / "a2c_seed1", "a2c_seed1") == list(range(100, 501, 100))
+
+
+def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp_path):
+    code, summary = run_sweep(options(tmp_path, seeds=2))
+    assert code == ExitCode.OK
+    assert sorted(t["trial"] for t in summary["trials"]) == ["a2c_seed42", "a2c_seed43", "ppo_seed42", "ppo_seed43"]
+    for trial in summary["trials"]:
+        out = Path(trial["experiment_dir"])
+        assert out == tmp_path / "results/experiments" / trial["trial"]
+        assert trial["status"] == "completed" and trial["timesteps"] == 2000
+        for name in ("model.zip", "results.json", "metrics.json"):
+            assert (out / f"{trial['trial']}_{name}").exists()
+        assert (out / "checkpoint_1000.zip").exists() and (out / "checkpoint_2000.zip").exists()
+        results = load_json(out / f"{trial['trial']}_results.json")["experiment_results"]
+        assert results["metrics"]["final_reward_mean"] == trial["final_reward_mean"]
+    assert load_json(tmp_path / "results/sweeps/test/summary.json") == json.loads(json.dumps(summary))
+
+
+def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_cluster, tmp_path):
+    code, _ = run_sweep(options(tmp_path, algos=["ppo"], timesteps=3000))
+    assert code == ExitCode.OK
+    (tmp_path / "cli").mkdir()
+    cli = run_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "2"], tmp_path / "cli")
+    assert cli.returncode == 0, cli.stderr
+
+    def metrics(out):
+        results = load_json(out / "ppo_seed42_results.json")["experiment_results"]["metrics"]
+        series = [{k: v for k, v in e.items() if k != "timestamp"}
+                  for e in load_json(out / "ppo_seed42_metrics.json")["training_metrics"]["time_series"]]
+        return results["final_reward_mean"], series
+
+    assert metrics(tmp_path / "results/experiments/ppo_seed42") == \
+        metrics(tmp_path / "cli/results/experiments/ppo_seed42")
+
+
+class KillOnce(tune.Callback):
+    """Kill a trial's worker process (SIGKILL, by its PID) once it has reported ``at_step``."""
+
+    def __init__(self, trial_name: str, at_step: int) -> None:
+        self.trial_name, self.at_step, self.killed_pid = trial_name, at_step, None
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if self.killed_pid is None and str(trial) == self.trial_name and result["timesteps_total"] >= self.at_step:
+            self.killed_pid = result["pid"]
+            os.kill(self.killed_pid, signal.SIGKILL)
+
+
+def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster, tmp_path):
+    killer = KillOnce("a2c_seed42", at_step=2000)
+    code, summary = run_sweep(options(tmp_path, algos=["a2c"], timesteps=4000), callbacks=[killer])
+    assert killer.killed_pid is not None
+    assert code == ExitCode.OK
+    [trial] = summary["trials"]
+    assert trial["status"] == "completed" and trial["timesteps"] == 4000
+    out = tmp_path / "results/experiments/a2c_seed42"
+    results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
+    assert results["metadata"]["status"] == "completed"
+    assert results["metadata"]["resumed_from"] is not None  # restored from a Tune checkpoint
+    assert timesteps(out, "a2c_seed42") == list(range(100, 4001, 100))  # continuous, no duplicates
+    assert results["model"]["checkpoints"] == [f"checkpoint_{n}.zip" for n in range(1000, 4001, 1000)]
+
+
+def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
+    for args in (["--algos", "dqn"], ["--seeds", "0"], ["--bogus"]):
+        result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=tmp_path, env=cli_env(),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, result.stderr
+
+
+def test_sweep_cli_rejects_unknown_environment_with_exit_5_before_starting_ray(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--env", "NoSuchEnv-v0"], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 5
+    assert "NoSuchEnv-v0" in result.stderr and "Traceback" not in result.stderr
+
+
+def _dashboard_status(url: str, token: str | None) -> int:
+    request = urllib.request.Request(f"{url}/api/v0/actors?detail=1")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
+    """The real command: dashboard on 127.0.0.1 behind the token, Ctrl-C, then --resume."""
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "ppo", "--timesteps", "3000",
+               "--eval-episodes", "1", "--max-concurrent", "1", "--name", "interrupted"]
+    driver = subprocess.Popen(command, cwd=tmp_path, env=cli_env(PYTHONUNBUFFERED="1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in driver.stdout:  # wait for the dashboard line
+        lines.append(line)
+        if line.startswith("Ray dashboard:"):
+            break
+    url = line.split()[-1]
+    assert url.startswith("http://127.0.0.1:")
+
+    experiments = tmp_path / "results/experiments"
+    deadline = time.monotonic() + 240
+    while not (experiments / "ppo_seed42/checkpoint_1000.zip").exists():  # a2c done, ppo under way
+        assert driver.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    token = (Path.home() / ".ray/auth_token").read_text().strip()
+    assert _dashboard_status(url, None) == 401
+    assert _dashboard_status(url, token) == 200
+    driver.send_signal(signal.SIGINT)
+    output = "".join(lines) + driver.communicate(timeout=120)[0]
+    assert driver.returncode == ExitCode.INTERRUPTED, output
+    assert "rl-sweep --resume interrupted" in output
+
+    summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
+    assert {t["trial"]: t["status"] for t in summary["trials"]} == {"a2c_seed42": "completed",
+                                                                    "ppo_seed42": "incomplete"}
+    finished = (experiments / "a2c_seed42/a2c_seed42_results.json").read_text()
+
+    resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "interrupted", "--no-dashboard"],
+                             cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (experiments / "a2c_seed42/a2c_seed42_results.json").read_text() == finished  # not rerun
+    assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
+    summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
+    assert {t["status"] for t in summary["trials"]} == {"completed"}
