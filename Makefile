@@ -10,12 +10,14 @@ TORCH ?= torch==2.13.0
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed
+
+sweep: install
+	$(BIN)/rl-sweep --algos ppo a2c --seeds 5
 
 train: install
 	$(BIN)/rl-train --algo ppo

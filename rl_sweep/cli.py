@@ -26,3 +26,17 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
     return value
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The options a single run and a sweep share, with the contract's defaults."""
+    parser.add_argument("--env", default="LunarLander-v3", dest="env_name", metavar="ENV",
+                        help="Gymnasium environment id (default: %(default)s)")
+    parser.add_argument("--timesteps", type=positive_int, default=50000, dest="total_timesteps", metavar="N",
+                        help="environment steps per run, exactly (default: %(default)s)")
+    parser.add_argument("--checkpoint-interval", type=positive_int, default=1000, metavar="N",
+                        help="steps between checkpoints (default: %(default)s)")
+    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
+                        help="deterministic evaluation episodes of the final model (default: %(default)s)")
+    parser.add_argument("--conda-env", default="rocm", metavar="NAME",
+                        help="conda environment required when conda is active (default: %(default)s)")

@@ -17,7 +17,7 @@ from typing import Any
 
 import rl_sweep
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.cli import Parser, positive_int
+from rl_sweep.cli import Parser, add_training_options, positive_int
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError
 from rl_sweep.logs import configure_console, utc_now
@@ -107,16 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="number of seeds per algorithm (default: %(default)s)")
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
-    parser.add_argument("--timesteps", type=positive_int, default=50000, metavar="N",
-                        help="environment steps per run (default: %(default)s)")
-    parser.add_argument("--checkpoint-interval", type=positive_int, default=1000, metavar="N",
-                        help="steps between checkpoints (default: %(default)s)")
-    parser.add_argument("--env", dest="env_name", default="LunarLander-v3", metavar="ENV",
-                        help="Gymnasium environment id (default: %(default)s)")
-    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
-                        help="evaluation episodes of each final model (default: %(default)s)")
-    parser.add_argument("--conda-env", default="rocm", metavar="NAME",
-                        help="conda environment required when conda is active (default: %(default)s)")
+    add_training_options(parser)
     parser.add_argument("--results-dir", default="results", metavar="DIR",
                         help="root of experiments/ and sweeps/ (default: %(default)s)")
     parser.add_argument("--name", default=None, help="sweep name (default: sweep_{UTC timestamp})")
@@ -151,7 +142,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
     return SweepOptions(
         algos=list(dict.fromkeys(args.algos)), seeds=args.seeds, seed_start=args.seed_start,
-        timesteps=args.timesteps, checkpoint_interval=args.checkpoint_interval, env_name=args.env_name,
+        timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval, env_name=args.env_name,
         eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
         command=shlex.join(["rl-sweep", *argv]),
@@ -209,7 +200,7 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
     return tune.Tuner(
         RunTrainable,
         param_space=param_space,
-        tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent,
+        tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=True,
                                     trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(
             name=options.name,

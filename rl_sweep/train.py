@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from rl_sweep.cli import Parser, positive_int
+from rl_sweep.cli import Parser, add_training_options
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
 from rl_sweep.logs import configure_console
@@ -48,22 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--algo", required=True, choices=ALGORITHMS, help="algorithm to train")
-    parser.add_argument("--env", default="LunarLander-v3", dest="env_name",
-                        help="Gymnasium environment id (default: %(default)s)")
+    parser.add_argument("--algo", required=True, choices=ALGORITHMS, help="algorithm to train: ppo or a2c")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    parser.add_argument("--timesteps", type=positive_int, default=50000, dest="total_timesteps",
-                        help="total environment steps to train, exactly (default: %(default)s)")
-    parser.add_argument("--checkpoint-interval", type=positive_int, default=1000,
-                        help="steps between checkpoints (default: %(default)s)")
-    parser.add_argument("--output-dir", type=Path, default=None,
+    add_training_options(parser)
+    parser.add_argument("--output-dir", type=Path, default=None, metavar="DIR",
                         help="output directory (default: results/experiments/{algo}_seed{seed}/)")
-    parser.add_argument("--resume-from", type=Path, default=None,
+    parser.add_argument("--resume-from", type=Path, default=None, metavar="CHECKPOINT",
                         help="checkpoint zip to continue training from")
-    parser.add_argument("--eval-episodes", type=positive_int, default=10,
-                        help="deterministic evaluation episodes of the final model (default: %(default)s)")
-    parser.add_argument("--conda-env", default="rocm",
-                        help="conda environment the run must be in when conda is active (default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="DEBUG-level logging on the console")
     return parser
 

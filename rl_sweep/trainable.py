@@ -72,9 +72,16 @@ class RunTrainable(tune.Trainable):
         if zips:
             self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
 
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Take the next trial in this process (Tune's ``reuse_actors``): saves re-importing torch and SB3."""
+        self.cleanup()
+        self.setup(new_config)
+        return True
+
     def cleanup(self) -> None:
         # Tune stopped the trial before the end (an interrupted sweep): say so in its files.
         if self.run is not None:
             if not self.run.finished:
                 self.run.abort("interrupted")
             self.run.close()
+            self.run = None

@@ -1,0 +1,80 @@
+"""Sequential CLI runs vs one rl-sweep over the same trials: wall time and speed-up.
+
+A third row runs the same CLI commands as plain concurrent processes, one per CPU, with no Ray:
+the ceiling this machine allows, so that the sweep's own overhead reads apart from the machine's.
+
+    python benchmarks/sweep_speedup.py                       # 4 trials (ppo, a2c x 2 seeds) of 20,000 steps
+    python benchmarks/sweep_speedup.py --seeds 8 --timesteps 50000
+
+Both sides run as a user runs them, as subprocesses, from process start to exit (Python and
+Ray start-up included), in fresh temporary folders. Also checks that both produced the same
+final rewards, since a sweep must not change what a run learns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def timed_concurrently(commands: list[list[str]], cwd: Path, slots: int) -> float:
+    """Run ``commands`` with at most ``slots`` at once; wall time of the whole batch."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(slots) as pool:
+        list(pool.map(lambda command: timed(command, cwd), commands))
+    return time.perf_counter() - started
+
+
+def final_rewards(results: Path) -> dict[str, float]:
+    return {
+        path.parent.name: json.loads(path.read_text())["experiment_results"]["metrics"]["final_reward_mean"]
+        for path in sorted(results.glob("experiments/*/*_results.json"))
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", nargs="+", default=["ppo", "a2c"])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--timesteps", type=int, default=20000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    args = parser.parse_args()
+    common = ["--timesteps", str(args.timesteps), "--eval-episodes", str(args.eval_episodes)]
+    trials = [(algo, 42 + i) for algo in args.algos for i in range(args.seeds)]
+
+    runs = [[str(BIN / "rl-train"), "--algo", algo, "--seed", str(seed), *common] for algo, seed in trials]
+    with tempfile.TemporaryDirectory() as sequential_dir, tempfile.TemporaryDirectory() as sweep_dir, \
+            tempfile.TemporaryDirectory() as plain_dir:
+        sequential = sum(timed(run, Path(sequential_dir)) for run in runs)
+        plain = timed_concurrently(runs, Path(plain_dir), os.cpu_count() or 1)
+        sweep = timed([str(BIN / "rl-sweep"), "--algos", *args.algos, "--seeds", str(args.seeds),
+                       "--no-dashboard", "--name", "bench", *common], Path(sweep_dir))
+        same = final_rewards(Path(sequential_dir) / "results") == final_rewards(Path(sweep_dir) / "results")
+
+    print(f"rl-sweep speed-up, {date.today()}, {os.cpu_count()} CPUs: "
+          f"{len(trials)} trials ({' '.join(args.algos)} x {args.seeds} seeds) of {args.timesteps} steps")
+    print(f"{'mode':<28} {'wall s':>8} {'speed-up':>9}")
+    print(f"{'sequential rl-train runs':<28} {sequential:8.1f} {1.0:9.2f}")
+    print(f"{'plain processes, 1 per CPU':<28} {plain:8.1f} {sequential / plain:9.2f}  (machine ceiling, no Ray)")
+    print(f"{'one rl-sweep':<28} {sweep:8.1f} {sequential / sweep:9.2f}")
+    print(f"identical final rewards: {'yes' if same else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
