@@ -21,6 +21,7 @@ from rl_sweep.cli import Parser, add_training_options, positive_int
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError
 from rl_sweep.logs import configure_console, utc_now
+from rl_sweep.report import trials_from_summary, write_report
 
 log = logging.getLogger("rl_sweep.sweep")
 
@@ -238,7 +239,8 @@ def summarize(options: SweepOptions, result_grid: Any, started: str) -> dict[str
             "experiment_dir": config.get("output_dir"),
             "error": str(result.error).splitlines()[0] if result.error is not None else None,
         })
-    trials.sort(key=lambda t: (str(t["algo"]), t["seed"] or 0))
+    order = {algo: i for i, algo in enumerate(options.algos)}
+    trials.sort(key=lambda t: (order.get(t["algo"], len(order)), t["seed"] or 0))
     statuses = {t["status"] for t in trials}
     status = "completed" if statuses == {"completed"} else "failed" if "failed" in statuses else "interrupted"
     return {"sweep": options.name, "status": status, "command": options.command,
@@ -281,8 +283,13 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
     result_grid = build_tuner(options, callbacks, resume).fit()
     summary = summarize(options, result_grid, started)
-    write_json_atomic(options.sweep_dir / "summary.json", summary)
     print_summary(summary)
+    try:
+        summary["report"] = write_report(trials_from_summary(summary), options.sweep_dir, options.command)
+        print(f"Report: {options.sweep_dir / 'report.html'}")
+    except Exception as exc:  # the trials' files stand without it; rl-report --sweep retries
+        log.error("the comparison report failed: %s; retry with rl-report --sweep %s", exc, options.name)
+    write_json_atomic(options.sweep_dir / "summary.json", summary)
     if summary["status"] == "completed":
         return ExitCode.OK, summary
     not_done = [t["trial"] for t in summary["trials"] if t["status"] != "completed"]

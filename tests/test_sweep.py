@@ -57,7 +57,14 @@ def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp
         assert (out / "checkpoint_1000.zip").exists() and (out / "checkpoint_2000.zip").exists()
         results = load_json(out / f"{trial['trial']}_results.json")["experiment_results"]
         assert results["metrics"]["final_reward_mean"] == trial["final_reward_mean"]
-    assert load_json(tmp_path / "results/sweeps/test/summary.json") == json.loads(json.dumps(summary))
+    sweep_dir = tmp_path / "results/sweeps/test"
+    assert load_json(sweep_dir / "summary.json") == json.loads(json.dumps(summary))
+    for name in ("report.md", "report.html", "learning_curves.png", "final_performance.png"):
+        assert (sweep_dir / name).exists()
+    report = summary["report"]
+    assert report["algorithms"]["ppo"]["seeds_completed"] == 2
+    assert report["command"] == "rl-sweep (test)"
+    assert any(line.startswith("Too few seeds to tell") for line in report["verdict"])
 
 
 def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_cluster, tmp_path):
