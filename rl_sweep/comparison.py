@@ -160,6 +160,8 @@ def algorithm_statistics(trials: list[Trial], threshold: float | None, reps: int
     stats["median_steps_to_threshold"] = float(np.median(reached)) if reached else None
     areas = [a for t in done if (a := learning_curve_area(t)) is not None]
     stats["auc_mean"] = _mean(areas)
+    stats["final_training_reward_mean"] = _mean([float(t.curve_rewards[-1]) for t in done
+                                                 if t.curve_rewards.size and not np.isnan(t.curve_rewards[-1])])
     if len(areas) >= MIN_SEEDS:
         [stats["auc_ci"]] = _interval(np.array(areas).reshape(-1, 1),
                                       lambda s: np.array([rl_metrics.aggregate_mean(s)]), reps)

@@ -22,7 +22,9 @@ from typing import Any
 
 from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.cli import Parser
-from rl_sweep.comparison import CURVE_REPS, MIN_SEEDS, REPS, Trial, compare, learning_curve_area, load_trial, steps_to_threshold
+from rl_sweep.comparison import (
+    CURVE_REPS, MIN_SEEDS, REPS, Trial, compare, learning_curve_area, load_trial, steps_to_threshold,
+)
 from rl_sweep.errors import ExitCode, PipelineError
 from rl_sweep.logs import configure_console, utc_now
 
@@ -99,9 +101,15 @@ def verdict(stats: dict[str, Any]) -> list[str]:
     ax, ay = sx.get("auc_ci"), sy.get("auc_ci")
     if ax and ay and (ax[0] > ay[1] or ay[0] > ax[1]):
         faster, slower = (x, y) if ax[0] > ay[1] else (y, x)
-        lines.append(f"Learning speed: {faster.upper()} learned faster: its mean training reward over the run "
-                     f"(area under the learning curve) is {_num(stats['algorithms'][faster]['auc_mean'])} vs "
-                     f"{_num(stats['algorithms'][slower]['auc_mean'])}, with non-overlapping 95% CIs.")
+        f, sl = stats["algorithms"][faster], stats["algorithms"][slower]
+        line = (f"Learning speed: {faster.upper()} learned faster: its mean training reward over the run "
+                f"(area under the learning curve) is {_num(f['auc_mean'])} vs {_num(sl['auc_mean'])}, "
+                "with non-overlapping 95% CIs")
+        end_fast, end_slow = f["final_training_reward_mean"], sl["final_training_reward_mean"]
+        if end_fast is not None and end_slow is not None and end_slow > end_fast:
+            line += (f"; but {slower.upper()}'s training curve ends higher ({_num(end_slow)} vs {_num(end_fast)}): "
+                     "the curves cross")
+        lines.append(line + ".")
     elif ax and ay:
         lines.append("Learning speed: the areas under the learning curves overlap at 95% confidence: "
                      "no reliable difference in how fast they learned.")
