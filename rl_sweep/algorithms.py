@@ -1,42 +1,25 @@
-"""The contract's PPO and A2C settings, and how a model is made from them."""
+"""PPO and A2C: how a model is made from a preset, and what its training loss is."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-ALGORITHM_CLASSES: dict[str, type[OnPolicyAlgorithm]] = {"ppo": PPO, "a2c": A2C}
+from rl_sweep.presets import AlgoSettings
 
-HYPERPARAMETERS: dict[str, dict[str, Any]] = {
-    "ppo": {
-        "learning_rate": 0.0003,
-        "n_steps": 2048,
-        "batch_size": 64,
-        "n_epochs": 10,
-        "gamma": 0.99,
-        "gae_lambda": 0.95,
-    },
-    "a2c": {
-        "learning_rate": 0.0007,
-        "n_steps": 5,
-        "gamma": 0.99,
-        "gae_lambda": 1.0,
-    },
-}
+ALGORITHM_CLASSES: dict[str, type[OnPolicyAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 
 POLICY = "MlpPolicy"
 
 
-def create_model(algo: str, env: VecEnv, seed: int) -> OnPolicyAlgorithm:
-    """A new model with the contract's hyperparameters.
+def create_model(algo: str, env: VecEnv, seed: int, settings: AlgoSettings) -> OnPolicyAlgorithm:
+    """A new model with a preset's hyperparameters (the contract's by default).
 
     ``verbose=0``: progress goes through the pipeline's logging rather than SB3's stdout tables.
     """
     return ALGORITHM_CLASSES[algo](
-        POLICY, env, verbose=0, seed=seed, tensorboard_log=None, **HYPERPARAMETERS[algo]
+        POLICY, env, verbose=0, seed=seed, tensorboard_log=None, **settings.model_kwargs()
     )
 
 

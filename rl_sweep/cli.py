@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from rl_sweep.errors import ExitCode
+from rl_sweep.presets import DEFAULT_PRESET, available_presets, load_settings
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,11 +34,27 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options a single run and a sweep share, with the contract's defaults."""
     parser.add_argument("--env", default="LunarLander-v3", dest="env_name", metavar="ENV",
                         help="Gymnasium environment id (default: %(default)s)")
-    parser.add_argument("--timesteps", type=positive_int, default=50000, dest="total_timesteps", metavar="N",
-                        help="environment steps per run, exactly (default: %(default)s)")
+    parser.add_argument("--timesteps", type=positive_int, default=None, dest="total_timesteps", metavar="N",
+                        help="environment steps per run, exactly (default: the preset's; 50000 for contract)")
     parser.add_argument("--checkpoint-interval", type=positive_int, default=1000, metavar="N",
                         help="steps between checkpoints (default: %(default)s)")
     parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
                         help="deterministic evaluation episodes of the final model (default: %(default)s)")
     parser.add_argument("--conda-env", default="rocm", metavar="NAME",
                         help="conda environment required when conda is active (default: %(default)s)")
+    presets = parser.add_mutually_exclusive_group()
+    presets.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
+                         help=f"hyperparameter preset from configs/: {', '.join(available_presets())} "
+                              "(default: %(default)s, the contract's settings)")
+    presets.add_argument("--config", type=Path, dest="config_file", metavar="FILE.yaml",
+                         help="your own preset file, in the format of configs/contract.yaml")
+
+
+def preset_of(args: argparse.Namespace) -> str:
+    """The preset the options name: --config's file, else --preset's name."""
+    return str(args.config_file) if args.config_file else args.preset
+
+
+def timesteps_of(args: argparse.Namespace, algo: str) -> int:
+    """--timesteps, or the preset's default for ``algo``."""
+    return args.total_timesteps or load_settings(preset_of(args), algo).timesteps

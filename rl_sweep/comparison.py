@@ -72,7 +72,8 @@ def load_trial(experiment_dir: Path, status: str | None = None, name: str | None
         threshold=results["environment"]["reward_threshold"], env_name=meta["environment"],
         eval_episodes=metrics.get("eval_episodes"),
         config={"timesteps": meta.get("target_timesteps", meta["total_timesteps"]),
-                "checkpoint_interval": results["model"]["checkpoint_interval"]},
+                "checkpoint_interval": results["model"]["checkpoint_interval"],
+                "preset": meta.get("preset", "contract")},
     )
     metrics_file = experiment_dir / f"{trial.name}_metrics.json"
     if metrics_file.exists():

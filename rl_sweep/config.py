@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rl_sweep.errors import ConfigError
+from rl_sweep.presets import DEFAULT_PRESET, AlgoSettings, load_settings
 
 ALGORITHMS = ("ppo", "a2c")
 
@@ -25,6 +26,7 @@ class TrainingConfig:
     :param verbose: DEBUG-level console logging.
     :param conda_env: the conda environment the run must be in, when one is active.
     :param eval_episodes: episodes of deterministic evaluation of the final model.
+    :param preset: hyperparameter preset: a name from ``configs/`` or a path to a YAML file.
     """
 
     algo: str
@@ -37,6 +39,7 @@ class TrainingConfig:
     verbose: bool = False
     conda_env: str = "rocm"
     eval_episodes: int = 10
+    preset: str = DEFAULT_PRESET
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -50,6 +53,8 @@ class TrainingConfig:
         self.output_dir = Path(self.output_dir)
         if self.resume_from is not None:
             self.resume_from = Path(self.resume_from)
+        self.preset = str(self.preset)
+        self.settings: AlgoSettings = load_settings(self.preset, self.algo)
 
     @property
     def experiment_id(self) -> str:

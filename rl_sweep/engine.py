@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl_sweep.algorithms import HYPERPARAMETERS, POLICY, create_model, training_loss
+from rl_sweep.algorithms import POLICY, create_model, training_loss
 from rl_sweep.checkpoints import (
     RunState,
     checkpoint_name,
@@ -51,6 +51,7 @@ class StepReport:
     loss: float | None
     steps_per_second: float
     checkpoint: Path | None
+    checkpoint_seconds: float
     done: bool
 
 
@@ -91,15 +92,15 @@ class TrainingRun:
     def _setup(self, conda_env: str | None, stamp: str) -> None:
         config = self.config
         log.info(
-            "%s: %s on %s, seed %d, %d steps, checkpoint every %d steps, output in %s",
+            "%s: %s on %s, seed %d, %d steps, checkpoint every %d steps, preset %s, output in %s",
             config.experiment_id, config.algo.upper(), config.env_name, config.seed,
-            config.total_timesteps, config.checkpoint_interval, self.output_dir,
+            config.total_timesteps, config.checkpoint_interval, config.preset, self.output_dir,
         )
         log.debug("configuration: %s", config.to_dict())
         if conda_env is None:
             log.warning("no conda environment is active (expected %r); running in the current Python "
                         "environment", config.conda_env)
-        self.env = make_env(config.env_name, config.seed)
+        self.env = make_env(config.env_name, config.seed, config.settings.n_envs)
         log.debug("environment %s: observation space %s, action space %s",
                   config.env_name, self.env.observation_space, self.env.action_space)
         self.checkpoints: list[str] = []
@@ -107,9 +108,9 @@ class TrainingRun:
             self.model, state = self._resume(config.resume_from)
         else:
             log.info("Creating new %s model", config.algo.upper())
-            self.model = create_model(config.algo, self.env, config.seed)
+            self.model = create_model(config.algo, self.env, config.seed, config.settings)
             state = RunState(config.algo, config.env_name, config.seed, step=0)
-        log.debug("hyperparameters: %s; policy: %s", HYPERPARAMETERS[config.algo], self.model.policy)
+        log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
         self.step_count = self.model.num_timesteps
         self.episodes = EpisodeStats(state.episodes)
         self.training_time = state.training_time_seconds
@@ -128,7 +129,10 @@ class TrainingRun:
             experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
             seed=config.seed, output_dir=self.output_dir,
             checkpoint_interval=config.checkpoint_interval, target_timesteps=config.total_timesteps,
-            policy=POLICY, hyperparameters=HYPERPARAMETERS[config.algo],
+            policy=POLICY, preset=config.preset, n_envs=config.settings.n_envs,
+            hyperparameters={**config.settings.hyperparameters,
+                             **({"policy_kwargs": config.settings.policy_kwargs}
+                                if config.settings.policy_kwargs else {})},
             observation_space=describe_space(self.env.observation_space),
             action_space=describe_space(self.env.action_space),
             reward_threshold=reward_threshold(self.env), conda_environment=conda_env,
@@ -188,7 +192,9 @@ class TrainingRun:
         started, first_step = time.perf_counter(), self.step_count
         self.step_count = self.stepper.advance(target)
         speed = (self.step_count - first_step) / max(time.perf_counter() - started, 1e-9)
+        saving = time.perf_counter()
         saved = self._save_checkpoint()
+        checkpoint_seconds = time.perf_counter() - saving
         self.metrics.write_json(self.episodes, self.step_count)
         self.training_time += time.perf_counter() - started
         reward, _ = self.episodes.recent_means()
@@ -199,7 +205,7 @@ class TrainingRun:
             f" | saved {saved.name}" if saved else "",
         )
         return StepReport(self.step_count, total, self.episodes.count, reward, self.loss, speed,
-                          saved, self.done)
+                          saved, checkpoint_seconds, self.done)
 
     def _observe(self, step: int, infos: list[dict]) -> None:
         """Called by the worker after every environment step."""

@@ -9,16 +9,16 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from rl_sweep.errors import EnvCreationError
 
 
-def make_env(env_name: str, seed: int) -> VecEnv:
-    """One monitored ``env_name`` in a DummyVecEnv whose next reset uses ``seed``.
+def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
+    """``n_envs`` monitored ``env_name`` in one DummyVecEnv; environment i first resets with ``seed + i``.
 
     Raises :class:`EnvCreationError` for an unknown id or a missing dependency (Box2D).
     """
     try:
-        gym_env = gym.make(env_name)
+        gym_envs = [gym.make(env_name) for _ in range(n_envs)]
     except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError...
         raise EnvCreationError(f"cannot create environment {env_name!r}: {exc}") from exc
-    vec_env = DummyVecEnv([lambda: Monitor(gym_env)])
+    vec_env = DummyVecEnv([lambda e=e: Monitor(e) for e in gym_envs])
     vec_env.seed(seed)
     return vec_env
 

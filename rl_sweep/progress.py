@@ -13,12 +13,12 @@ def _fmt(value: Any, width: int, precision: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:{width}.{precision}f}"
 
 
-def trial_table(trials: list[Trial], total_timesteps: int) -> str:
+def trial_table(trials: list[Trial]) -> str:
     """One line per trial: name, state, step, reward, steps/s."""
     lines = [f"{'trial':<16} {'state':<11} {'step':>17} {'reward':>9} {'steps/s':>8}"]
     for trial in sorted(trials, key=lambda t: str(t)):
         result = trial.last_result or {}
-        step = f"{result.get('timesteps_total', 0)}/{total_timesteps}"
+        step = f"{result.get('timesteps_total', 0)}/{trial.config.get('total_timesteps')}"
         lines.append(
             f"{str(trial):<16} {trial.status:<11} {step:>17} "
             f"{_fmt(result.get('episode_reward_mean'), 9, 1)} {_fmt(result.get('steps_per_second'), 8, 0)}"
@@ -27,14 +27,9 @@ def trial_table(trials: list[Trial], total_timesteps: int) -> str:
 
 
 class LiveTable(Callback):
-    """Print the trial table every ``interval`` seconds while the sweep runs, and on every trial end.
+    """Print the trial table every ``interval`` seconds while the sweep runs, and on every trial end."""
 
-    :param total_timesteps: each trial's target, for the step column.
-    :param interval: seconds between two tables.
-    """
-
-    def __init__(self, total_timesteps: int, interval: float = 15.0) -> None:
-        self.total_timesteps = total_timesteps
+    def __init__(self, interval: float = 15.0) -> None:
         self.interval = interval
         self._started = time.monotonic()
         self._last = 0.0
@@ -45,7 +40,7 @@ class LiveTable(Callback):
             counts[trial.status] = counts.get(trial.status, 0) + 1
         elapsed = int(time.monotonic() - self._started)
         header = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items()))
-        print(f"\n[{elapsed // 60:02d}:{elapsed % 60:02d}] {header}\n{trial_table(trials, self.total_timesteps)}",
+        print(f"\n[{elapsed // 60:02d}:{elapsed % 60:02d}] {header}\n{trial_table(trials)}",
               flush=True)
         self._last = time.monotonic()
 

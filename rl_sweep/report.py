@@ -128,6 +128,9 @@ def reproduce_command(trials: list[Trial]) -> str:
         parts += ["--timesteps", str(known.config["timesteps"]),
                   "--checkpoint-interval", str(known.config["checkpoint_interval"]),
                   "--env", known.env_name, "--eval-episodes", str(known.eval_episodes)]
+        preset = known.config.get("preset", "contract")
+        if preset != "contract":
+            parts += ["--config" if preset.endswith((".yaml", ".yml")) else "--preset", preset]
     return " ".join(parts)
 
 

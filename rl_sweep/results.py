@@ -26,6 +26,8 @@ class ResultsMetadata(TypedDict):
     target_timesteps: int
     resumed_from: Optional[str]
     warnings: list[str]
+    preset: str
+    n_envs: int
 
 
 class ResultsModel(TypedDict):
@@ -82,6 +84,8 @@ class RunFacts:
     checkpoint_interval: int
     target_timesteps: int
     policy: str
+    preset: str
+    n_envs: int
     hyperparameters: dict[str, Any]
     observation_space: str
     action_space: str
@@ -123,6 +127,8 @@ def build_results(
             target_timesteps=facts.target_timesteps,
             resumed_from=facts.resumed_from,
             warnings=warnings,
+            preset=facts.preset,
+            n_envs=facts.n_envs,
         ),
         model=ResultsModel(
             algorithm=facts.algo.upper(),

@@ -17,7 +17,8 @@ from typing import Any
 
 import rl_sweep
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.cli import Parser, add_training_options, positive_int
+from rl_sweep.cli import Parser, add_training_options, positive_int, preset_of
+from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError
 from rl_sweep.logs import configure_console, utc_now
@@ -39,7 +40,8 @@ class SweepOptions:
     algos: list[str] = field(default_factory=lambda: list(ALGORITHMS))
     seeds: int = 1
     seed_start: int = 42
-    timesteps: int = 50000
+    timesteps: int | None = None  # None: each algorithm's preset default
+    preset: str = DEFAULT_PRESET
     checkpoint_interval: int = 1000
     env_name: str = "LunarLander-v3"
     eval_episodes: int = 10
@@ -55,12 +57,17 @@ class SweepOptions:
     def sweep_dir(self) -> Path:
         return Path(self.results_dir) / "sweeps" / self.name
 
+    def timesteps_for(self, algo: str) -> int:
+        """--timesteps, or the preset's default for ``algo``."""
+        return self.timesteps or load_settings(self.preset, algo).timesteps
+
     def training_configs(self) -> list[TrainingConfig]:
         """One validated TrainingConfig per (algorithm, seed) trial."""
         return [
-            TrainingConfig(algo=algo, seed=seed, env_name=self.env_name, total_timesteps=self.timesteps,
+            TrainingConfig(algo=algo, seed=seed, env_name=self.env_name, total_timesteps=self.timesteps_for(algo),
                            checkpoint_interval=self.checkpoint_interval, eval_episodes=self.eval_episodes,
-                           conda_env=self.conda_env, output_dir=experiment_dir(self.results_dir, algo, seed))
+                           conda_env=self.conda_env, output_dir=experiment_dir(self.results_dir, algo, seed),
+                           preset=self.preset)
             for algo in self.algos
             for seed in range(self.seed_start, self.seed_start + self.seeds)
         ]
@@ -73,6 +80,10 @@ def experiment_dir(results_dir: str, algo: str, seed: int) -> Path:
 
 def _trial_output_dir(results_dir: str, config: dict[str, Any]) -> str:
     return str(experiment_dir(results_dir, config["algo"], config["seed"]))
+
+
+def _trial_timesteps(options: SweepOptions, config: dict[str, Any]) -> int:
+    return options.timesteps_for(config["algo"])
 
 
 def _trial_name(trial: Any) -> str:
@@ -144,6 +155,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     return SweepOptions(
         algos=list(dict.fromkeys(args.algos)), seeds=args.seeds, seed_start=args.seed_start,
         timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval, env_name=args.env_name,
+        preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
         eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
         command=shlex.join(["rl-sweep", *argv]),
@@ -191,7 +203,8 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
         "algo": tune.grid_search(options.algos),
         "seed": tune.grid_search(list(range(options.seed_start, options.seed_start + options.seeds))),
         "env_name": options.env_name,
-        "total_timesteps": options.timesteps,
+        "preset": options.preset,
+        "total_timesteps": tune.sample_from(functools.partial(_trial_timesteps, options)),
         "checkpoint_interval": options.checkpoint_interval,
         "eval_episodes": options.eval_episodes,
         "conda_env": options.conda_env,
@@ -207,7 +220,7 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
             name=options.name,
             storage_path=str(Path(options.results_dir) / "sweeps"),
             verbose=0,
-            callbacks=[LiveTable(options.timesteps), *callbacks],
+            callbacks=[LiveTable(), *callbacks],
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
         ),
@@ -278,8 +291,9 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
         if url:
             print(f"Ray dashboard: {url}\n  Token authentication is on: when the page asks for a token, paste "
                   f"the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
-    trials = len(options.training_configs())
-    print(f"Sweep {options.name}: {trials} trial(s) of {options.timesteps} steps on "
+    configs = options.training_configs()
+    steps = "/".join(str(n) for n in dict.fromkeys(c.total_timesteps for c in configs))
+    print(f"Sweep {options.name}: {len(configs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
     result_grid = build_tuner(options, callbacks, resume).fit()
     summary = summarize(options, result_grid, started)

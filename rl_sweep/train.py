@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options
+from rl_sweep.cli import Parser, add_training_options, preset_of, timesteps_of
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
 from rl_sweep.logs import configure_console
@@ -36,6 +36,7 @@ examples:
   python -m rl_sweep.train --algo ppo
   python -m rl_sweep.train --algo a2c --checkpoint-interval 500
   python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/checkpoint_10000.zip
+  python -m rl_sweep.train --algo a2c --config my_settings.yaml
 """
 
 
@@ -107,7 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_console(args.verbose)
     try:
-        config = TrainingConfig(**vars(args))
+        values = vars(args)
+        values["preset"] = preset_of(args)
+        values["total_timesteps"] = timesteps_of(args, args.algo)
+        del values["config_file"]
+        config = TrainingConfig(**values)
     except PipelineError as exc:
         log.error("%s", exc)
         return exc.exit_code

@@ -1,0 +1,80 @@
+"""Hyperparameter presets: YAML files, one per name in ``configs/``, or a user's own file.
+
+A preset has one block per algorithm (``ppo``, ``a2c``) with ``timesteps`` (the default length of a
+run), ``n_envs`` (parallel environments in one run), ``hyperparameters`` (passed to the SB3
+constructor; ``"lin_<value>"`` is a linear schedule from <value> to 0, the RL Zoo's convention) and
+optionally ``policy_kwargs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from stable_baselines3.common.utils import LinearSchedule
+
+from rl_sweep.errors import ConfigError
+
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_PRESET = "contract"
+
+
+@dataclass(frozen=True)
+class AlgoSettings:
+    """One algorithm's block of a preset."""
+
+    timesteps: int
+    n_envs: int = 1
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the SB3 constructor, schedules turned into SB3 schedule objects."""
+        kwargs = {key: _schedule(value) for key, value in self.hyperparameters.items()}
+        if self.policy_kwargs:
+            kwargs["policy_kwargs"] = dict(self.policy_kwargs)
+        return kwargs
+
+
+def _schedule(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("lin_"):
+        return LinearSchedule(start=float(value[4:]), end=0.0, end_fraction=1.0)
+    return value
+
+
+def available_presets() -> list[str]:
+    """Names of the presets in ``configs/``."""
+    return sorted(path.stem for path in CONFIGS_DIR.glob("*.yaml"))
+
+
+def preset_path(preset: str) -> Path:
+    """A preset name from ``configs/``, or a path to a YAML file."""
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    return CONFIGS_DIR / f"{preset}.yaml"
+
+
+def load_settings(preset: str, algo: str) -> AlgoSettings:
+    """``algo``'s block of ``preset``; a ConfigError (exit code 3) for anything unusable."""
+    path = preset_path(preset)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        known = ", ".join(available_presets())
+        raise ConfigError(f"no preset {preset!r} ({path} not found); presets: {known}, or --config FILE.yaml") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    block = document.get(algo) if isinstance(document, dict) else None
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path} has no settings for {algo}")
+    unknown = set(block) - set(AlgoSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys for {algo}: {', '.join(sorted(unknown))}")
+    settings = AlgoSettings(**block)
+    if not isinstance(settings.timesteps, int) or settings.timesteps <= 0 or \
+            not isinstance(settings.n_envs, int) or settings.n_envs <= 0:
+        raise ConfigError(f"{path}: {algo} timesteps and n_envs must be positive integers")
+    return settings

@@ -1,0 +1,64 @@
+"""Presets: the contract preset is the contract; a user's YAML with several environments per run."""
+
+import pytest
+from stable_baselines3 import A2C
+
+from rl_sweep.config import TrainingConfig
+from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.presets import AlgoSettings, load_settings
+from rl_sweep.train import run_training
+
+from conftest import load_json, run_cli, timesteps
+
+CONTRACT = {
+    "ppo": {"learning_rate": 0.0003, "n_steps": 2048, "batch_size": 64, "n_epochs": 10, "gamma": 0.99,
+            "gae_lambda": 0.95},
+    "a2c": {"learning_rate": 0.0007, "n_steps": 5, "gamma": 0.99, "gae_lambda": 1.0},
+}
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_contract_preset_is_the_contracts_algorithm_configuration(algo):
+    settings = load_settings("contract", algo)
+    assert settings.hyperparameters == CONTRACT[algo]
+    assert (settings.timesteps, settings.n_envs, settings.policy_kwargs) == (50000, 1, {})
+    assert TrainingConfig(algo=algo).settings == settings  # the default
+
+
+def test_lin_values_are_linear_schedules():
+    kwargs = AlgoSettings(timesteps=1, hyperparameters={"learning_rate": "lin_0.001", "gamma": 0.9}).model_kwargs()
+    assert kwargs["learning_rate"](1.0) == pytest.approx(0.001)
+    assert kwargs["learning_rate"](0.25) == pytest.approx(0.00025)
+    assert kwargs["gamma"] == 0.9
+
+
+def test_unknown_preset_or_bad_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError):
+        TrainingConfig(algo="ppo", preset="no-such-preset")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ppo:\n  timesteps: 100\n  learning_rate: 0.1\n")  # hyperparameters at the wrong level
+    with pytest.raises(ConfigError, match="unknown keys"):
+        TrainingConfig(algo="ppo", preset=str(bad))
+
+
+def test_cli_unknown_preset_exits_3(tmp_path):
+    result = run_cli(["--algo", "ppo", "--preset", "no-such-preset"], tmp_path)
+    assert result.returncode == 3 and "no preset 'no-such-preset'" in result.stderr
+
+
+def test_several_envs_checkpoint_at_the_first_step_past_each_multiple(tmp_path):
+    preset = tmp_path / "three.yaml"
+    preset.write_text("a2c:\n  timesteps: 600\n  n_envs: 3\n  hyperparameters:\n    n_steps: 5\n"
+                      "    learning_rate: lin_0.0007\n  policy_kwargs:\n    net_arch: [32, 32]\n")
+    config = TrainingConfig(algo="a2c", preset=str(preset), total_timesteps=600, checkpoint_interval=100,
+                            eval_episodes=1, output_dir=tmp_path / "out")
+    assert run_training(config) == ExitCode.OK
+    out = tmp_path / "out"
+    # Steps advance by 3: the first steps at or past 100, 200, ... are 102, 201, 300, 402, 501, 600.
+    for step in (102, 201, 300, 402, 501, 600):
+        assert A2C.load(out / f"checkpoint_{step}.zip").num_timesteps == step
+    assert timesteps(out, "a2c_seed42")[:4] == [102, 201, 300, 402]
+    results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
+    assert results["metadata"]["n_envs"] == 3 and results["metadata"]["preset"] == str(preset)
+    assert results["hyperparameters"] == {"n_steps": 5, "learning_rate": "lin_0.0007",
+                                          "policy_kwargs": {"net_arch": [32, 32]}}
