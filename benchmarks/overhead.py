@@ -32,10 +32,11 @@ def bare(algo: str, timesteps: int, interval: int) -> dict:
 
     from rl_sweep.algorithms import create_model
     from rl_sweep.environments import make_env
+    from rl_sweep.presets import load_settings
     from rl_sweep.seeding import set_seed
 
     set_seed(42)
-    model = create_model(algo, make_env("LunarLander-v3", 42), 42)
+    model = create_model(algo, make_env("LunarLander-v3", 42), 42, load_settings("contract", algo))
     marks: dict[int, float] = {}
 
     class Clock(BaseCallback):
