@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from rl_sweep.algorithms import ALGORITHM_CLASSES
 from rl_sweep.atomic import write_atomic
 from rl_sweep.errors import ModelLoadError
 
-log = logging.getLogger(__name__)
 
 STATE_ENTRY = "rl_sweep.json"
 _STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")

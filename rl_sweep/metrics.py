@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
 from collections import deque
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import IO, Any, Optional, TypedDict
 from rl_sweep.atomic import finite_or_none, write_json_atomic
 from rl_sweep.errors import DiskFullError, is_disk_full
 
-log = logging.getLogger(__name__)
 
 RECORDING_INTERVAL = 100
 WINDOW = 100

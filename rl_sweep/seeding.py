@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 
@@ -10,8 +9,6 @@ import numpy as np
 import torch
 
 from rl_sweep.errors import CondaEnvError
-
-log = logging.getLogger(__name__)
 
 
 def set_seed(seed: int) -> None:

@@ -63,7 +63,8 @@ def test_checkpoint_interval_does_not_change_what_is_learned(tmp_path, algo, cls
     b = train(tmp_path / "coarse", algo=algo, total_timesteps=steps, checkpoint_interval=coarse)
     experiment = f"{algo}_seed42"
     assert series(a, experiment) == series(b, experiment)
-    for p, q in zip(parameters(a / f"{experiment}_model.zip", cls), parameters(b / f"{experiment}_model.zip", cls)):
+    for p, q in zip(parameters(a / f"{experiment}_model.zip", cls),
+                    parameters(b / f"{experiment}_model.zip", cls), strict=True):
         assert torch.equal(p, q)
     results_a = load_json(a / f"{experiment}_results.json")["experiment_results"]["metrics"]
     results_b = load_json(b / f"{experiment}_results.json")["experiment_results"]["metrics"]

@@ -19,7 +19,7 @@ import rl_sweep
 from rl_sweep.errors import ExitCode
 from rl_sweep.sweep import SweepOptions, run_sweep
 
-from conftest import REPO, cli_env, load_json, run_cli, timesteps
+from conftest import cli_env, load_json, run_cli, timesteps
 
 
 @pytest.fixture(scope="module")
