@@ -262,8 +262,7 @@ class TrainingRun:
     def finish(self) -> ResultsDocument:
         """Save the final model, evaluate it, and write the metrics and results JSON."""
         self.stepper.close()
-        if checkpoint_name(self.step_count) not in self.checkpoints:
-            self._save_checkpoint()
+        self._ensure_checkpoint()
         model_file = f"{self.config.experiment_id}_model.zip"
         save_checkpoint(self.model, self.output_dir / model_file, self._state())
         evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
@@ -296,9 +295,9 @@ class TrainingRun:
                 save()
             except Exception as exc:
                 log.error("while saving after the run was %s: %s", status, exc)
-        self.step_count = self.model.num_timesteps
 
     def _ensure_checkpoint(self) -> None:
+        """Save the checkpoint of the model's current step unless it already exists."""
         self.step_count = self.model.num_timesteps
         if checkpoint_name(self.step_count) not in self.checkpoints:
             self._save_checkpoint()

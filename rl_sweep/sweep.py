@@ -162,14 +162,15 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     )
 
 
-def check_before_start(options: SweepOptions) -> None:
-    """Fail fast, before Ray starts, on what would make every trial fail."""
+def check_before_start(options: SweepOptions) -> list[TrainingConfig]:
+    """Fail fast, before Ray starts, on what would make every trial fail; return the trials' configs."""
     from rl_sweep.environments import make_env
     from rl_sweep.seeding import check_conda_env
 
-    options.training_configs()
+    configs = options.training_configs()
     check_conda_env(options.conda_env)
     make_env(options.env_name, 0).close()
+    return configs
 
 
 def start_ray(address: str | None, dashboard: bool, verbose: bool) -> str | None:
@@ -281,7 +282,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     """Run (or resume) the sweep to its end; write and return its summary."""
     import ray
 
-    check_before_start(options)
+    configs = check_before_start(options)
     options.sweep_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
@@ -291,7 +292,6 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
         if url:
             print(f"Ray dashboard: {url}\n  Token authentication is on: when the page asks for a token, paste "
                   f"the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
-    configs = options.training_configs()
     steps = "/".join(str(n) for n in dict.fromkeys(c.total_timesteps for c in configs))
     print(f"Sweep {options.name}: {len(configs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)

@@ -16,6 +16,7 @@ from typing import Any
 from ray import tune
 from ray.tune import PlacementGroupFactory
 
+from rl_sweep.checkpoints import step_from_filename
 from rl_sweep.config import TrainingConfig
 from rl_sweep.engine import TrainingRun
 
@@ -65,7 +66,8 @@ class RunTrainable(tune.Trainable):
             shutil.copy2(latest, Path(checkpoint_dir) / latest.name)
 
     def load_checkpoint(self, checkpoint: str | dict | None) -> None:
-        zips = sorted(Path(checkpoint).glob("checkpoint_*.zip")) if isinstance(checkpoint, (str, os.PathLike)) else []
+        zips = (sorted(Path(checkpoint).glob("checkpoint_*.zip"), key=step_from_filename)
+                if isinstance(checkpoint, (str, os.PathLike)) else [])
         if self.run is not None:
             self.run.close()
             self.run = None
