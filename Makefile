@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: install train sweep test clean
+.PHONY: install train sweep tuned test clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(VENV)/.installed
 
 sweep: install
 	$(BIN)/rl-sweep --algos ppo a2c --seeds 5
+
+tuned: install
+	$(BIN)/rl-sweep --preset tuned --algos ppo a2c --seeds 5
 
 train: install
 	$(BIN)/rl-train --algo ppo

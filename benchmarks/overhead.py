@@ -1,16 +1,18 @@
 """What the pipeline costs over a bare Stable-Baselines3 ``model.learn``, measured side by side.
 
-    python benchmarks/overhead.py                      # PPO and A2C, contract settings, 50,000 steps
-    python benchmarks/overhead.py --algos ppo --timesteps 20000 --checkpoint-interval 1000
+    python benchmarks/overhead.py                      # tuned preset, 100,000 steps, its checkpoint interval
+    python benchmarks/overhead.py --preset contract --timesteps 50000 --checkpoint-interval 1000
 
 For each algorithm, in separate fresh processes (so peak memory is each mode's own):
-- bare: ``model.learn`` on the same monitored environment, same hyperparameters and seed, with a
+- bare: ``model.learn`` on the same monitored environments, same hyperparameters and seed, with a
   callback that only notes the time at the steps where the pipeline checkpoints;
 - pipeline: the engine (``TrainingRun``), as ``rl-train`` runs it: checkpoints, metrics JSON and CSV,
-  logging.
+  logging to its file and the console (here, a pipe).
 The overhead is measured over the steps between the first and the last checkpoint, where both do
-the same learning (set-up and the final evaluation are excluded from both). Figures: wall time of
-that window, ratio, steps/s, checkpoint save p50/p99, peak RSS.
+the same learning (set-up and the final evaluation are excluded from both). The two modes take
+turns, ``--repeats`` times each, and the ratio is the median's, since this shared machine's speed
+drifts by several per cent from one minute to the next. Figures: wall time of that window, ratio,
+steps/s, checkpoint save p50/p99 over every repeat, peak RSS.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 
-def bare(algo: str, timesteps: int, interval: int) -> dict:
+def bare(algo: str, preset: str, timesteps: int, interval: int) -> dict:
     from stable_baselines3.common.callbacks import BaseCallback
 
     from rl_sweep.algorithms import create_model
@@ -36,26 +39,34 @@ def bare(algo: str, timesteps: int, interval: int) -> dict:
     from rl_sweep.seeding import set_seed
 
     set_seed(42)
-    model = create_model(algo, make_env("LunarLander-v3", 42), 42, load_settings("contract", algo))
+    settings = load_settings(preset, algo)
+    model = create_model(algo, make_env("LunarLander-v3", 42, settings.n_envs), 42, settings)
     marks: dict[int, float] = {}
 
     class Clock(BaseCallback):
+        """Notes the time at the first step at or past each multiple of ``interval``, as the engine saves."""
+
+        next_mark = interval
+
         def _on_step(self) -> bool:
-            if self.num_timesteps % interval == 0:
+            if self.num_timesteps >= self.next_mark:
                 marks[self.num_timesteps] = time.perf_counter()
+                self.next_mark = (self.num_timesteps // interval + 1) * interval
             return self.num_timesteps < timesteps
 
     model.learn(timesteps, callback=Clock())
     return {"marks": marks}
 
 
-def pipeline(algo: str, timesteps: int, interval: int) -> dict:
+def pipeline(algo: str, preset: str, timesteps: int, interval: int) -> dict:
     from rl_sweep.config import TrainingConfig
     from rl_sweep.engine import TrainingRun
+    from rl_sweep.logs import configure_console
 
+    configure_console(verbose=False)
     with tempfile.TemporaryDirectory() as out:
-        run = TrainingRun(TrainingConfig(algo=algo, total_timesteps=timesteps, checkpoint_interval=interval,
-                                         output_dir=Path(out), eval_episodes=1))
+        run = TrainingRun(TrainingConfig(algo=algo, preset=preset, total_timesteps=timesteps,
+                                         checkpoint_interval=interval, output_dir=Path(out), eval_episodes=1))
         marks, saves = {}, []
         while not run.done:
             report = run.step()
@@ -65,12 +76,9 @@ def pipeline(algo: str, timesteps: int, interval: int) -> dict:
     return {"marks": marks, "saves": saves}
 
 
-def child(mode: str, algo: str, timesteps: int, interval: int) -> None:
+def child(mode: str, algo: str, preset: str, timesteps: int, interval: int) -> None:
     """Run one mode in this process and print its figures as JSON."""
-    import logging
-
-    logging.getLogger("rl_sweep").setLevel(logging.WARNING)
-    result = (bare if mode == "bare" else pipeline)(algo, timesteps, interval)
+    result = (bare if mode == "bare" else pipeline)(algo, preset, timesteps, interval)
     steps = sorted(result["marks"])
     first, last = steps[0], steps[-1]
     result.update(window_steps=last - first, window_seconds=result["marks"][last] - result["marks"][first],
@@ -79,9 +87,9 @@ def child(mode: str, algo: str, timesteps: int, interval: int) -> None:
     print(json.dumps(result))
 
 
-def measure(mode: str, algo: str, timesteps: int, interval: int) -> dict:
-    output = subprocess.run([sys.executable, __file__, "--child", mode, "--algos", algo, "--timesteps",
-                             str(timesteps), "--checkpoint-interval", str(interval)],
+def measure(mode: str, algo: str, preset: str, timesteps: int, interval: int) -> dict:
+    output = subprocess.run([sys.executable, __file__, "--child", mode, "--algos", algo, "--preset", preset,
+                             "--timesteps", str(timesteps), "--checkpoint-interval", str(interval)],
                             check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -92,28 +100,41 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    from rl_sweep.presets import load_settings
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=["ppo", "a2c"])
-    parser.add_argument("--timesteps", type=int, default=50000)
-    parser.add_argument("--checkpoint-interval", type=int, default=1000)
+    parser.add_argument("--preset", default="tuned")
+    parser.add_argument("--timesteps", type=int, default=100000)
+    parser.add_argument("--checkpoint-interval", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", choices=["bare", "pipeline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.algos[0], args.timesteps, args.checkpoint_interval)
+        child(args.child, args.algos[0], args.preset, args.timesteps, args.checkpoint_interval)
         return
     print(f"Pipeline overhead over bare SB3, {date.today()}, {os.cpu_count()} CPUs, LunarLander-v3, "
-          f"contract settings, {args.timesteps} steps, checkpoint every {args.checkpoint_interval}")
-    print(f"{'algo':<5} {'mode':<9} {'window s':>9} {'steps/s':>8} {'ratio':>6} {'ckpt p50 ms':>12} "
+          f"preset {args.preset}, {args.timesteps} steps, median of {args.repeats} alternating repeats")
+    print(f"{'algo':<5} {'interval':>8} {'mode':<9} {'window s':>9} {'steps/s':>8} {'ratio':>6} {'ckpt p50 ms':>12} "
           f"{'ckpt p99 ms':>12} {'peak RSS MB':>12}")
     for algo in args.algos:
-        base = measure("bare", algo, args.timesteps, args.checkpoint_interval)
-        ours = measure("pipeline", algo, args.timesteps, args.checkpoint_interval)
-        for mode, r in (("bare SB3", base), ("pipeline", ours)):
-            saves = r.get("saves")
+        interval = args.checkpoint_interval or load_settings(args.preset, algo).checkpoint_interval
+        runs: dict[str, list[dict]] = {"bare": [], "pipeline": []}
+        for _ in range(args.repeats):
+            for mode in runs:
+                runs[mode].append(measure(mode, algo, args.preset, args.timesteps, interval))
+        base = statistics.median(r["window_seconds"] for r in runs["bare"])
+        for mode, label in (("bare", "bare SB3"), ("pipeline", "pipeline")):
+            seconds = statistics.median(r["window_seconds"] for r in runs[mode])
+            steps = runs[mode][0]["window_steps"]
+            saves = [s for r in runs[mode] for s in r.get("saves", [])]
             p50 = f"{1000 * percentile(saves, 50):12.1f}" if saves else f"{'-':>12}"
             p99 = f"{1000 * percentile(saves, 99):12.1f}" if saves else f"{'-':>12}"
-            print(f"{algo:<5} {mode:<9} {r['window_seconds']:9.2f} {r['window_steps'] / r['window_seconds']:8.0f} "
-                  f"{r['window_seconds'] / base['window_seconds']:6.3f} {p50} {p99} {r['peak_rss_mb']:12.0f}")
+            rss = max(r["peak_rss_mb"] for r in runs[mode])
+            print(f"{algo:<5} {interval:>8} {label:<9} {seconds:9.2f} {steps / seconds:8.0f} {seconds / base:6.3f} "
+                  f"{p50} {p99} {rss:12.0f}", flush=True)
+        ratios = [p["window_seconds"] / b["window_seconds"] for b, p in zip(runs["bare"], runs["pipeline"])]
+        print(f"{algo:<5} pairwise ratios: {', '.join(f'{r:.3f}' for r in ratios)}", flush=True)
 
 
 if __name__ == "__main__":

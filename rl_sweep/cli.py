@@ -36,8 +36,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="Gymnasium environment id (default: %(default)s)")
     parser.add_argument("--timesteps", type=positive_int, default=None, dest="total_timesteps", metavar="N",
                         help="environment steps per run, exactly (default: the preset's; 50000 for contract)")
-    parser.add_argument("--checkpoint-interval", type=positive_int, default=1000, metavar="N",
-                        help="steps between checkpoints (default: %(default)s)")
+    parser.add_argument("--checkpoint-interval", type=positive_int, default=None, metavar="N",
+                        help="steps between checkpoints (default: the preset's; 1000 for contract)")
     parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
                         help="deterministic evaluation episodes of the final model (default: %(default)s)")
     parser.add_argument("--conda-env", default="rocm", metavar="NAME",
@@ -55,6 +55,8 @@ def preset_of(args: argparse.Namespace) -> str:
     return str(args.config_file) if args.config_file else args.preset
 
 
-def timesteps_of(args: argparse.Namespace, algo: str) -> int:
-    """--timesteps, or the preset's default for ``algo``."""
-    return args.total_timesteps or load_settings(preset_of(args), algo).timesteps
+def with_preset_defaults(args: argparse.Namespace, algo: str) -> dict[str, int]:
+    """--timesteps and --checkpoint-interval, each the preset's default for ``algo`` where not given."""
+    settings = load_settings(preset_of(args), algo)
+    return {"total_timesteps": args.total_timesteps or settings.timesteps,
+            "checkpoint_interval": args.checkpoint_interval or settings.checkpoint_interval}

@@ -27,6 +27,7 @@ class TrainingConfig:
     :param conda_env: the conda environment the run must be in, when one is active.
     :param eval_episodes: episodes of deterministic evaluation of the final model.
     :param preset: hyperparameter preset: a name from ``configs/`` or a path to a YAML file.
+    :param overrides: values that replace the preset's: ``n_envs`` or hyperparameters (search trials).
     """
 
     algo: str
@@ -40,6 +41,7 @@ class TrainingConfig:
     conda_env: str = "rocm"
     eval_episodes: int = 10
     preset: str = DEFAULT_PRESET
+    overrides: Optional[dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -54,7 +56,7 @@ class TrainingConfig:
         if self.resume_from is not None:
             self.resume_from = Path(self.resume_from)
         self.preset = str(self.preset)
-        self.settings: AlgoSettings = load_settings(self.preset, self.algo)
+        self.settings: AlgoSettings = load_settings(self.preset, self.algo).with_overrides(self.overrides or {})
 
     @property
     def experiment_id(self) -> str:

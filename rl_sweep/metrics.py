@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Optional, TypedDict
 
-from rl_sweep.atomic import finite_or_none, write_json_atomic
+from rl_sweep.atomic import finite_or_none, write_atomic
 from rl_sweep.errors import DiskFullError, is_disk_full
-
 
 RECORDING_INTERVAL = 100
 WINDOW = 100
@@ -135,6 +135,10 @@ def read_time_series(path: Path, up_to_step: int) -> list[TimeSeriesEntry]:
 class MetricsRecorder:
     """Keeps the time series; appends each record to the CSV, rewrites the JSON on demand.
 
+    Each entry is serialised once, when recorded, so that rewriting the JSON at every checkpoint
+    costs a string join and a write rather than serialising the whole (growing) series again.
+    CSV rows are flushed together with each JSON rewrite.
+
     :param json_path: the metrics JSON, rewritten atomically by :meth:`write_json`.
     :param csv_path: the CSV, holding the whole series (earlier entries first on resume).
     :param metadata: the JSON's ``metadata`` block.
@@ -145,46 +149,56 @@ class MetricsRecorder:
                  series: list[TimeSeriesEntry]) -> None:
         self.json_path = json_path
         self.metadata = metadata
-        self.series = list(series)
-        last = self.series[-1]["timestep"] if self.series else 0
+        self._lines = [_entry_json(entry) for entry in series]
+        last = series[-1]["timestep"] if series else 0
         self.next_record = (last // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
         self._csv: IO[str] = open(csv_path, "a", newline="")
-        self._append_csv(self.series)
+        self._csv_writer = csv.DictWriter(self._csv, fieldnames=CSV_COLUMNS)
+        if self._csv.tell() == 0:
+            self._csv_writer.writeheader()
+        with self._csv_errors():
+            self._csv_writer.writerows(series)
+            self._csv.flush()
 
     def record(self, step: int, episodes: EpisodeStats, loss: float | None, timestamp: str) -> TimeSeriesEntry:
-        """Add the entry for ``step`` and append it to the CSV."""
+        """Add the entry for ``step`` to the series and the CSV."""
         reward, length = episodes.recent_means()
-        entry = TimeSeriesEntry(timestep=step, episode=episodes.count, reward=reward,
-                                episode_length=length, loss=loss, timestamp=timestamp)
-        entry = finite_or_none(entry)
-        self.series.append(entry)
+        entry = finite_or_none(TimeSeriesEntry(timestep=step, episode=episodes.count, reward=reward,
+                                               episode_length=length, loss=loss, timestamp=timestamp))
+        self._lines.append(_entry_json(entry))
         self.next_record = (step // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
-        self._append_csv([entry])
+        with self._csv_errors():  # the file's buffer may be written now
+            self._csv_writer.writerow(entry)
         return entry
 
     def write_json(self, episodes: EpisodeStats, total_timesteps: int) -> None:
-        """Rewrite the metrics JSON atomically with everything recorded so far."""
+        """Rewrite the metrics JSON atomically with everything recorded so far; flush the CSV."""
+        with self._csv_errors():
+            self._csv.flush()
         document = MetricsDocument(training_metrics=TrainingMetrics(
-            metadata=self.metadata,
-            time_series=self.series,
-            aggregated=episodes.aggregated(total_timesteps),
+            metadata=self.metadata, time_series=[], aggregated=episodes.aggregated(total_timesteps),
         ))
-        write_json_atomic(self.json_path, document)
+        text = json.dumps(finite_or_none(document), indent=2, allow_nan=False)
+        series = "[\n      " + ",\n      ".join(self._lines) + "\n    ]" if self._lines else "[]"
+        data = text.replace('"time_series": []', f'"time_series": {series}', 1).encode() + b"\n"
+        write_atomic(self.json_path, lambda f: f.write(data))
 
     def close(self) -> None:
-        """Close the CSV file."""
-        self._csv.close()
+        """Close the CSV file; every row a run completes with was flushed by its last :meth:`write_json`."""
+        with suppress(OSError):  # a full disk, reported already where it happened
+            self._csv.close()
 
-    def _append_csv(self, rows: list[TimeSeriesEntry]) -> None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-        if self._csv.tell() == 0:
-            writer.writeheader()
-        writer.writerows(rows)
+    @contextmanager
+    def _csv_errors(self) -> Iterator[None]:
+        """A full disk while writing the CSV is a DiskFullError (exit code 2)."""
         try:
-            self._csv.write(buffer.getvalue())
-            self._csv.flush()
+            yield
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFullError(f"disk full while appending to {self._csv.name}") from exc
             raise
+
+
+def _entry_json(entry: TimeSeriesEntry) -> str:
+    """One time-series entry as a line of strict JSON."""
+    return json.dumps(entry, allow_nan=False)

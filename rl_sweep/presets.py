@@ -1,14 +1,15 @@
 """Hyperparameter presets: YAML files, one per name in ``configs/``, or a user's own file.
 
 A preset has one block per algorithm (``ppo``, ``a2c``) with ``timesteps`` (the default length of a
-run), ``n_envs`` (parallel environments in one run), ``hyperparameters`` (passed to the SB3
+run), ``checkpoint_interval`` (its default, 1000 if absent), ``n_envs`` (parallel environments in one run), ``hyperparameters`` (passed to the SB3
 constructor; ``"lin_<value>"`` is a linear schedule from <value> to 0, the RL Zoo's convention) and
-optionally ``policy_kwargs``.
+optionally ``policy_kwargs`` and ``search``, the space ``rl-sweep --search`` samples (see
+:mod:`rl_sweep.search`), which a plain run ignores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,17 @@ class AlgoSettings:
     """One algorithm's block of a preset."""
 
     timesteps: int
+    checkpoint_interval: int = 1000
     n_envs: int = 1
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> AlgoSettings:
+        """These settings with some values replaced: ``n_envs`` or hyperparameters (a search trial's)."""
+        overrides = dict(overrides)
+        n_envs = overrides.pop("n_envs", self.n_envs)
+        return replace(self, n_envs=n_envs, hyperparameters={**self.hyperparameters, **overrides})
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the SB3 constructor, schedules turned into SB3 schedule objects."""
@@ -74,7 +83,8 @@ def load_settings(preset: str, algo: str) -> AlgoSettings:
     if unknown:
         raise ConfigError(f"{path}: unknown keys for {algo}: {', '.join(sorted(unknown))}")
     settings = AlgoSettings(**block)
-    if not isinstance(settings.timesteps, int) or settings.timesteps <= 0 or \
-            not isinstance(settings.n_envs, int) or settings.n_envs <= 0:
-        raise ConfigError(f"{path}: {algo} timesteps and n_envs must be positive integers")
+    for name in ("timesteps", "checkpoint_interval", "n_envs"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{path}: {algo} {name} must be a positive integer, not {value!r}")
     return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ from ray.tune.experiment import Trial
 
 
 def _fmt(value: Any, width: int, precision: int) -> str:
-    return f"{'-':>{width}}" if value is None else f"{value:{width}.{precision}f}"
+    return f"{'-':>{width}}" if value is None or math.isnan(value) else f"{value:{width}.{precision}f}"
 
 
 def trial_table(trials: list[Trial]) -> str:

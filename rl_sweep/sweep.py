@@ -18,10 +18,10 @@ from typing import Any
 import rl_sweep
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.cli import Parser, add_training_options, positive_int, preset_of
-from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.config import ALGORITHMS, TrainingConfig
-from rl_sweep.errors import ExitCode, PipelineError
+from rl_sweep.errors import ConfigError, ExitCode, PipelineError
 from rl_sweep.logs import configure_console, utc_now
+from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.report import trials_from_summary, write_report
 
 log = logging.getLogger("rl_sweep.sweep")
@@ -42,7 +42,7 @@ class SweepOptions:
     seed_start: int = 42
     timesteps: int | None = None  # None: each algorithm's preset default
     preset: str = DEFAULT_PRESET
-    checkpoint_interval: int = 1000
+    checkpoint_interval: int | None = None  # None: each algorithm's preset default
     env_name: str = "LunarLander-v3"
     eval_episodes: int = 10
     conda_env: str = "rocm"
@@ -51,6 +51,7 @@ class SweepOptions:
     max_failures: int = 2
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
+    search: int = 0  # >0: a hyperparameter search with this many samples per algorithm
     command: str = ""
 
     @property
@@ -61,11 +62,15 @@ class SweepOptions:
         """--timesteps, or the preset's default for ``algo``."""
         return self.timesteps or load_settings(self.preset, algo).timesteps
 
+    def interval_for(self, algo: str) -> int:
+        """--checkpoint-interval, or the preset's default for ``algo``."""
+        return self.checkpoint_interval or load_settings(self.preset, algo).checkpoint_interval
+
     def training_configs(self) -> list[TrainingConfig]:
         """One validated TrainingConfig per (algorithm, seed) trial."""
         return [
             TrainingConfig(algo=algo, seed=seed, env_name=self.env_name, total_timesteps=self.timesteps_for(algo),
-                           checkpoint_interval=self.checkpoint_interval, eval_episodes=self.eval_episodes,
+                           checkpoint_interval=self.interval_for(algo), eval_episodes=self.eval_episodes,
                            conda_env=self.conda_env, output_dir=experiment_dir(self.results_dir, algo, seed),
                            preset=self.preset)
             for algo in self.algos
@@ -86,6 +91,10 @@ def _trial_timesteps(options: SweepOptions, config: dict[str, Any]) -> int:
     return options.timesteps_for(config["algo"])
 
 
+def _trial_interval(options: SweepOptions, config: dict[str, Any]) -> int:
+    return options.interval_for(config["algo"])
+
+
 def _trial_name(trial: Any) -> str:
     return f"{trial.config['algo']}_seed{trial.config['seed']}"
 
@@ -102,6 +111,12 @@ examples:
   rl-sweep --algos ppo --seeds 3 --timesteps 20000 --name quick
   rl-sweep --resume quick
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
+  rl-sweep --search 12 --preset tuned --algos ppo --timesteps 400000 --checkpoint-interval 10000
+
+--search N samples N settings per algorithm from the preset's 'search' block, each with a random
+seed, and stops the trailing ones early (ASHA, on the training reward at 1/4 and 1/2 of the run).
+It writes search.json (every trial, best first) and best.yaml (a preset for --config) in
+{results-dir}/sweeps/{name}/, and the trials' files in its trials/ folder.
 """
 
 
@@ -123,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results-dir", default="results", metavar="DIR",
                         help="root of experiments/ and sweeps/ (default: %(default)s)")
     parser.add_argument("--name", default=None, help="sweep name (default: sweep_{UTC timestamp})")
+    parser.add_argument("--search", type=positive_int, default=0, metavar="N",
+                        help="search hyperparameters instead: N samples per algorithm from the preset's "
+                             "search space, ASHA early stopping (see below)")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
     parser.add_argument("--max-failures", type=int, default=2, metavar="N",
@@ -150,6 +168,8 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         except FileNotFoundError:
             raise PipelineError(f"no sweep named {args.resume!r} in {stored.parent.parent}") from None
         options.results_dir = results_dir  # the folder may have moved
+        if options.search:
+            raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
     return SweepOptions(
@@ -158,7 +178,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
         eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
-        command=shlex.join(["rl-sweep", *argv]),
+        search=args.search, command=shlex.join(["rl-sweep", *argv]),
     )
 
 
@@ -206,7 +226,7 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
         "env_name": options.env_name,
         "preset": options.preset,
         "total_timesteps": tune.sample_from(functools.partial(_trial_timesteps, options)),
-        "checkpoint_interval": options.checkpoint_interval,
+        "checkpoint_interval": tune.sample_from(functools.partial(_trial_interval, options)),
         "eval_episodes": options.eval_episodes,
         "conda_env": options.conda_env,
         "cpus_per_trial": options.cpus_per_trial,
@@ -277,6 +297,63 @@ def print_summary(summary: dict[str, Any], stream=sys.stdout) -> None:
                   file=stream)
 
 
+def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
+               verbose: bool = False) -> tuple[ExitCode, dict]:
+    """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
+    from rl_sweep.search import (
+        build_search_tuner,
+        print_ranking,
+        rank_trials,
+        search_space,
+        write_best_preset,
+    )
+
+    check_before_start(options)
+    for algo in options.algos:
+        search_space(load_settings(options.preset, algo), f"preset {options.preset} ({algo})")
+    options.sweep_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
+    started = utc_now()
+    _start_ray(address, dashboard, verbose)
+    searches, best, interrupted = {}, {}, False
+    for algo in options.algos:
+        print(f"Search {options.name}: {options.search} {algo} trial(s) of up to {options.timesteps_for(algo)} "
+              f"steps from preset {options.preset}", flush=True)
+        searches[algo] = rank_trials(build_search_tuner(options, algo).fit())
+        print_ranking(algo, searches[algo])
+        completed = [t for t in searches[algo] if t["status"] == "completed"]
+        if completed:
+            best[algo] = completed[0]
+        interrupted = any(t["status"] == "interrupted" for t in searches[algo])
+        if interrupted:
+            break
+    summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
+               "options": asdict(options), "trials": searches}
+    write_json_atomic(options.sweep_dir / "search.json", summary)
+    if best:
+        write_best_preset(options, best, options.sweep_dir / "best.yaml")
+        print(f"Best settings: {options.sweep_dir / 'best.yaml'} (use with --config)")
+    if interrupted:
+        log.warning("search interrupted; what it found so far is in %s", options.sweep_dir / "search.json")
+        return ExitCode.INTERRUPTED, summary
+    missing = [algo for algo in options.algos if algo not in best]
+    if missing:
+        log.error("no %s trial completed (see search.json)", ", ".join(missing))
+        return ExitCode.FAILED, summary
+    return ExitCode.OK, summary
+
+
+def _start_ray(address: str | None, dashboard: bool, verbose: bool) -> None:
+    """Start or attach to Ray unless it runs already; print where the dashboard is."""
+    import ray
+
+    if not ray.is_initialized():
+        url = start_ray(address, dashboard, verbose)
+        if url:
+            print(f"Ray dashboard: {url}\n  Token authentication is on: when the page asks for a token, paste "
+                  f"the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+
+
 def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | None = None,
               dashboard: bool = True, verbose: bool = False, callbacks: Sequence[Any] = ()) -> tuple[ExitCode, dict]:
     """Run (or resume) the sweep to its end; write and return its summary."""
@@ -287,11 +364,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     if not resume:
         write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
     started = utc_now()
-    if not ray.is_initialized():
-        url = start_ray(address, dashboard, verbose)
-        if url:
-            print(f"Ray dashboard: {url}\n  Token authentication is on: when the page asks for a token, paste "
-                  f"the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+    _start_ray(address, dashboard, verbose)
     steps = "/".join(str(n) for n in dict.fromkeys(c.total_timesteps for c in configs))
     print(f"Sweep {options.name}: {len(configs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
@@ -323,8 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_console(args.verbose)
     try:
         options = options_from_args(args, argv)
-        code, _ = run_sweep(options, resume=bool(args.resume), address=args.address,
-                            dashboard=args.dashboard, verbose=args.verbose)
+        if options.search:
+            code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
+        else:
+            code, _ = run_sweep(options, resume=bool(args.resume), address=args.address,
+                                dashboard=args.dashboard, verbose=args.verbose)
         return int(code)
     except PipelineError as exc:
         log.error("%s", exc)

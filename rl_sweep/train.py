@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options, preset_of, timesteps_of
+from rl_sweep.cli import Parser, add_training_options, preset_of, with_preset_defaults
 from rl_sweep.config import ALGORITHMS, TrainingConfig
 from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
 from rl_sweep.logs import configure_console
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         values = vars(args)
         values["preset"] = preset_of(args)
-        values["total_timesteps"] = timesteps_of(args, args.algo)
+        values.update(with_preset_defaults(args, args.algo))
         del values["config_file"]
         config = TrainingConfig(**values)
     except PipelineError as exc:

@@ -48,7 +48,8 @@ class RunTrainable(tune.Trainable):
         result: dict[str, Any] = {
             "timesteps_total": report.step,
             "episodes_total": report.episodes,
-            "episode_reward_mean": report.reward,
+            # NaN until an episode ends: schedulers such as ASHA need a number.
+            "episode_reward_mean": float("nan") if report.reward is None else report.reward,
             "loss": report.loss,
             "steps_per_second": report.steps_per_second,
             "experiment_dir": str(self.training_config.output_dir),

@@ -1,14 +1,13 @@
 """Presets: the contract preset is the contract; a user's YAML with several environments per run."""
 
 import pytest
+from conftest import load_json, run_cli, timesteps
 from stable_baselines3 import A2C
 
 from rl_sweep.config import TrainingConfig
 from rl_sweep.errors import ConfigError, ExitCode
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.train import run_training
-
-from conftest import load_json, run_cli, timesteps
 
 CONTRACT = {
     "ppo": {"learning_rate": 0.0003, "n_steps": 2048, "batch_size": 64, "n_epochs": 10, "gamma": 0.99,
@@ -62,3 +61,25 @@ def test_several_envs_checkpoint_at_the_first_step_past_each_multiple(tmp_path):
     assert results["metadata"]["n_envs"] == 3 and results["metadata"]["preset"] == str(preset)
     assert results["hyperparameters"] == {"n_steps": 5, "learning_rate": "lin_0.0007",
                                           "policy_kwargs": {"net_arch": [32, 32]}}
+
+
+def test_search_space_is_read_from_the_preset_and_checked():
+    from ray.tune.search.sample import Categorical, Float
+
+    from rl_sweep.search import search_space, starting_point
+
+    settings = AlgoSettings(timesteps=1, n_envs=4, hyperparameters={"gamma": 0.99},
+                            search={"n_envs": [4, 8], "gamma": {"uniform": [0.9, 0.999]}})
+    space = search_space(settings, "test")
+    assert isinstance(space["n_envs"], Categorical) and space["n_envs"].categories == [4, 8]
+    assert isinstance(space["gamma"], Float) and (space["gamma"].lower, space["gamma"].upper) == (0.9, 0.999)
+    assert starting_point(settings) == {"n_envs": 4, "gamma": 0.99}
+    for bad in ({"gamma": {"uniform": [1.0, 0.9]}}, {"gamma": "0.99"}, {"gamma": {"normal": [0, 1]}}):
+        with pytest.raises(ConfigError):
+            search_space(AlgoSettings(timesteps=1, search=bad), "test")
+
+
+def test_overrides_replace_the_presets_values():
+    settings = load_settings("contract", "ppo").with_overrides({"n_envs": 8, "gamma": 0.999})
+    assert settings.n_envs == 8 and settings.hyperparameters["gamma"] == 0.999
+    assert settings.hyperparameters["n_steps"] == 2048  # the rest is the preset's

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import ray
+from conftest import cli_env, load_json, run_cli, timesteps
 from ray import tune
 from ray.tune.utils import validate_save_restore
 
 import rl_sweep
 from rl_sweep.errors import ExitCode
-from rl_sweep.sweep import SweepOptions, run_sweep
-
-from conftest import cli_env, load_json, run_cli, timesteps
+from rl_sweep.presets import load_settings
+from rl_sweep.sweep import SweepOptions, run_search, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,49 @@ def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster
     assert results["metadata"]["resumed_from"] is not None  # restored from a Tune checkpoint
     assert timesteps(out, "a2c_seed42") == list(range(100, 4001, 100))  # continuous, no duplicates
     assert results["model"]["checkpoints"] == [f"checkpoint_{n}.zip" for n in range(1000, 4001, 1000)]
+
+
+SPACE = """\
+a2c:
+  timesteps: 2000
+  hyperparameters: {n_steps: 5, learning_rate: 0.0007}
+  search:
+    n_steps: [5, 10]
+    learning_rate: {loguniform: [0.0001, 0.001]}
+"""
+
+
+def test_search_samples_the_space_ranks_the_trials_and_writes_the_best_as_a_preset(ray_cluster, tmp_path):
+    preset = tmp_path / "space.yaml"
+    preset.write_text(SPACE)
+    code, summary = run_search(options(tmp_path, algos=["a2c"], preset=str(preset), search=4,
+                                       checkpoint_interval=250))
+    assert code == ExitCode.OK
+    trials = summary["trials"]["a2c"]
+    assert len(trials) == 4 and len({t["seed"] for t in trials}) == 4
+    assert all(t["seed"] >= 1000 for t in trials)  # never a sweep's seed
+    # The preset's own values are one trial; the others are samples of the space.
+    assert sum(t["overrides"] == {"n_steps": 5, "learning_rate": 0.0007} for t in trials) == 1
+    for t in trials:
+        assert t["overrides"]["n_steps"] in (5, 10) and 0.0001 <= t["overrides"]["learning_rate"] <= 0.001
+        results = load_json(Path(t["experiment_dir"]) / f"a2c_seed{t['seed']}_results.json")["experiment_results"]
+        assert results["hyperparameters"] == t["overrides"]  # each trial ran with its sample
+        assert t["status"] in ("completed", "stopped early")
+    completed = [t for t in trials if t["status"] == "completed"]
+    assert completed and trials[:len(completed)] == completed  # completed first, best first
+    finals = [t["final_reward_mean"] for t in completed]
+    assert finals == sorted(finals, reverse=True)
+    sweep_dir = tmp_path / "results/sweeps/test"
+    assert load_json(sweep_dir / "search.json")["trials"] == summary["trials"]
+    best = load_settings(str(sweep_dir / "best.yaml"), "a2c")
+    assert best.hyperparameters == completed[0]["overrides"] and best.timesteps == 2000
+
+
+def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--search", "2", "--preset", "contract"],
+                            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert "has no search space" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
