@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,7 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
 def utc_now() -> str:
     """The current time as the JSON files write it: ``2026-01-15T10:00:00Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def file_stamp() -> str:

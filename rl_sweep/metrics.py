@@ -6,8 +6,8 @@ import csv
 import json
 import math
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Optional, TypedDict
 
@@ -91,7 +91,7 @@ class EpisodeStats:
         if not self.window:
             return None, None
         n = len(self.window)
-        return sum(r for r, _ in self.window) / n, sum(l for _, l in self.window) / n
+        return sum(map(itemgetter(0), self.window)) / n, sum(map(itemgetter(1), self.window)) / n
 
     def aggregated(self, total_timesteps: int) -> Aggregated:
         """Statistics over every completed training episode."""
@@ -137,7 +137,7 @@ class MetricsRecorder:
 
     Each entry is serialised once, when recorded, so that rewriting the JSON at every checkpoint
     costs a string join and a write rather than serialising the whole (growing) series again.
-    CSV rows are flushed together with each JSON rewrite.
+    The CSV gets the new rows at each JSON rewrite too, so a record costs no file access.
 
     :param json_path: the metrics JSON, rewritten atomically by :meth:`write_json`.
     :param csv_path: the CSV, holding the whole series (earlier entries first on resume).
@@ -156,25 +156,22 @@ class MetricsRecorder:
         self._csv_writer = csv.DictWriter(self._csv, fieldnames=CSV_COLUMNS)
         if self._csv.tell() == 0:
             self._csv_writer.writeheader()
-        with self._csv_errors():
-            self._csv_writer.writerows(series)
-            self._csv.flush()
+        self._csv_pending: list[TimeSeriesEntry] = list(series)
+        self._write_csv()
 
     def record(self, step: int, episodes: EpisodeStats, loss: float | None, timestamp: str) -> TimeSeriesEntry:
-        """Add the entry for ``step`` to the series and the CSV."""
+        """Add the entry for ``step`` to the series (and, at the next :meth:`write_json`, to the files)."""
         reward, length = episodes.recent_means()
         entry = finite_or_none(TimeSeriesEntry(timestep=step, episode=episodes.count, reward=reward,
                                                episode_length=length, loss=loss, timestamp=timestamp))
         self._lines.append(_entry_json(entry))
         self.next_record = (step // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
-        with self._csv_errors():  # the file's buffer may be written now
-            self._csv_writer.writerow(entry)
+        self._csv_pending.append(entry)
         return entry
 
     def write_json(self, episodes: EpisodeStats, total_timesteps: int) -> None:
-        """Rewrite the metrics JSON atomically with everything recorded so far; flush the CSV."""
-        with self._csv_errors():
-            self._csv.flush()
+        """Rewrite the metrics JSON atomically with everything recorded so far; append the CSV's new rows."""
+        self._write_csv()
         document = MetricsDocument(training_metrics=TrainingMetrics(
             metadata=self.metadata, time_series=[], aggregated=episodes.aggregated(total_timesteps),
         ))
@@ -188,15 +185,16 @@ class MetricsRecorder:
         with suppress(OSError):  # a full disk, reported already where it happened
             self._csv.close()
 
-    @contextmanager
-    def _csv_errors(self) -> Iterator[None]:
-        """A full disk while writing the CSV is a DiskFullError (exit code 2)."""
+    def _write_csv(self) -> None:
+        """Append the pending rows to the CSV; a full disk is a DiskFullError (exit code 2)."""
         try:
-            yield
+            self._csv_writer.writerows(self._csv_pending)
+            self._csv.flush()
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFullError(f"disk full while appending to {self._csv.name}") from exc
             raise
+        self._csv_pending.clear()
 
 
 def _entry_json(entry: TimeSeriesEntry) -> str:
