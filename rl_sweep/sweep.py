@@ -111,7 +111,8 @@ examples:
   rl-sweep --algos ppo --seeds 3 --timesteps 20000 --name quick
   rl-sweep --resume quick
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
-  rl-sweep --search 12 --preset tuned --algos ppo --timesteps 400000 --checkpoint-interval 10000
+  rl-sweep --preset tuned --algos ppo a2c --seeds 5      # lands the lander (about 18 min on 2 CPUs)
+  rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
 
 --search N samples N settings per algorithm from the preset's 'search' block, each with a random
 seed, and stops the trailing ones early (ASHA, on the training reward at 1/4 and 1/2 of the run).
