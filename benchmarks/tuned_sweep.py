@@ -89,11 +89,10 @@ def main() -> None:
     for algo, figures in by_algo.items():
         landed = sum(f["final"] >= THRESHOLD for f in figures)
         times = [f["time_to_200"] for f in figures if f["time_to_200"] is not None]
-        median = f"{statistics.median(times):.0f} s" if times else "never"
+        reached = (f"median time to 200 (training reward) {statistics.median(times):.0f} s over {len(times)} seed(s)"
+                   if times else "the training reward never reached 200")
         print(f"{algo}: {landed}/{len(figures)} seeds at 200 or more; mean final reward "
-              f"{statistics.mean(f['final'] for f in figures):.1f}; median time to 200 (training reward) {median} "
-              f"over the {len(times)} seed(s) that got there")
-
+              f"{statistics.mean(f['final'] for f in figures):.1f}; {reached}")
 
 if __name__ == "__main__":
     main()
