@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rl_sweep.errors import ConfigError
-from rl_sweep.presets import DEFAULT_PRESET, AlgoSettings, load_settings
+from rl_sweep.presets import DEFAULT_PRESET, AlgoSettings, is_positive_int, load_settings
 
 ALGORITHMS = ("ppo", "a2c")
 
@@ -48,7 +48,7 @@ class TrainingConfig:
             raise ConfigError(f"--algo must be one of {', '.join(ALGORITHMS)}, not {self.algo!r}")
         for name in ("total_timesteps", "checkpoint_interval", "eval_episodes"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            if not is_positive_int(value):
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
         if self.output_dir is None:
             self.output_dir = Path(f"results/experiments/{self.algo}_seed{self.seed}/")

@@ -1,9 +1,9 @@
 """Hyperparameter presets: YAML files, one per name in ``configs/``, or a user's own file.
 
 A preset has one block per algorithm (``ppo``, ``a2c``) with ``timesteps`` (the default length of a
-run), ``checkpoint_interval`` (its default, 1000 if absent), ``n_envs`` (parallel environments in one run), ``hyperparameters`` (passed to the SB3
-constructor; ``"lin_<value>"`` is a linear schedule from <value> to 0, the RL Zoo's convention) and
-optionally ``policy_kwargs`` and ``search``, the space ``rl-sweep --search`` samples (see
+run), ``checkpoint_interval`` (its default, 1000 if absent), ``n_envs`` (parallel environments in one
+run), ``hyperparameters`` (passed to the SB3 constructor; ``"lin_<value>"`` is a linear schedule from
+<value> to 0, the RL Zoo's convention) and optionally ``policy_kwargs`` and ``search``, the space ``rl-sweep --search`` samples (see
 :mod:`rl_sweep.search`), which a plain run ignores.
 """
 
@@ -47,6 +47,11 @@ class AlgoSettings:
         return kwargs
 
 
+def is_positive_int(value: Any) -> bool:
+    """An int above zero (and not a bool, which Python counts as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _schedule(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("lin_"):
         return LinearSchedule(start=float(value[4:]), end=0.0, end_fraction=1.0)
@@ -85,6 +90,6 @@ def load_settings(preset: str, algo: str) -> AlgoSettings:
     settings = AlgoSettings(**block)
     for name in ("timesteps", "checkpoint_interval", "n_envs"):
         value = getattr(settings, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        if not is_positive_int(value):
             raise ConfigError(f"{path}: {algo} {name} must be a positive integer, not {value!r}")
     return settings

@@ -13,22 +13,66 @@ A space maps a hyperparameter (or ``n_envs``) to a list to choose from or to
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from rl_sweep.atomic import write_atomic
-from rl_sweep.errors import ConfigError
+from rl_sweep.atomic import write_atomic, write_json_atomic
+from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
-
-if TYPE_CHECKING:
-    from rl_sweep.sweep import SweepOptions
+from rl_sweep.sweep import (
+    SweepOptions,
+    check_before_start,
+    run_config,
+    start_ray,
+    trial_name,
+)
 
 log = logging.getLogger("rl_sweep.search")
 
 METRIC = "episode_reward_mean"  # the training reward over the last 100 episodes
 SEEDS = (1_000, 1_000_000)  # search seeds are drawn from here, away from the sweeps' 42, 43, ...
+
+
+def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
+               verbose: bool = False) -> tuple[ExitCode, dict]:
+    """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
+    check_before_start(options)
+    for algo in options.algos:
+        search_space(load_settings(options.preset, algo), f"preset {options.preset} ({algo})")
+    options.sweep_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
+    started = utc_now()
+    start_ray(address, dashboard, verbose)
+    searches, best, interrupted = {}, {}, False
+    for algo in options.algos:
+        print(f"Search {options.name}: {options.search} {algo} trial(s) of up to {options.timesteps_for(algo)} "
+              f"steps from preset {options.preset}", flush=True)
+        searches[algo] = rank_trials(build_search_tuner(options, algo).fit())
+        print_ranking(algo, searches[algo])
+        completed = [t for t in searches[algo] if t["status"] == "completed"]
+        if completed:
+            best[algo] = completed[0]
+        interrupted = any(t["status"] == "interrupted" for t in searches[algo])
+        if interrupted:
+            break
+    summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
+               "options": asdict(options), "trials": searches}
+    write_json_atomic(options.sweep_dir / "search.json", summary)
+    if best:
+        write_best_preset(options, best, options.sweep_dir / "best.yaml")
+        print(f"Best settings: {options.sweep_dir / 'best.yaml'} (use with --config)")
+    if interrupted:
+        log.warning("search interrupted; what it found so far is in %s", options.sweep_dir / "search.json")
+        return ExitCode.INTERRUPTED, summary
+    missing = [algo for algo in options.algos if algo not in best]
+    if missing:
+        log.error("no %s trial completed (see search.json)", ", ".join(missing))
+        return ExitCode.FAILED, summary
+    return ExitCode.OK, summary
 
 
 def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
@@ -64,7 +108,6 @@ def build_search_tuner(options: SweepOptions, algo: str):
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import BasicVariantGenerator
 
-    from rl_sweep.progress import LiveTable
     from rl_sweep.trainable import RunTrainable
 
     settings = load_settings(options.preset, algo)
@@ -93,17 +136,9 @@ def build_search_tuner(options: SweepOptions, algo: str):
                                              random_state=options.seed_start),
             scheduler=ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
                                     grace_period=max(timesteps // 4, 1), reduction_factor=2),
-            trial_name_creator=lambda t: f"{algo}_seed{t.config['seed']}",
-            trial_dirname_creator=lambda t: f"{algo}_seed{t.config['seed']}",
+            trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
-        run_config=tune.RunConfig(
-            name=f"{options.name}/tune_{algo}",
-            storage_path=str(Path(options.results_dir) / "sweeps"),
-            verbose=0,
-            callbacks=[LiveTable()],
-            failure_config=tune.FailureConfig(max_failures=options.max_failures),
-            checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
-        ),
+        run_config=run_config(options, f"{options.name}/tune_{algo}"),
     )
 
 

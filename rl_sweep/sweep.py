@@ -95,7 +95,8 @@ def _trial_interval(options: SweepOptions, config: dict[str, Any]) -> int:
     return options.interval_for(config["algo"])
 
 
-def _trial_name(trial: Any) -> str:
+def trial_name(trial: Any) -> str:
+    """``{algo}_seed{seed}``: a trial's name in the live table and its folder in Tune's state."""
     return f"{trial.config['algo']}_seed{trial.config['seed']}"
 
 
@@ -194,10 +195,13 @@ def check_before_start(options: SweepOptions) -> list[TrainingConfig]:
     return configs
 
 
-def start_ray(address: str | None, dashboard: bool, verbose: bool) -> str | None:
-    """Start a local Ray cluster sized to this machine, or attach to ``address``; return the dashboard URL."""
+def start_ray(address: str | None, dashboard: bool, verbose: bool) -> None:
+    """Start a local Ray cluster sized to this machine, or attach to ``address``, unless Ray runs already;
+    print where the dashboard is."""
     import ray
 
+    if ray.is_initialized():
+        return
     kwargs: dict[str, Any] = {
         "log_to_driver": verbose,
         "logging_level": logging.INFO if verbose else logging.WARNING,
@@ -207,16 +211,33 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool) -> str | None
         kwargs.update(address=address, runtime_env={"py_modules": [rl_sweep]})
     else:
         kwargs.update(include_dashboard=dashboard, dashboard_host="127.0.0.1")
-    context = ray.init(**kwargs)
-    url = context.dashboard_url
-    return f"http://{url}" if url else None
+    url = ray.init(**kwargs).dashboard_url
+    if url:
+        print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
+              f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+
+
+def run_config(options: SweepOptions, name: str, callbacks: Sequence[Any] = ()):
+    """Tune's run settings, the same for a sweep and a search: where its state goes, the live table
+    instead of Tune's output, restarts from the last checkpoint, checkpoints kept."""
+    from ray import tune
+
+    from rl_sweep.progress import LiveTable
+
+    return tune.RunConfig(
+        name=name,
+        storage_path=str(Path(options.results_dir) / "sweeps"),
+        verbose=0,
+        callbacks=[LiveTable(), *callbacks],
+        failure_config=tune.FailureConfig(max_failures=options.max_failures),
+        checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
+    )
 
 
 def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bool = False):
     """The Tuner of the sweep; with ``resume``, restored from its folder."""
     from ray import tune
 
-    from rl_sweep.progress import LiveTable
     from rl_sweep.trainable import RunTrainable
 
     if resume:
@@ -237,15 +258,8 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
         RunTrainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=True,
-                                    trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
-        run_config=tune.RunConfig(
-            name=options.name,
-            storage_path=str(Path(options.results_dir) / "sweeps"),
-            verbose=0,
-            callbacks=[LiveTable(), *callbacks],
-            failure_config=tune.FailureConfig(max_failures=options.max_failures),
-            checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
-        ),
+                                    trial_name_creator=trial_name, trial_dirname_creator=trial_name),
+        run_config=run_config(options, options.name, callbacks),
     )
 
 
@@ -298,63 +312,6 @@ def print_summary(summary: dict[str, Any], stream=sys.stdout) -> None:
                   file=stream)
 
 
-def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
-               verbose: bool = False) -> tuple[ExitCode, dict]:
-    """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
-    from rl_sweep.search import (
-        build_search_tuner,
-        print_ranking,
-        rank_trials,
-        search_space,
-        write_best_preset,
-    )
-
-    check_before_start(options)
-    for algo in options.algos:
-        search_space(load_settings(options.preset, algo), f"preset {options.preset} ({algo})")
-    options.sweep_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
-    started = utc_now()
-    _start_ray(address, dashboard, verbose)
-    searches, best, interrupted = {}, {}, False
-    for algo in options.algos:
-        print(f"Search {options.name}: {options.search} {algo} trial(s) of up to {options.timesteps_for(algo)} "
-              f"steps from preset {options.preset}", flush=True)
-        searches[algo] = rank_trials(build_search_tuner(options, algo).fit())
-        print_ranking(algo, searches[algo])
-        completed = [t for t in searches[algo] if t["status"] == "completed"]
-        if completed:
-            best[algo] = completed[0]
-        interrupted = any(t["status"] == "interrupted" for t in searches[algo])
-        if interrupted:
-            break
-    summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
-               "options": asdict(options), "trials": searches}
-    write_json_atomic(options.sweep_dir / "search.json", summary)
-    if best:
-        write_best_preset(options, best, options.sweep_dir / "best.yaml")
-        print(f"Best settings: {options.sweep_dir / 'best.yaml'} (use with --config)")
-    if interrupted:
-        log.warning("search interrupted; what it found so far is in %s", options.sweep_dir / "search.json")
-        return ExitCode.INTERRUPTED, summary
-    missing = [algo for algo in options.algos if algo not in best]
-    if missing:
-        log.error("no %s trial completed (see search.json)", ", ".join(missing))
-        return ExitCode.FAILED, summary
-    return ExitCode.OK, summary
-
-
-def _start_ray(address: str | None, dashboard: bool, verbose: bool) -> None:
-    """Start or attach to Ray unless it runs already; print where the dashboard is."""
-    import ray
-
-    if not ray.is_initialized():
-        url = start_ray(address, dashboard, verbose)
-        if url:
-            print(f"Ray dashboard: {url}\n  Token authentication is on: when the page asks for a token, paste "
-                  f"the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
-
-
 def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | None = None,
               dashboard: bool = True, verbose: bool = False, callbacks: Sequence[Any] = ()) -> tuple[ExitCode, dict]:
     """Run (or resume) the sweep to its end; write and return its summary."""
@@ -365,7 +322,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     if not resume:
         write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
     started = utc_now()
-    _start_ray(address, dashboard, verbose)
+    start_ray(address, dashboard, verbose)
     steps = "/".join(str(n) for n in dict.fromkeys(c.total_timesteps for c in configs))
     print(f"Sweep {options.name}: {len(configs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
@@ -398,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = options_from_args(args, argv)
         if options.search:
+            from rl_sweep.search import run_search
+
             code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
         else:
             code, _ = run_sweep(options, resume=bool(args.resume), address=args.address,

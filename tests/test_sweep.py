@@ -19,7 +19,8 @@ from ray.tune.utils import validate_save_restore
 import rl_sweep
 from rl_sweep.errors import ExitCode
 from rl_sweep.presets import load_settings
-from rl_sweep.sweep import SweepOptions, run_search, run_sweep
+from rl_sweep.search import run_search
+from rl_sweep.sweep import SweepOptions, run_sweep
 
 
 @pytest.fixture(scope="module")
