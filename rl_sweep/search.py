@@ -181,7 +181,7 @@ def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], pa
     for algo, trial in best.items():
         settings = load_settings(options.preset, algo).with_overrides(trial["overrides"])
         document[algo] = {"timesteps": options.timesteps_for(algo),
-                          "checkpoint_interval": settings.checkpoint_interval, "n_envs": settings.n_envs,
+                          "checkpoint_interval": options.interval_for(algo), "n_envs": settings.n_envs,
                           "hyperparameters": settings.hyperparameters}
         if settings.policy_kwargs:
             document[algo]["policy_kwargs"] = settings.policy_kwargs

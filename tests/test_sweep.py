@@ -145,7 +145,8 @@ def test_search_samples_the_space_ranks_the_trials_and_writes_the_best_as_a_pres
     sweep_dir = tmp_path / "results/sweeps/test"
     assert load_json(sweep_dir / "search.json")["trials"] == summary["trials"]
     best = load_settings(str(sweep_dir / "best.yaml"), "a2c")
-    assert best.hyperparameters == completed[0]["overrides"] and best.timesteps == 2000
+    assert best.hyperparameters == completed[0]["overrides"]
+    assert (best.timesteps, best.checkpoint_interval) == (2000, 250)  # what the search ran with
 
 
 def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
