@@ -1,10 +1,12 @@
 """``rl-sweep --search N``: a Ray Tune hyperparameter search over a preset's ``search`` space.
 
-Each algorithm gets its own Tuner, so that ASHA compares PPO trials with PPO trials only. A trial
-is a contract run whose preset values are replaced by a sample of the space (``overrides``) and
-whose seed is drawn too, so that the winner is not tuned to one seed. ASHA stops the trials whose
-training reward trails at a quarter and at half of the run; the completed ones are ranked by the
-final model's evaluation, and the best becomes ``best.yaml``, a preset ready for ``--config``.
+Each algorithm gets its own Tuner, so that ASHA compares PPO trials with PPO trials only. A
+setting is the preset with some values replaced by a sample of the space (``overrides``); the first
+setting is the preset's own. Every setting trains on the same ``--seeds`` seeds, drawn away from the
+sweeps' 42, 43, ...: one trial per setting and seed. ASHA stops the trials whose training reward
+trails at a quarter and at half of the run. The settings whose every trial completed are ranked by
+their mean final evaluation over the seeds, and the best becomes ``best.yaml``, a preset ready for
+``--config``.
 
 A space maps a hyperparameter (or ``n_envs``) to a list to choose from or to
 ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
@@ -17,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from rl_sweep.atomic import write_atomic, write_json_atomic
@@ -27,6 +30,7 @@ from rl_sweep.sweep import (
     SweepOptions,
     check_before_start,
     run_config,
+    run_name,
     start_ray,
     trial_name,
 )
@@ -47,20 +51,19 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
     started = utc_now()
     start_ray(address, dashboard, verbose)
-    searches, best, interrupted = {}, {}, False
+    searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
-        print(f"Search {options.name}: {options.search} {algo} trial(s) of up to {options.timesteps_for(algo)} "
-              f"steps from preset {options.preset}", flush=True)
-        searches[algo] = rank_trials(build_search_tuner(options, algo).fit())
+        print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
+              f"{options.timesteps_for(algo)} steps each, from preset {options.preset}", flush=True)
+        searches[algo], trials[algo] = rank_settings(trial_records(build_search_tuner(options, algo).fit()))
         print_ranking(algo, searches[algo])
-        completed = [t for t in searches[algo] if t["status"] == "completed"]
-        if completed:
-            best[algo] = completed[0]
-        interrupted = any(t["status"] == "interrupted" for t in searches[algo])
+        if searches[algo] and searches[algo][0]["status"] == "completed":
+            best[algo] = searches[algo][0]
+        interrupted = any(t["status"] == "interrupted" for t in trials[algo])
         if interrupted:
             break
     summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
-               "options": asdict(options), "trials": searches}
+               "options": asdict(options), "settings": searches, "trials": trials}
     write_json_atomic(options.sweep_dir / "search.json", summary)
     if best:
         write_best_preset(options, best, options.sweep_dir / "best.yaml")
@@ -70,7 +73,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         return ExitCode.INTERRUPTED, summary
     missing = [algo for algo in options.algos if algo not in best]
     if missing:
-        log.error("no %s trial completed (see search.json)", ", ".join(missing))
+        log.error("no %s setting completed on every seed (see search.json)", ", ".join(missing))
         return ExitCode.FAILED, summary
     return ExitCode.OK, summary
 
@@ -97,43 +100,59 @@ def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
 
 
 def starting_point(settings: AlgoSettings) -> dict[str, Any]:
-    """The preset's own values of the searched keys: the first trial, the one to beat."""
+    """The preset's own values of the searched keys: the first setting, the one to beat."""
     current = {"n_envs": settings.n_envs, **settings.hyperparameters}
     return {name: current[name] for name in settings.search if name in current}
 
 
+def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, random_state: int
+                    ) -> list[dict[str, Any]]:
+    """``count`` settings: ``start`` (when it has values) and samples of ``space``, reproducible."""
+    rng = np.random.default_rng(random_state)
+    settings = [start] if start else []
+    while len(settings) < count:
+        settings.append({name: _plain(domain.sample(random_state=rng)) for name, domain in space.items()})
+    return settings[:count]
+
+
+def search_seeds(count: int, random_state: int) -> list[int]:
+    """The seeds every setting trains on: ``count`` distinct draws from ``SEEDS``."""
+    rng = np.random.default_rng(random_state)
+    return sorted(int(seed) for seed in rng.choice(np.arange(*SEEDS), size=count, replace=False))
+
+
 def build_search_tuner(options: SweepOptions, algo: str):
-    """One algorithm's search: ``options.search`` samples, ASHA on the training reward."""
+    """One algorithm's search: ``options.search`` settings x ``options.seeds`` seeds, ASHA on the training
+    reward."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search import BasicVariantGenerator
 
     from rl_sweep.trainable import RunTrainable
 
-    settings = load_settings(options.preset, algo)
+    preset = load_settings(options.preset, algo)
+    settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
+                               starting_point(preset), options.search, options.seed_start)
     timesteps = options.timesteps_for(algo)
     trials_dir = options.sweep_dir / "trials"
     param_space = {
         "algo": algo,
-        "seed": tune.randint(*SEEDS),
+        "setting": tune.grid_search(list(range(len(settings)))),
+        "seed": tune.grid_search(search_seeds(options.seeds, options.seed_start)),
         "env_name": options.env_name,
         "preset": options.preset,
-        "overrides": search_space(settings, f"preset {options.preset} ({algo})"),
+        "overrides": tune.sample_from(lambda config: settings[config["setting"]]),
         "total_timesteps": timesteps,
         "checkpoint_interval": options.interval_for(algo),
         "eval_episodes": options.eval_episodes,
         "conda_env": options.conda_env,
         "cpus_per_trial": options.cpus_per_trial,
-        "output_dir": tune.sample_from(lambda config: str(trials_dir / f"{algo}_seed{config['seed']}")),
+        "output_dir": tune.sample_from(lambda config: str(trials_dir / run_name(config))),
     }
-    start = starting_point(settings)
     return tune.Tuner(
         RunTrainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(
-            num_samples=options.search, max_concurrent_trials=options.max_concurrent, reuse_actors=True,
-            search_alg=BasicVariantGenerator(points_to_evaluate=[{"overrides": start}] if start else None,
-                                             random_state=options.seed_start),
+            max_concurrent_trials=options.max_concurrent, reuse_actors=True,
             scheduler=ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
                                     grace_period=max(timesteps // 4, 1), reduction_factor=2),
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
@@ -142,8 +161,8 @@ def build_search_tuner(options: SweepOptions, algo: str):
     )
 
 
-def rank_trials(result_grid: Any) -> list[dict[str, Any]]:
-    """The trials of one search, best first: completed ones by final evaluation, then the stopped ones."""
+def trial_records(result_grid: Any) -> list[dict[str, Any]]:
+    """One record per trial of a search: its setting, seed, status and rewards."""
     trials = []
     for result in result_grid:
         metrics, config = result.metrics or {}, result.config or {}
@@ -156,7 +175,8 @@ def rank_trials(result_grid: Any) -> list[dict[str, Any]]:
         else:
             status = "interrupted"
         trials.append({
-            "trial": f"{config.get('algo')}_seed{config.get('seed')}",
+            "trial": run_name(config),
+            "setting": config.get("setting"),
             "seed": config.get("seed"),
             "overrides": config.get("overrides", {}),
             "status": status,
@@ -166,17 +186,44 @@ def rank_trials(result_grid: Any) -> list[dict[str, Any]]:
             "final_reward_std": metrics.get("final_reward_std"),
             "experiment_dir": config.get("output_dir"),
         })
+    return trials
 
-    def key(trial: dict[str, Any]) -> tuple:
-        final, training = trial["final_reward_mean"], trial["training_reward"]
-        return (final is not None, final if final is not None else -float("inf"),
-                trial["timesteps"], training if training is not None else -float("inf"))
 
-    return sorted(trials, key=key, reverse=True)
+def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The settings of one search, best first: those completed on every seed by their mean final
+    evaluation, then the others by how far and how well their trials trained; and the trials in that
+    order, by seed within a setting."""
+    settings = []
+    for index in sorted({t["setting"] for t in trials}):
+        own = sorted((t for t in trials if t["setting"] == index), key=lambda t: t["seed"])
+        statuses = {t["status"] for t in own}
+        status = next(s for s in ("failed", "interrupted", "stopped early", "completed") if s in statuses)
+        training = [t["training_reward"] for t in own if t["training_reward"] is not None
+                    and not np.isnan(t["training_reward"])]
+        settings.append({
+            "setting": index,
+            "overrides": own[0]["overrides"],
+            "status": status,
+            "final_reward_mean": float(np.mean([t["final_reward_mean"] for t in own])) if status == "completed"
+            else None,
+            "seeds": [t["seed"] for t in own],
+            "final_rewards": [t["final_reward_mean"] for t in own],
+            "timesteps": int(np.mean([t["timesteps"] for t in own])),
+            "training_reward": float(np.mean(training)) if training else None,
+        })
+
+    def key(setting: dict[str, Any]) -> tuple:
+        final, training = setting["final_reward_mean"], setting["training_reward"]
+        return (final is not None, final if final is not None else -float("inf"), setting["timesteps"],
+                training if training is not None else -float("inf"))
+
+    settings.sort(key=key, reverse=True)
+    rank = {s["setting"]: i for i, s in enumerate(settings)}
+    return settings, sorted(trials, key=lambda t: (rank[t["setting"]], t["seed"]))
 
 
 def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], path: Path) -> None:
-    """A preset file: the searched preset with each algorithm's best trial's values in place."""
+    """A preset file: the searched preset with each algorithm's best setting's values in place."""
     document: dict[str, Any] = {}
     for algo, trial in best.items():
         settings = load_settings(options.preset, algo).with_overrides(trial["overrides"])
@@ -185,20 +232,26 @@ def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], pa
                           "hyperparameters": settings.hyperparameters}
         if settings.policy_kwargs:
             document[algo]["policy_kwargs"] = settings.policy_kwargs
-    header = (f"# Found by: {options.command}\n# Each block is the best completed trial of its algorithm "
-              f"(final evaluation reward); see search.json.\n")
+    header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
+              f"evaluation reward over {options.seeds} seed(s)); see search.json.\n")
     data = (header + yaml.safe_dump(document, sort_keys=False)).encode()
     write_atomic(path, lambda f: f.write(data))
 
 
-def print_ranking(algo: str, trials: list[dict[str, Any]]) -> None:
-    print(f"\nSearch {algo}: {len(trials)} trial(s), best first")
-    print(f"{'trial':<20} {'status':<14} {'steps':>8} {'train':>8} {'final':>8}  values")
-    for t in trials:
-        values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t["overrides"].items())
-        print(f"{t['trial']:<20} {t['status']:<14} {t['timesteps']:>8} {_fmt(t['training_reward']):>8} "
-              f"{_fmt(t['final_reward_mean']):>8}  {values}")
+def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:
+    print(f"\nSearch {algo}: {len(settings)} setting(s), best first")
+    print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'final':>8}  {'per seed':<24} values")
+    for s in settings:
+        values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
+        per_seed = " ".join(_fmt(final) for final in s["final_rewards"])
+        print(f"s{s['setting']:02d}      {s['status']:<14} {s['timesteps']:>8} {_fmt(s['training_reward']):>8} "
+              f"{_fmt(s['final_reward_mean']):>8}  {per_seed:<24} {values}")
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None or np.isnan(value) else f"{value:.1f}"
+
+
+def _plain(value: Any) -> Any:
+    """A sampled value as a plain Python number, for YAML and JSON."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -96,8 +96,14 @@ def _trial_interval(options: SweepOptions, config: dict[str, Any]) -> int:
 
 
 def trial_name(trial: Any) -> str:
-    """``{algo}_seed{seed}``: a trial's name in the live table and its folder in Tune's state."""
-    return f"{trial.config['algo']}_seed{trial.config['seed']}"
+    """A trial's name in the live table and its folder in Tune's state: its :func:`run_name`."""
+    return run_name(trial.config)
+
+
+def run_name(config: dict[str, Any]) -> str:
+    """``{algo}_seed{seed}``; ``{algo}_s{setting}_seed{seed}`` for a search trial, whose seeds repeat."""
+    setting = f"_s{config['setting']:02d}" if "setting" in config else ""
+    return f"{config['algo']}{setting}_seed{config['seed']}"
 
 
 EPILOG = """\
@@ -114,11 +120,14 @@ examples:
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
   rl-sweep --preset tuned --algos ppo a2c --seeds 5      # lands the lander (about 18 min on 2 CPUs)
   rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
+  rl-sweep --search 12 --seeds 3 --preset tuned --algos a2c          # each setting on 3 seeds
 
---search N samples N settings per algorithm from the preset's 'search' block, each with a random
-seed, and stops the trailing ones early (ASHA, on the training reward at 1/4 and 1/2 of the run).
-It writes search.json (every trial, best first) and best.yaml (a preset for --config) in
-{results-dir}/sweeps/{name}/, and the trials' files in its trials/ folder.
+--search N takes N settings per algorithm, the preset's own and samples of its 'search' block, and
+trains each on the same --seeds seeds (drawn from 1,000..999,999 by --seed-start, never a sweep's);
+ASHA stops trailing trials early (training reward at 1/4 and 1/2 of the run). Settings completed on
+every seed are ranked by their mean final evaluation. It writes search.json (settings best first,
+and every trial) and best.yaml (a preset for --config) in {results-dir}/sweeps/{name}/, and the
+trials' files in its trials/ folder.
 """
 
 
@@ -133,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS), metavar="ALGO",
                         help="algorithms to train: ppo, a2c (default: ppo a2c)")
     parser.add_argument("--seeds", type=positive_int, default=1, metavar="N",
-                        help="number of seeds per algorithm (default: %(default)s)")
+                        help="number of seeds per algorithm; with --search, per setting (default: %(default)s)")
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
