@@ -34,10 +34,15 @@ class AlgoSettings:
     search: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict[str, Any]) -> AlgoSettings:
-        """These settings with some values replaced: ``n_envs`` or hyperparameters (a search trial's)."""
+        """These settings with some values replaced: ``n_envs``, ``net_arch`` (of ``policy_kwargs``) or
+        hyperparameters (a search trial's)."""
         overrides = dict(overrides)
         n_envs = overrides.pop("n_envs", self.n_envs)
-        return replace(self, n_envs=n_envs, hyperparameters={**self.hyperparameters, **overrides})
+        policy_kwargs = dict(self.policy_kwargs)
+        if "net_arch" in overrides:
+            policy_kwargs["net_arch"] = overrides.pop("net_arch")
+        return replace(self, n_envs=n_envs, policy_kwargs=policy_kwargs,
+                       hyperparameters={**self.hyperparameters, **overrides})
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the SB3 constructor, schedules turned into SB3 schedule objects."""

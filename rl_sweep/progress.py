@@ -15,13 +15,15 @@ def _fmt(value: Any, width: int, precision: int) -> str:
 
 
 def trial_table(trials: list[Trial]) -> str:
-    """One line per trial: name, state, step, reward, steps/s."""
-    lines = [f"{'trial':<16} {'state':<11} {'step':>17} {'reward':>9} {'steps/s':>8}"]
-    for trial in sorted(trials, key=lambda t: str(t)):
+    """One line per started trial: name, state, step, reward, steps/s (pending ones are only counted)."""
+    shown = sorted((t for t in trials if t.status != Trial.PENDING), key=str)
+    width = max([16, *(len(str(t)) for t in shown)])
+    lines = [f"{'trial':<{width}} {'state':<11} {'step':>17} {'reward':>9} {'steps/s':>8}"]
+    for trial in shown:
         result = trial.last_result or {}
         step = f"{result.get('timesteps_total', 0)}/{trial.config.get('total_timesteps')}"
         lines.append(
-            f"{str(trial):<16} {trial.status:<11} {step:>17} "
+            f"{str(trial):<{width}} {trial.status:<11} {step:>17} "
             f"{_fmt(result.get('episode_reward_mean'), 9, 1)} {_fmt(result.get('steps_per_second'), 8, 0)}"
         )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ trails at a quarter and at half of the run. The settings whose every trial compl
 their mean final evaluation over the seeds, and the best becomes ``best.yaml``, a preset ready for
 ``--config``.
 
-A space maps a hyperparameter (or ``n_envs``) to a list to choose from or to
+A space maps a hyperparameter (or ``n_envs``, or ``net_arch``) to a list to choose from or to
 ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
 """
 
@@ -101,7 +101,7 @@ def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
 
 def starting_point(settings: AlgoSettings) -> dict[str, Any]:
     """The preset's own values of the searched keys: the first setting, the one to beat."""
-    current = {"n_envs": settings.n_envs, **settings.hyperparameters}
+    current = {"n_envs": settings.n_envs, **settings.policy_kwargs, **settings.hyperparameters}
     return {name: current[name] for name in settings.search if name in current}
 
 

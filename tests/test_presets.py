@@ -69,17 +69,35 @@ def test_search_space_is_read_from_the_preset_and_checked():
     from rl_sweep.search import search_space, starting_point
 
     settings = AlgoSettings(timesteps=1, n_envs=4, hyperparameters={"gamma": 0.99},
-                            search={"n_envs": [4, 8], "gamma": {"uniform": [0.9, 0.999]}})
+                            policy_kwargs={"net_arch": [64, 64]},
+                            search={"n_envs": [4, 8], "gamma": {"uniform": [0.9, 0.999]},
+                                    "net_arch": [[64, 64], [128, 128]]})
     space = search_space(settings, "test")
     assert isinstance(space["n_envs"], Categorical) and space["n_envs"].categories == [4, 8]
     assert isinstance(space["gamma"], Float) and (space["gamma"].lower, space["gamma"].upper) == (0.9, 0.999)
-    assert starting_point(settings) == {"n_envs": 4, "gamma": 0.99}
+    assert starting_point(settings) == {"n_envs": 4, "gamma": 0.99, "net_arch": [64, 64]}
     for bad in ({"gamma": {"uniform": [1.0, 0.9]}}, {"gamma": "0.99"}, {"gamma": {"normal": [0, 1]}}):
         with pytest.raises(ConfigError):
             search_space(AlgoSettings(timesteps=1, search=bad), "test")
 
 
 def test_overrides_replace_the_presets_values():
-    settings = load_settings("contract", "ppo").with_overrides({"n_envs": 8, "gamma": 0.999})
+    settings = load_settings("contract", "ppo").with_overrides({"n_envs": 8, "gamma": 0.999, "net_arch": [32]})
     assert settings.n_envs == 8 and settings.hyperparameters["gamma"] == 0.999
+    assert settings.policy_kwargs == {"net_arch": [32]} and "net_arch" not in settings.hyperparameters
     assert settings.hyperparameters["n_steps"] == 2048  # the rest is the preset's
+
+
+def test_search_settings_start_from_the_preset_and_are_reproducible():
+    from rl_sweep.search import sample_settings, search_seeds, search_space
+
+    space = search_space(AlgoSettings(timesteps=1, search={"n_steps": [5, 10], "gamma": {"uniform": [0.9, 0.99]}}),
+                         "test")
+    settings = sample_settings(space, {"n_steps": 5, "gamma": 0.95}, 6, random_state=1)
+    assert len(settings) == 6 and settings[0] == {"n_steps": 5, "gamma": 0.95}
+    assert all(s["n_steps"] in (5, 10) and 0.9 <= s["gamma"] <= 0.99 for s in settings[1:])
+    assert all(type(s["gamma"]) is float and type(s["n_steps"]) is int for s in settings)  # plain, for YAML
+    assert settings == sample_settings(space, {"n_steps": 5, "gamma": 0.95}, 6, random_state=1)
+    seeds = search_seeds(3, random_state=1)
+    assert seeds == search_seeds(3, random_state=1) and len(set(seeds)) == 3
+    assert all(1000 <= seed < 1_000_000 for seed in seeds) and seeds != search_seeds(3, random_state=2)

@@ -19,6 +19,7 @@ from ray.tune.utils import validate_save_restore
 import rl_sweep
 from rl_sweep.errors import ExitCode
 from rl_sweep.presets import load_settings
+from rl_sweep.progress import trial_table
 from rl_sweep.search import run_search
 from rl_sweep.sweep import SweepOptions, run_sweep
 
@@ -229,3 +230,24 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
     summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
     assert {t["status"] for t in summary["trials"]} == {"completed"}
+
+
+class FakeTrial:
+    """What the live table reads of a Tune trial."""
+
+    def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan")) -> None:
+        self.name, self.status, self.config = name, status, {"total_timesteps": 800}
+        self.last_result = {"timesteps_total": step, "episode_reward_mean": reward, "steps_per_second": 900.0}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def test_live_table_lists_started_trials_and_only_counts_pending_ones():
+    table = trial_table([FakeTrial("a2c_s12_seed123456", "RUNNING", 400, -50.25),
+                         FakeTrial("a2c_s00_seed123456", "TERMINATED", 800, 120.0),
+                         FakeTrial("a2c_s13_seed123456", "PENDING")])
+    header, first, second = table.splitlines()
+    assert first.split() == ["a2c_s00_seed123456", "TERMINATED", "800/800", "120.0", "900"]
+    assert second.split() == ["a2c_s12_seed123456", "RUNNING", "400/800", "-50.2", "900"]
+    assert len({len(line) for line in (header, first, second)}) == 1  # columns line up with long names
