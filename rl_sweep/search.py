@@ -123,7 +123,7 @@ def search_seeds(count: int, random_state: int) -> list[int]:
 
 def build_search_tuner(options: SweepOptions, algo: str):
     """One algorithm's search: ``options.search`` settings x ``options.seeds`` seeds, ASHA on the training
-    reward."""
+    reward unless ``options.early_stopping`` is off."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -154,7 +154,8 @@ def build_search_tuner(options: SweepOptions, algo: str):
         tune_config=tune.TuneConfig(
             max_concurrent_trials=options.max_concurrent, reuse_actors=True,
             scheduler=ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
-                                    grace_period=max(timesteps // 4, 1), reduction_factor=2),
+                                    grace_period=max(timesteps // 4, 1), reduction_factor=2)
+            if options.early_stopping else None,
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
         run_config=run_config(options, f"{options.name}/tune_{algo}"),

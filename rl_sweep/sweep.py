@@ -52,6 +52,7 @@ class SweepOptions:
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
     search: int = 0  # >0: a hyperparameter search with this many samples per algorithm
+    early_stopping: bool = True  # a search's ASHA
     command: str = ""
 
     @property
@@ -124,7 +125,8 @@ examples:
 
 --search N takes N settings per algorithm, the preset's own and samples of its 'search' block, and
 trains each on the same --seeds seeds (drawn from 1,000..999,999 by --seed-start, never a sweep's);
-ASHA stops trailing trials early (training reward at 1/4 and 1/2 of the run). Settings completed on
+ASHA stops trailing trials early (training reward at 1/4 and 1/2 of the run; --no-early-stopping
+turns it off: ASHA favours fast starters, not stable finishers). Settings completed on
 every seed are ranked by their mean final evaluation. It writes search.json (settings best first,
 and every trial) and best.yaml (a preset for --config) in {results-dir}/sweeps/{name}/, and the
 trials' files in its trials/ folder.
@@ -152,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--search", type=positive_int, default=0, metavar="N",
                         help="search hyperparameters instead: N samples per algorithm from the preset's "
                              "search space, ASHA early stopping (see below)")
+    parser.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
+                        help="with --search: train every trial to the end (no ASHA), for algorithms whose "
+                             "early reward says little about the final one")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
     parser.add_argument("--max-failures", type=int, default=2, metavar="N",
@@ -189,7 +194,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
         eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
-        search=args.search, command=shlex.join(["rl-sweep", *argv]),
+        search=args.search, early_stopping=args.early_stopping, command=shlex.join(["rl-sweep", *argv]),
     )
 
 

@@ -158,6 +158,17 @@ def test_search_scores_each_setting_on_the_same_seeds_and_writes_the_best_as_a_p
     assert (best.timesteps, best.checkpoint_interval) == (2000, 250)  # what the search ran with
 
 
+def test_search_without_early_stopping_trains_every_trial_to_the_end(ray_cluster, tmp_path):
+    preset = tmp_path / "space.yaml"
+    preset.write_text(SPACE)
+    code, summary = run_search(options(tmp_path, algos=["a2c"], preset=str(preset), search=4, timesteps=1000,
+                                       checkpoint_interval=250, early_stopping=False))
+    assert code == ExitCode.OK
+    trials = summary["trials"]["a2c"]
+    assert len(trials) == 4
+    assert all(t["status"] == "completed" and t["timesteps"] == 1000 for t in trials)
+
+
 def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
     result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--search", "2", "--preset", "contract"],
                             cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
