@@ -4,7 +4,7 @@ Each algorithm gets its own Tuner, so that ASHA compares PPO trials with PPO tri
 setting is the preset with some values replaced by a sample of the space (``overrides``); the first
 setting is the preset's own. Every setting trains on the same ``--seeds`` seeds, drawn away from the
 sweeps' 42, 43, ...: one trial per setting and seed. ASHA stops the trials whose training reward
-trails at a quarter and at half of the run. The settings whose every trial completed are ranked by
+trails at a quarter and at half of the run (unless ``--no-early-stopping``). The settings whose every trial completed are ranked by
 their mean final evaluation over the seeds, and the best becomes ``best.yaml``, a preset ready for
 ``--config``.
 
@@ -226,8 +226,8 @@ def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
 def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], path: Path) -> None:
     """A preset file: the searched preset with each algorithm's best setting's values in place."""
     document: dict[str, Any] = {}
-    for algo, trial in best.items():
-        settings = load_settings(options.preset, algo).with_overrides(trial["overrides"])
+    for algo, chosen in best.items():
+        settings = load_settings(options.preset, algo).with_overrides(chosen["overrides"])
         document[algo] = {"timesteps": options.timesteps_for(algo),
                           "checkpoint_interval": options.interval_for(algo), "n_envs": settings.n_envs,
                           "hyperparameters": settings.hyperparameters}
