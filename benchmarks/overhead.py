@@ -29,6 +29,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from preset_runs import interval_for, preset_run_parser
+
 
 def bare(algo: str, preset: str, timesteps: int, interval: int) -> dict:
     from stable_baselines3.common.callbacks import BaseCallback
@@ -100,13 +102,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    from rl_sweep.presets import load_settings
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", nargs="+", default=["ppo", "a2c"])
-    parser.add_argument("--preset", default="tuned")
-    parser.add_argument("--timesteps", type=int, default=100000)
-    parser.add_argument("--checkpoint-interval", type=int, default=None, help="default: the preset's")
+    parser = preset_run_parser(__doc__, timesteps=100000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", choices=["bare", "pipeline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,7 +114,7 @@ def main() -> None:
     print(f"{'algo':<5} {'interval':>8} {'mode':<9} {'window s':>9} {'steps/s':>8} {'ratio':>6} {'ckpt p50 ms':>12} "
           f"{'ckpt p99 ms':>12} {'peak RSS MB':>12}")
     for algo in args.algos:
-        interval = args.checkpoint_interval or load_settings(args.preset, algo).checkpoint_interval
+        interval = interval_for(args, algo)
         runs: dict[str, list[dict]] = {"bare": [], "pipeline": []}
         for _ in range(args.repeats):
             for mode in runs:

@@ -18,7 +18,6 @@ The overhead is pipeline / learning. The caller's thread waiting for the worker 
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
+
+from preset_runs import interval_for, preset_run_parser
 
 BIN = Path(sys.executable).parent
 PIPELINE_FRAMES = ("Stepper._on_step", "TrainingRun.step", "TrainingRun._save_checkpoint", "MetricsRecorder.")
@@ -64,20 +65,14 @@ def profile(algo: str, preset: str, timesteps: int, interval: int | None) -> Cou
 
 
 def main() -> None:
-    from rl_sweep.presets import load_settings
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", nargs="+", default=["ppo", "a2c"])
-    parser.add_argument("--preset", default="tuned")
-    parser.add_argument("--timesteps", type=int, default=200000)
-    parser.add_argument("--checkpoint-interval", type=int, default=None, help="default: the preset's")
+    parser = preset_run_parser(__doc__, timesteps=200000)
     args = parser.parse_args()
     print(f"py-spy profile of rl-train, {date.today()}, {os.cpu_count()} CPUs, preset {args.preset}, "
           f"{args.timesteps} steps, 200 samples/s")
     print(f"{'algo':<5} {'interval':>8} {'learning':>9} {'pipeline':>9} {'evaluation':>11} {'set-up':>7} "
           f"{'overhead':>9}")
     for algo in args.algos:
-        interval = args.checkpoint_interval or load_settings(args.preset, algo).checkpoint_interval
+        interval = interval_for(args, algo)
         s = profile(algo, args.preset, args.timesteps, interval)
         print(f"{algo:<5} {interval:>8} {s['learning']:>9} {s['pipeline']:>9} {s['evaluation']:>11} "
               f"{s['set-up and shutdown']:>7} {100 * s['pipeline'] / s['learning']:8.2f}%", flush=True)
