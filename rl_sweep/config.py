@@ -27,7 +27,8 @@ class TrainingConfig:
     :param conda_env: the conda environment the run must be in, when one is active.
     :param eval_episodes: episodes of deterministic evaluation of the final model.
     :param preset: hyperparameter preset: a name from ``configs/`` or a path to a YAML file.
-    :param overrides: values that replace the preset's: ``n_envs`` or hyperparameters (search trials).
+    :param overrides: values that replace the preset's: ``n_envs``, ``net_arch`` or hyperparameters
+        (search trials).
     """
 
     algo: str

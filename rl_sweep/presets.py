@@ -3,8 +3,8 @@
 A preset has one block per algorithm (``ppo``, ``a2c``) with ``timesteps`` (the default length of a
 run), ``checkpoint_interval`` (its default, 1000 if absent), ``n_envs`` (parallel environments in one
 run), ``hyperparameters`` (passed to the SB3 constructor; ``"lin_<value>"`` is a linear schedule from
-<value> to 0, the RL Zoo's convention) and optionally ``policy_kwargs`` and ``search``, the space ``rl-sweep --search`` samples (see
-:mod:`rl_sweep.search`), which a plain run ignores.
+<value> to 0, the RL Zoo's convention) and optionally ``policy_kwargs`` and ``search``, the space
+``rl-sweep --search`` samples (see :mod:`rl_sweep.search`), which a plain run ignores.
 """
 
 from __future__ import annotations

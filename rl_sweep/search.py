@@ -4,9 +4,9 @@ Each algorithm gets its own Tuner, so that ASHA compares PPO trials with PPO tri
 setting is the preset with some values replaced by a sample of the space (``overrides``); the first
 setting is the preset's own. Every setting trains on the same ``--seeds`` seeds, drawn away from the
 sweeps' 42, 43, ...: one trial per setting and seed. ASHA stops the trials whose training reward
-trails at a quarter and at half of the run (unless ``--no-early-stopping``). The settings whose every trial completed are ranked by
-their mean final evaluation over the seeds, and the best becomes ``best.yaml``, a preset ready for
-``--config``.
+trails at a quarter and at half of the run (unless ``--no-early-stopping``). The settings whose
+every trial completed are ranked by their mean final evaluation over the seeds, and the best
+becomes ``best.yaml``, a preset ready for ``--config``.
 
 A space maps a hyperparameter (or ``n_envs``, or ``net_arch``) to a list to choose from or to
 ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.

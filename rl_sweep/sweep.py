@@ -51,7 +51,7 @@ class SweepOptions:
     max_failures: int = 2
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
-    search: int = 0  # >0: a hyperparameter search with this many samples per algorithm
+    search: int = 0  # >0: a hyperparameter search of this many settings per algorithm, each on `seeds` seeds
     early_stopping: bool = True  # a search's ASHA
     command: str = ""
 
@@ -152,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="root of experiments/ and sweeps/ (default: %(default)s)")
     parser.add_argument("--name", default=None, help="sweep name (default: sweep_{UTC timestamp})")
     parser.add_argument("--search", type=positive_int, default=0, metavar="N",
-                        help="search hyperparameters instead: N samples per algorithm from the preset's "
-                             "search space, ASHA early stopping (see below)")
+                        help="search hyperparameters instead: N settings per algorithm (the preset's own and "
+                             "samples of its search space), each on --seeds seeds, ASHA early stopping "
+                             "(see below)")
     parser.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                         help="with --search: train every trial to the end (no ASHA), for algorithms whose "
                              "early reward says little about the final one")
