@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecNormalize
 
-from rl_sweep.algorithms import ALGORITHM_CLASSES
-from rl_sweep.environments import make_env
+from rl_sweep.checkpoints import load_checkpoint
+from rl_sweep.environments import make_env, make_eval_env
 from rl_sweep.evaluation import EVAL_SEED_OFFSET
 
 
@@ -29,10 +30,13 @@ def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float,
     results = json.loads(results_file.read_text())["experiment_results"]
     metadata = results["metadata"]
     model_file = experiment_dir / results["model"]["model_file"]
-    model = ALGORITHM_CLASSES[metadata["algorithm"].lower()].load(model_file, device="cpu")
+    training_env = make_env(metadata["environment"], metadata["seed"])
+    if metadata.get("normalize"):
+        training_env = VecNormalize(training_env)  # its statistics come from the model file
+    model, _ = load_checkpoint(model_file, metadata["algorithm"].lower(), training_env)
     figures = {}
     for mode, deterministic in (("deterministic", True), ("stochastic", False)):
-        env = make_env(metadata["environment"], metadata["seed"] + EVAL_SEED_OFFSET)
+        env = make_eval_env(metadata["environment"], metadata["seed"] + EVAL_SEED_OFFSET, model.get_env())
         try:
             returns, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
                                                return_episode_rewards=True)

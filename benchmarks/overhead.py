@@ -36,13 +36,13 @@ def bare(algo: str, preset: str, timesteps: int, interval: int) -> dict:
     from stable_baselines3.common.callbacks import BaseCallback
 
     from rl_sweep.algorithms import create_model
-    from rl_sweep.environments import make_env
+    from rl_sweep.environments import make_training_env
     from rl_sweep.presets import load_settings
     from rl_sweep.seeding import set_seed
 
     set_seed(42)
     settings = load_settings(preset, algo)
-    model = create_model(algo, make_env("LunarLander-v3", 42, settings.n_envs), 42, settings)
+    model = create_model(algo, make_training_env("LunarLander-v3", 42, settings), 42, settings)
     marks: dict[int, float] = {}
 
     class Clock(BaseCallback):

@@ -2,7 +2,8 @@
 
 SB3's ``model.save`` stores the weights, optimizer and ``num_timesteps``; the pipeline adds
 what a resumed run needs to read as one continuous run (episode statistics, training time)
-and what identifies the run (algorithm, environment, seed).
+and what identifies the run (algorithm, environment, seed), and, for a preset that normalises,
+``vec_normalize.json``: the running statistics of observations and returns.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from rl_sweep.algorithms import ALGORITHM_CLASSES
 from rl_sweep.atomic import write_atomic
@@ -24,6 +28,7 @@ from rl_sweep.errors import ModelLoadError
 
 
 STATE_ENTRY = "rl_sweep.json"
+NORMALIZATION_ENTRY = "vec_normalize.json"
 _STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
 
 
@@ -54,8 +59,12 @@ def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState) -> No
     """Save ``model`` and ``state`` to ``path`` atomically."""
     buffer = io.BytesIO()
     model.save(buffer)
+    env = model.get_env()
     with zipfile.ZipFile(buffer, mode="a") as archive:
         archive.writestr(STATE_ENTRY, json.dumps(state.__dict__))
+        if isinstance(env, VecNormalize):
+            statistics = {name: _rms_to_dict(getattr(env, name)) for name in ("obs_rms", "ret_rms")}
+            archive.writestr(NORMALIZATION_ENTRY, json.dumps(statistics))
     write_atomic(path, lambda f: f.write(buffer.getbuffer()))
 
 
@@ -73,18 +82,38 @@ def load_checkpoint(path: Path, algo: str, env: VecEnv) -> tuple[OnPolicyAlgorit
             damaged = archive.testzip()
             names = archive.namelist()
             state_json = archive.read(STATE_ENTRY) if STATE_ENTRY in names else None
+            statistics_json = archive.read(NORMALIZATION_ENTRY) if NORMALIZATION_ENTRY in names else None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ModelLoadError(f"checkpoint {path} is not a readable zip ({exc}); it may be truncated") from exc
     if damaged is not None or "data" not in names:
         raise ModelLoadError(f"checkpoint {path} is damaged (bad entry: {damaged or 'data missing'})")
     state = RunState(**json.loads(state_json)) if state_json is not None else None
+    statistics = json.loads(statistics_json) if statistics_json is not None else None
     if state is not None and state.algo != algo:
         raise ModelLoadError(
             f"checkpoint {path} was saved by {state.algo.upper()}, not {algo.upper()}; "
             f"resume it with --algo {state.algo}"
         )
+    if (statistics is not None) != isinstance(env, VecNormalize):
+        trained = "with" if statistics is not None else "without"
+        raise ModelLoadError(f"checkpoint {path} was trained {trained} normalisation; resume it with a preset "
+                             f"whose {algo} normalize is {str(statistics is not None).lower()}")
+    if statistics is not None:
+        for name, values in statistics.items():
+            setattr(env, name, _rms_from_dict(values))
     try:
         model = ALGORITHM_CLASSES[algo].load(path, env=env, device="cpu")
     except Exception as exc:  # SB3 raises ValueError, KeyError, RuntimeError, pickle errors...
         raise ModelLoadError(f"checkpoint {path} cannot be loaded as {algo.upper()}: {exc}") from exc
     return model, state
+
+
+def _rms_to_dict(rms: RunningMeanStd) -> dict[str, Any]:
+    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": rms.count}
+
+
+def _rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
+    rms = RunningMeanStd(shape=np.shape(values["mean"]))
+    rms.mean, rms.var = np.asarray(values["mean"], dtype=np.float64), np.asarray(values["var"], dtype=np.float64)
+    rms.count = values["count"]
+    return rms

@@ -28,7 +28,7 @@ from rl_sweep.checkpoints import (
 )
 from rl_sweep.config import TrainingConfig
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.environments import describe_space, make_env, reward_threshold
+from rl_sweep.environments import describe_space, make_training_env, reward_threshold
 from rl_sweep.errors import DiskFullError, ExitCode, PipelineError
 from rl_sweep.evaluation import Evaluation, evaluate
 from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
@@ -100,7 +100,7 @@ class TrainingRun:
         if conda_env is None:
             log.warning("no conda environment is active (expected %r); running in the current Python "
                         "environment", config.conda_env)
-        self.env = make_env(config.env_name, config.seed, config.settings.n_envs)
+        self.env = make_training_env(config.env_name, config.seed, config.settings)
         log.debug("environment %s: observation space %s, action space %s",
                   config.env_name, self.env.observation_space, self.env.action_space)
         self.checkpoints: list[str] = []
@@ -130,6 +130,7 @@ class TrainingRun:
             seed=config.seed, output_dir=self.output_dir,
             checkpoint_interval=config.checkpoint_interval, target_timesteps=config.total_timesteps,
             policy=POLICY, preset=config.preset, n_envs=config.settings.n_envs,
+            normalize=config.settings.normalize,
             hyperparameters={**config.settings.hyperparameters,
                              **({"policy_kwargs": config.settings.policy_kwargs}
                                 if config.settings.policy_kwargs else {})},

@@ -1,12 +1,14 @@
-"""Gymnasium environments as the pipeline uses them: monitored, vectorised, seeded."""
+"""Gymnasium environments as the pipeline uses them: monitored, vectorised, seeded, normalised when a
+preset asks."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize, sync_envs_normalization
 
 from rl_sweep.errors import EnvCreationError
+from rl_sweep.presets import AlgoSettings
 
 
 def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
@@ -23,6 +25,25 @@ def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
     return vec_env
 
 
+def make_training_env(env_name: str, seed: int, settings: AlgoSettings) -> VecEnv:
+    """The environments a run trains on: ``settings.n_envs`` of them, in a ``VecNormalize`` when the preset
+    normalises (returns discounted with the algorithm's gamma, 0.99 unless set, as in SB3)."""
+    env = make_env(env_name, seed, settings.n_envs)
+    if settings.normalize:
+        env = VecNormalize(env, gamma=settings.hyperparameters.get("gamma", 0.99))
+    return env
+
+
+def make_eval_env(env_name: str, seed: int, training_env: VecEnv | None) -> VecEnv:
+    """One environment to evaluate on; normalised with ``training_env``'s frozen statistics when that is
+    a ``VecNormalize``, rewards left raw."""
+    env = make_env(env_name, seed)
+    if isinstance(training_env, VecNormalize):
+        env = VecNormalize(env, training=False, norm_reward=False)
+        sync_envs_normalization(training_env, env)
+    return env
+
+
 def describe_space(space: gym.Space) -> str:
     """``Box(8,)`` or ``Discrete(4)``, as the results JSON shows spaces."""
     if isinstance(space, gym.spaces.Discrete):
@@ -34,5 +55,6 @@ def describe_space(space: gym.Space) -> str:
 
 def reward_threshold(env: VecEnv) -> float | None:
     """The environment spec's reward threshold (200 for LunarLander-v3), if it has one."""
+    env = env.unwrapped
     spec = env.envs[0].unwrapped.spec if isinstance(env, DummyVecEnv) else None
     return None if spec is None else spec.reward_threshold

@@ -8,7 +8,7 @@ import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from rl_sweep.environments import make_env
+from rl_sweep.environments import make_eval_env
 
 # Evaluation episodes start from seeds no training environment of a sweep uses.
 EVAL_SEED_OFFSET = 1_000_000
@@ -24,8 +24,9 @@ class Evaluation(TypedDict):
 
 
 def evaluate(model: OnPolicyAlgorithm, env_name: str, seed: int, episodes: int) -> Evaluation:
-    """Run ``episodes`` episodes of the deterministic policy on a fresh environment."""
-    env = make_env(env_name, seed + EVAL_SEED_OFFSET)
+    """Run ``episodes`` episodes of the deterministic policy on a fresh environment (normalised as the
+    model's training environment is)."""
+    env = make_eval_env(env_name, seed + EVAL_SEED_OFFSET, model.get_env())
     try:
         returns, lengths = evaluate_policy(
             model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True

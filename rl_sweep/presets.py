@@ -2,7 +2,8 @@
 
 A preset has one block per algorithm (``ppo``, ``a2c``) with ``timesteps`` (the default length of a
 run), ``checkpoint_interval`` (its default, 1000 if absent), ``n_envs`` (parallel environments in one
-run), ``hyperparameters`` (passed to the SB3 constructor; ``"lin_<value>"`` is a linear schedule from
+run), ``normalize`` (running normalisation of observations and rewards, SB3's ``VecNormalize``; off if
+absent), ``hyperparameters`` (passed to the SB3 constructor; ``"lin_<value>"`` is a linear schedule from
 <value> to 0, the RL Zoo's convention) and optionally ``policy_kwargs`` and ``search``, the space
 ``rl-sweep --search`` samples (see :mod:`rl_sweep.search`), which a plain run ignores.
 """
@@ -29,19 +30,21 @@ class AlgoSettings:
     timesteps: int
     checkpoint_interval: int = 1000
     n_envs: int = 1
+    normalize: bool = False
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict[str, Any]) -> AlgoSettings:
-        """These settings with some values replaced: ``n_envs``, ``net_arch`` (of ``policy_kwargs``) or
-        hyperparameters (a search trial's)."""
+        """These settings with some values replaced: ``n_envs``, ``normalize``, ``net_arch`` (of
+        ``policy_kwargs``) or hyperparameters (a search trial's)."""
         overrides = dict(overrides)
         n_envs = overrides.pop("n_envs", self.n_envs)
+        normalize = overrides.pop("normalize", self.normalize)
         policy_kwargs = dict(self.policy_kwargs)
         if "net_arch" in overrides:
             policy_kwargs["net_arch"] = overrides.pop("net_arch")
-        return replace(self, n_envs=n_envs, policy_kwargs=policy_kwargs,
+        return replace(self, n_envs=n_envs, normalize=normalize, policy_kwargs=policy_kwargs,
                        hyperparameters={**self.hyperparameters, **overrides})
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -97,4 +100,6 @@ def load_settings(preset: str, algo: str) -> AlgoSettings:
         value = getattr(settings, name)
         if not is_positive_int(value):
             raise ConfigError(f"{path}: {algo} {name} must be a positive integer, not {value!r}")
+    if not isinstance(settings.normalize, bool):
+        raise ConfigError(f"{path}: {algo} normalize must be true or false, not {settings.normalize!r}")
     return settings

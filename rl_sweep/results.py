@@ -28,6 +28,7 @@ class ResultsMetadata(TypedDict):
     warnings: list[str]
     preset: str
     n_envs: int
+    normalize: bool
 
 
 class ResultsModel(TypedDict):
@@ -86,6 +87,7 @@ class RunFacts:
     policy: str
     preset: str
     n_envs: int
+    normalize: bool
     hyperparameters: dict[str, Any]
     observation_space: str
     action_space: str
@@ -129,6 +131,7 @@ def build_results(
             warnings=warnings,
             preset=facts.preset,
             n_envs=facts.n_envs,
+            normalize=facts.normalize,
         ),
         model=ResultsModel(
             algorithm=facts.algo.upper(),

@@ -8,7 +8,7 @@ trails at a quarter and at half of the run (unless ``--no-early-stopping``). The
 every trial completed are ranked by their mean final evaluation over the seeds, and the best
 becomes ``best.yaml``, a preset ready for ``--config``.
 
-A space maps a hyperparameter (or ``n_envs``, or ``net_arch``) to a list to choose from or to
+A space maps a hyperparameter (or ``n_envs``, ``normalize`` or ``net_arch``) to a list to choose from or to
 ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
 """
 
@@ -101,7 +101,7 @@ def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
 
 def starting_point(settings: AlgoSettings) -> dict[str, Any]:
     """The preset's own values of the searched keys: the first setting, the one to beat."""
-    current = {"n_envs": settings.n_envs, **settings.policy_kwargs, **settings.hyperparameters}
+    current = {"n_envs": settings.n_envs, "normalize": settings.normalize, **settings.policy_kwargs, **settings.hyperparameters}
     return {name: current[name] for name in settings.search if name in current}
 
 
@@ -231,6 +231,8 @@ def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], pa
         document[algo] = {"timesteps": options.timesteps_for(algo),
                           "checkpoint_interval": options.interval_for(algo), "n_envs": settings.n_envs,
                           "hyperparameters": settings.hyperparameters}
+        if settings.normalize:
+            document[algo]["normalize"] = True
         if settings.policy_kwargs:
             document[algo]["policy_kwargs"] = settings.policy_kwargs
     header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "

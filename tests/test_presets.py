@@ -1,11 +1,18 @@
-"""Presets: the contract preset is the contract; a user's YAML with several environments per run."""
+"""Presets: the contract preset is the contract; a user's YAML with several environments per run or
+normalisation."""
+
+import dataclasses
+import json
+import zipfile
 
 import pytest
 from conftest import load_json, run_cli, timesteps
 from stable_baselines3 import A2C
 
 from rl_sweep.config import TrainingConfig
-from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.engine import TrainingRun
+from rl_sweep.environments import make_eval_env
+from rl_sweep.errors import ConfigError, ExitCode, ModelLoadError
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.train import run_training
 
@@ -61,6 +68,37 @@ def test_several_envs_checkpoint_at_the_first_step_past_each_multiple(tmp_path):
     assert results["metadata"]["n_envs"] == 3 and results["metadata"]["preset"] == str(preset)
     assert results["hyperparameters"] == {"n_steps": 5, "learning_rate": "lin_0.0007",
                                           "policy_kwargs": {"net_arch": [32, 32]}}
+
+
+def test_a_normalising_preset_keeps_its_statistics_in_every_checkpoint_and_resumes_from_them(tmp_path):
+    preset = tmp_path / "normalize.yaml"
+    preset.write_text("a2c:\n  timesteps: 400\n  n_envs: 2\n  normalize: true\n"
+                      "  hyperparameters:\n    n_steps: 5\n    gamma: 0.995\n")
+    out = tmp_path / "out"
+    config = TrainingConfig(algo="a2c", preset=str(preset), total_timesteps=400, checkpoint_interval=200,
+                            eval_episodes=1, output_dir=out)
+    assert run_training(config) == ExitCode.OK
+    statistics = [json.loads(zipfile.ZipFile(out / f"checkpoint_{step}.zip").read("vec_normalize.json"))
+                  for step in (200, 400)]
+    # One observation per step, and the 2 of the first reset.
+    assert [s["obs_rms"]["count"] for s in statistics] == pytest.approx([202, 402], abs=0.01)
+    assert statistics[0]["obs_rms"]["mean"] != statistics[1]["obs_rms"]["mean"]
+    assert load_json(out / "a2c_seed42_results.json")["experiment_results"]["metadata"]["normalize"] is True
+
+    resumed = TrainingRun(dataclasses.replace(config, resume_from=out / "checkpoint_200.zip"))
+    try:
+        assert resumed.env.gamma == 0.995
+        assert resumed.env.obs_rms.mean.tolist() == statistics[0]["obs_rms"]["mean"]
+        assert resumed.env.ret_rms.var.tolist() == statistics[0]["ret_rms"]["var"]
+        assert resumed.env.obs_rms.count == statistics[0]["obs_rms"]["count"]
+        evaluation_env = make_eval_env("LunarLander-v3", 1, resumed.env)  # frozen statistics, raw rewards
+        assert not evaluation_env.training and not evaluation_env.norm_reward
+        assert evaluation_env.obs_rms.mean.tolist() == statistics[0]["obs_rms"]["mean"]
+    finally:
+        resumed.close()
+    unnormalised = dataclasses.replace(config, preset="contract", resume_from=out / "checkpoint_200.zip")
+    with pytest.raises(ModelLoadError, match="trained with normalisation"):
+        TrainingRun(unnormalised)
 
 
 def test_search_space_is_read_from_the_preset_and_checked():
