@@ -96,8 +96,8 @@ def load_checkpoint(path: Path, algo: str, env: VecEnv) -> tuple[OnPolicyAlgorit
         )
     if (statistics is not None) != isinstance(env, VecNormalize):
         trained = "with" if statistics is not None else "without"
-        raise ModelLoadError(f"checkpoint {path} was trained {trained} normalisation; resume it with a preset "
-                             f"whose {algo} normalize is {str(statistics is not None).lower()}")
+        raise ModelLoadError(f"checkpoint {path} was trained {trained} normalisation; resume it with a "
+                             f"preset whose {algo} normalize is {str(statistics is not None).lower()}")
     if statistics is not None:
         for name, values in statistics.items():
             setattr(env, name, _rms_from_dict(values))
@@ -114,6 +114,7 @@ def _rms_to_dict(rms: RunningMeanStd) -> dict[str, Any]:
 
 def _rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
     rms = RunningMeanStd(shape=np.shape(values["mean"]))
-    rms.mean, rms.var = np.asarray(values["mean"], dtype=np.float64), np.asarray(values["var"], dtype=np.float64)
+    rms.mean = np.asarray(values["mean"], dtype=np.float64)
+    rms.var = np.asarray(values["var"], dtype=np.float64)
     rms.count = values["count"]
     return rms
