@@ -8,14 +8,14 @@ trails at a quarter and at half of the run (unless ``--no-early-stopping``). The
 every trial completed are ranked by their mean final evaluation over the seeds, and the best
 becomes ``best.yaml``, a preset ready for ``--config``.
 
-A space maps a hyperparameter (or ``n_envs``, ``normalize`` or ``net_arch``) to a list to choose from or to
-``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
+A space maps a hyperparameter (or ``n_envs``, ``normalize`` or ``net_arch``) to a list to choose from
+or to ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,8 @@ def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
 
 def starting_point(settings: AlgoSettings) -> dict[str, Any]:
     """The preset's own values of the searched keys: the first setting, the one to beat."""
-    current = {"n_envs": settings.n_envs, "normalize": settings.normalize, **settings.policy_kwargs, **settings.hyperparameters}
+    current = {"n_envs": settings.n_envs, "normalize": settings.normalize, **settings.policy_kwargs,
+               **settings.hyperparameters}
     return {name: current[name] for name in settings.search if name in current}
 
 
@@ -228,13 +229,10 @@ def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], pa
     document: dict[str, Any] = {}
     for algo, chosen in best.items():
         settings = load_settings(options.preset, algo).with_overrides(chosen["overrides"])
-        document[algo] = {"timesteps": options.timesteps_for(algo),
-                          "checkpoint_interval": options.interval_for(algo), "n_envs": settings.n_envs,
-                          "hyperparameters": settings.hyperparameters}
-        if settings.normalize:
-            document[algo]["normalize"] = True
-        if settings.policy_kwargs:
-            document[algo]["policy_kwargs"] = settings.policy_kwargs
+        block = asdict(replace(settings, timesteps=options.timesteps_for(algo),
+                               checkpoint_interval=options.interval_for(algo)))
+        del block["search"]  # the space searched, not part of the setting
+        document[algo] = block
     header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
               f"evaluation reward over {options.seeds} seed(s)); see search.json.\n")
     data = (header + yaml.safe_dump(document, sort_keys=False)).encode()
