@@ -6,7 +6,9 @@ The contract's final_reward_mean evaluates the greedy (deterministic) policy. A 
 dithering between engines can score far lower when it always takes its most likely action: it
 hovers until the episode's time limit. For each run this prints the mean return and episode length
 of both modes over the same evaluation episodes (seeded apart from any training environment, as the
-pipeline's own evaluation is).
+pipeline's own evaluation is), and two figures of the greedy episodes that show why: how sure the
+policy is of its greedy action (its mean probability over the states visited; 0.25 is a uniform
+choice among LunarLander's four actions) and how often the greedy policy does nothing (action 0).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -24,8 +27,9 @@ from rl_sweep.environments import make_env, make_eval_env
 from rl_sweep.evaluation import EVAL_SEED_OFFSET
 
 
-def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float, float]]:
-    """(mean return, mean length) of the final model, deterministic and stochastic."""
+def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float, ...]]:
+    """Of the final model: deterministic (mean return, mean length, mean probability of the greedy
+    action, share of steps doing nothing) and stochastic (mean return, mean length)."""
     [results_file] = experiment_dir.glob("*_results.json")
     results = json.loads(results_file.read_text())["experiment_results"]
     metadata = results["metadata"]
@@ -34,15 +38,28 @@ def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float,
     if metadata.get("normalize"):
         training_env = VecNormalize(training_env)  # its statistics come from the model file
     model, _ = load_checkpoint(model_file, metadata["algorithm"].lower(), training_env)
+    greedy_probabilities: list[float] = []
+    greedy_actions: list[int] = []
+
+    def note_greedy_step(local: dict, _: dict) -> None:
+        # evaluate_policy calls this after each step, with the observation the action was chosen in.
+        if local["deterministic"]:
+            obs, i = local["observations"], local["i"]
+            with torch.no_grad():
+                probabilities = model.policy.get_distribution(model.policy.obs_to_tensor(obs)[0]).distribution.probs
+            greedy_probabilities.append(float(probabilities[i].max()))
+            greedy_actions.append(int(local["actions"][i]))
+
     figures = {}
     for mode, deterministic in (("deterministic", True), ("stochastic", False)):
         env = make_eval_env(metadata["environment"], metadata["seed"] + EVAL_SEED_OFFSET, model.get_env())
         try:
             returns, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
-                                               return_episode_rewards=True)
+                                               return_episode_rewards=True, callback=note_greedy_step)
         finally:
             env.close()
         figures[mode] = (float(np.mean(returns)), float(np.mean(lengths)))
+    figures["deterministic"] += (float(np.mean(greedy_probabilities)), float(np.mean(np.array(greedy_actions) == 0)))
     return figures
 
 
@@ -51,11 +68,13 @@ def main() -> None:
     parser.add_argument("experiments", nargs="+", type=Path, help="experiment folders of finished runs")
     parser.add_argument("--episodes", type=int, default=20, help="episodes per mode (default: %(default)s)")
     args = parser.parse_args()
-    print(f"{'run':<40} {'deterministic':>14} {'length':>7} {'stochastic':>11} {'length':>7}")
+    print(f"{'run':<24} {'deterministic':>14} {'length':>7} {'p(greedy)':>10} {'nothing':>8} "
+          f"{'stochastic':>11} {'length':>7}")
     for folder in args.experiments:
         figures = evaluate_both(folder, args.episodes)
-        (det, det_len), (sto, sto_len) = figures["deterministic"], figures["stochastic"]
-        print(f"{folder.name:<40} {det:14.1f} {det_len:7.0f} {sto:11.1f} {sto_len:7.0f}", flush=True)
+        (det, det_len, sure, idle), (sto, sto_len) = figures["deterministic"], figures["stochastic"]
+        print(f"{folder.name:<24} {det:14.1f} {det_len:7.0f} {sure:10.2f} {idle:8.0%} {sto:11.1f} {sto_len:7.0f}",
+              flush=True)
 
 
 if __name__ == "__main__":
