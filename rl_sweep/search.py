@@ -108,11 +108,16 @@ def starting_point(settings: AlgoSettings) -> dict[str, Any]:
 
 def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, random_state: int
                     ) -> list[dict[str, Any]]:
-    """``count`` settings: ``start`` (when it has values) and samples of ``space``, reproducible."""
+    """``count`` distinct settings: ``start`` (when it has values) and samples of ``space``, reproducible.
+    A sample drawn before is drawn again, so a small space of choices may give fewer than ``count``."""
     rng = np.random.default_rng(random_state)
     settings = [start] if start else []
-    while len(settings) < count:
-        settings.append({name: _plain(domain.sample(random_state=rng)) for name, domain in space.items()})
+    for _ in range(100 * count):
+        if len(settings) >= count:
+            break
+        sample = {name: _plain(domain.sample(random_state=rng)) for name, domain in space.items()}
+        if sample not in settings:
+            settings.append(sample)
     return settings[:count]
 
 
@@ -133,6 +138,9 @@ def build_search_tuner(options: SweepOptions, algo: str):
     preset = load_settings(options.preset, algo)
     settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
                                starting_point(preset), options.search, options.seed_start)
+    if len(settings) < options.search:
+        log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
+                    algo, len(settings), options.search)
     timesteps = options.timesteps_for(algo)
     trials_dir = options.sweep_dir / "trials"
     param_space = {

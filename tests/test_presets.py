@@ -136,6 +136,16 @@ def test_search_settings_start_from_the_preset_and_are_reproducible():
     assert all(s["n_steps"] in (5, 10) and 0.9 <= s["gamma"] <= 0.99 for s in settings[1:])
     assert all(type(s["gamma"]) is float and type(s["n_steps"]) is int for s in settings)  # plain, for YAML
     assert settings == sample_settings(space, {"n_steps": 5, "gamma": 0.95}, 6, random_state=1)
+    assert len({tuple(s.items()) for s in settings}) == 6  # no setting drawn twice
     seeds = search_seeds(3, random_state=1)
     assert seeds == search_seeds(3, random_state=1) and len(set(seeds)) == 3
     assert all(1000 <= seed < 1_000_000 for seed in seeds) and seeds != search_seeds(3, random_state=2)
+
+
+def test_a_small_space_of_choices_gives_each_setting_once():
+    from rl_sweep.search import sample_settings, search_space
+
+    space = search_space(AlgoSettings(timesteps=1, search={"n_steps": [5, 10], "gae_lambda": [0.9, 1.0]}), "test")
+    settings = sample_settings(space, {"n_steps": 5, "gae_lambda": 0.9}, 8, random_state=1)
+    assert settings[0] == {"n_steps": 5, "gae_lambda": 0.9}
+    assert sorted(tuple(s.values()) for s in settings) == [(5, 0.9), (5, 1.0), (10, 0.9), (10, 1.0)]
