@@ -59,7 +59,8 @@ def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float,
         finally:
             env.close()
         figures[mode] = (float(np.mean(returns)), float(np.mean(lengths)))
-    figures["deterministic"] += (float(np.mean(greedy_probabilities)), float(np.mean(np.array(greedy_actions) == 0)))
+    figures["deterministic"] += (float(np.mean(greedy_probabilities)),
+                                 float(np.mean(np.array(greedy_actions) == 0)))
     return figures
 
 

@@ -109,7 +109,7 @@ def starting_point(settings: AlgoSettings) -> dict[str, Any]:
 def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, random_state: int
                     ) -> list[dict[str, Any]]:
     """``count`` distinct settings: ``start`` (when it has values) and samples of ``space``, reproducible.
-    A sample drawn before is drawn again, so a small space of choices may give fewer than ``count``."""
+    A sample equal to one already taken is discarded, so a small space of choices may give fewer."""
     rng = np.random.default_rng(random_state)
     settings = [start] if start else []
     for _ in range(100 * count):
