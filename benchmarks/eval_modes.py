@@ -22,9 +22,9 @@ import torch
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
 
-from rl_sweep.checkpoints import load_checkpoint
-from rl_sweep.environments import make_env, make_eval_env
-from rl_sweep.evaluation import EVAL_SEED_OFFSET
+from rl_sweep.run.checkpoints import load_checkpoint
+from rl_sweep.run.environments import make_env, make_eval_env
+from rl_sweep.run.evaluation import EVAL_SEED_OFFSET
 
 
 def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float, ...]]:

@@ -35,13 +35,13 @@ from preset_runs import interval_for, preset_run_parser
 def bare(algo: str, preset: str, timesteps: int, interval: int) -> dict:
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from rl_sweep.algorithms import create_model
-    from rl_sweep.environments import make_training_env
-    from rl_sweep.presets import load_settings
-    from rl_sweep.seeding import set_seed
+    from rl_sweep.run.algorithms import create_model
+    from rl_sweep.run.config import TrainingConfig
+    from rl_sweep.run.environments import make_training_env
+    from rl_sweep.run.seeding import set_seed
 
     set_seed(42)
-    settings = load_settings(preset, algo)
+    settings = TrainingConfig(algo=algo, preset=preset).settings
     model = create_model(algo, make_training_env("LunarLander-v3", 42, settings), 42, settings)
     marks: dict[int, float] = {}
 
@@ -61,9 +61,9 @@ def bare(algo: str, preset: str, timesteps: int, interval: int) -> dict:
 
 
 def pipeline(algo: str, preset: str, timesteps: int, interval: int) -> dict:
-    from rl_sweep.config import TrainingConfig
-    from rl_sweep.engine import TrainingRun
     from rl_sweep.logs import configure_console
+    from rl_sweep.run.config import TrainingConfig
+    from rl_sweep.run.engine import TrainingRun
 
     configure_console(verbose=False)
     with tempfile.TemporaryDirectory() as out:

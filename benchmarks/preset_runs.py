@@ -17,7 +17,7 @@ def preset_run_parser(description: str, timesteps: int) -> argparse.ArgumentPars
 
 
 def interval_for(args: argparse.Namespace, algo: str) -> int:
-    """--checkpoint-interval, or the preset's for ``algo``."""
-    from rl_sweep.presets import load_settings
+    """--checkpoint-interval, or the preset's for ``algo`` (as every run resolves it: in TrainingConfig)."""
+    from rl_sweep.run.config import TrainingConfig
 
-    return args.checkpoint_interval or load_settings(args.preset, algo).checkpoint_interval
+    return TrainingConfig(algo=algo, preset=args.preset, checkpoint_interval=args.checkpoint_interval).checkpoint_interval

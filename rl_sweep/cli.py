@@ -1,14 +1,19 @@
-"""What the two command lines share: argument parsing with the contract's exit code 3."""
+"""What the three command lines share: argument parsing with the contract's exit code 3, the
+training options of a run, and the one way a command turns a failure into its message and exit code."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from rl_sweep.errors import ExitCode
-from rl_sweep.presets import DEFAULT_PRESET, available_presets, load_settings
+from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
+from rl_sweep.presets import DEFAULT_PRESET, available_presets
+
+log = logging.getLogger("rl_sweep.cli")
 
 
 class Parser(argparse.ArgumentParser):
@@ -44,7 +49,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="conda environment required when conda is active (default: %(default)s)")
     presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
-                         help=f"hyperparameter preset from configs/: {', '.join(available_presets())} "
+                         help=f"hyperparameter preset: {', '.join(available_presets())} "
                               "(default: %(default)s, the contract's settings)")
     presets.add_argument("--config", type=Path, dest="config_file", metavar="FILE.yaml",
                          help="your own preset file, in the format of configs/contract.yaml")
@@ -55,8 +60,21 @@ def preset_of(args: argparse.Namespace) -> str:
     return str(args.config_file) if args.config_file else args.preset
 
 
-def with_preset_defaults(args: argparse.Namespace, algo: str) -> dict[str, int]:
-    """--timesteps and --checkpoint-interval, each the preset's default for ``algo`` where not given."""
-    settings = load_settings(preset_of(args), algo)
-    return {"total_timesteps": args.total_timesteps or settings.timesteps,
-            "checkpoint_interval": args.checkpoint_interval or settings.checkpoint_interval}
+def exit_code_of(command: Callable[[], int]) -> int:
+    """Run a command's body and return its exit code; a failure is one line on stderr (the traceback
+    too with --verbose, which logs DEBUG) and the contract's exit code for it."""
+    try:
+        return int(command())
+    except (Exception, KeyboardInterrupt) as exc:
+        log.debug("failure details", exc_info=True)
+        log.error("%s", one_line(exc))
+        return int(exit_code_for(exc))
+
+
+def one_line(exc: BaseException) -> str:
+    """What a user reads of a failure: a pipeline error's own message, else the exception's type and
+    its first line."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from stable_baselines3.common.utils import LinearSchedule
 
 from rl_sweep.errors import ConfigError
 
@@ -47,23 +46,10 @@ class AlgoSettings:
         return replace(self, n_envs=n_envs, normalize=normalize, policy_kwargs=policy_kwargs,
                        hyperparameters={**self.hyperparameters, **overrides})
 
-    def model_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the SB3 constructor, schedules turned into SB3 schedule objects."""
-        kwargs = {key: _schedule(value) for key, value in self.hyperparameters.items()}
-        if self.policy_kwargs:
-            kwargs["policy_kwargs"] = dict(self.policy_kwargs)
-        return kwargs
-
 
 def is_positive_int(value: Any) -> bool:
     """An int above zero (and not a bool, which Python counts as an int)."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _schedule(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("lin_"):
-        return LinearSchedule(start=float(value[4:]), end=0.0, end_fraction=1.0)
-    return value
 
 
 def available_presets() -> list[str]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rl_sweep.config import TrainingConfig
+from rl_sweep.run.config import TrainingConfig
 from rl_sweep.errors import ConfigError, ExitCode
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from stable_baselines3 import A2C, PPO
 
-from rl_sweep.config import TrainingConfig
+from rl_sweep.run.config import TrainingConfig
 from rl_sweep.errors import ExitCode
-from rl_sweep.train import run_training
+from rl_sweep.run.cli import run_training
 
 from conftest import load_json, timesteps
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from rl_sweep.atomic import write_atomic, write_json_atomic
-from rl_sweep.metrics import EpisodeStats
+from rl_sweep.run.metrics import EpisodeStats
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temporary(tmp_path):

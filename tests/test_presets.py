@@ -9,12 +9,13 @@ import pytest
 from conftest import load_json, run_cli, timesteps
 from stable_baselines3 import A2C
 
-from rl_sweep.config import TrainingConfig
-from rl_sweep.engine import TrainingRun
-from rl_sweep.environments import make_eval_env
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.run.engine import TrainingRun
+from rl_sweep.run.environments import make_eval_env
 from rl_sweep.errors import ConfigError, ExitCode, ModelLoadError
 from rl_sweep.presets import AlgoSettings, load_settings
-from rl_sweep.train import run_training
+from rl_sweep.run.algorithms import model_kwargs
+from rl_sweep.run.cli import run_training
 
 CONTRACT = {
     "ppo": {"learning_rate": 0.0003, "n_steps": 2048, "batch_size": 64, "n_epochs": 10, "gamma": 0.99,
@@ -32,7 +33,7 @@ def test_contract_preset_is_the_contracts_algorithm_configuration(algo):
 
 
 def test_lin_values_are_linear_schedules():
-    kwargs = AlgoSettings(timesteps=1, hyperparameters={"learning_rate": "lin_0.001", "gamma": 0.9}).model_kwargs()
+    kwargs = model_kwargs(AlgoSettings(timesteps=1, hyperparameters={"learning_rate": "lin_0.001", "gamma": 0.9}))
     assert kwargs["learning_rate"](1.0) == pytest.approx(0.001)
     assert kwargs["learning_rate"](0.25) == pytest.approx(0.00025)
     assert kwargs["gamma"] == 0.9
@@ -96,7 +97,8 @@ def test_a_normalising_preset_keeps_its_statistics_in_every_checkpoint_and_resum
         assert evaluation_env.obs_rms.mean.tolist() == statistics[0]["obs_rms"]["mean"]
     finally:
         resumed.close()
-    unnormalised = dataclasses.replace(config, preset="contract", resume_from=out / "checkpoint_200.zip")
+    unnormalised = TrainingConfig(algo="a2c", preset="contract", total_timesteps=400, checkpoint_interval=200,
+                                  output_dir=out, resume_from=out / "checkpoint_200.zip")
     with pytest.raises(ModelLoadError, match="trained with normalisation"):
         TrainingRun(unnormalised)
 
@@ -104,7 +106,7 @@ def test_a_normalising_preset_keeps_its_statistics_in_every_checkpoint_and_resum
 def test_search_space_is_read_from_the_preset_and_checked():
     from ray.tune.search.sample import Categorical, Float
 
-    from rl_sweep.search import search_space, starting_point
+    from rl_sweep.sweep.search import search_space, starting_point
 
     settings = AlgoSettings(timesteps=1, n_envs=4, hyperparameters={"gamma": 0.99},
                             policy_kwargs={"net_arch": [64, 64]},
@@ -127,7 +129,7 @@ def test_overrides_replace_the_presets_values():
 
 
 def test_search_settings_start_from_the_preset_and_are_reproducible():
-    from rl_sweep.search import sample_settings, search_seeds, search_space
+    from rl_sweep.sweep.search import sample_settings, search_seeds, search_space
 
     space = search_space(AlgoSettings(timesteps=1, search={"n_steps": [5, 10], "gamma": {"uniform": [0.9, 0.99]}}),
                          "test")
@@ -143,7 +145,7 @@ def test_search_settings_start_from_the_preset_and_are_reproducible():
 
 
 def test_a_small_space_of_choices_gives_each_setting_once():
-    from rl_sweep.search import sample_settings, search_space
+    from rl_sweep.sweep.search import sample_settings, search_space
 
     space = search_space(AlgoSettings(timesteps=1, search={"n_steps": [5, 10], "gae_lambda": [0.9, 1.0]}), "test")
     settings = sample_settings(space, {"n_steps": 5, "gae_lambda": 0.9}, 8, random_state=1)

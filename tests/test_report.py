@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rl_sweep.comparison import load_trial
-from rl_sweep.report import write_report as _write_report
+from rl_sweep.report.runs import load_run as load_trial
+from rl_sweep.report.document import write_report as _write_report
 
 from conftest import cli_env, load_json
 

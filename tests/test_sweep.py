@@ -19,9 +19,10 @@ from ray.tune.utils import validate_save_restore
 import rl_sweep
 from rl_sweep.errors import ExitCode
 from rl_sweep.presets import load_settings
-from rl_sweep.progress import trial_table
-from rl_sweep.search import run_search
-from rl_sweep.sweep import SweepOptions, run_sweep
+from rl_sweep.sweep.progress import trial_table
+from rl_sweep.sweep.search import run_search
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.runner import run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def options(tmp_path: Path, **overrides) -> SweepOptions:
 
 
 def test_trainable_passes_validate_save_restore(ray_cluster, tmp_path):
-    config = {"algo": "a2c", "seed": 1, "total_timesteps": 1000, "checkpoint_interval": 100,
-              "eval_episodes": 1, "output_dir": str(tmp_path / "a2c_seed1")}
+    config = {"run": {"algo": "a2c", "seed": 1, "total_timesteps": 1000, "checkpoint_interval": 100,
+              "eval_episodes": 1, "output_dir": str(tmp_path / "a2c_seed1")}}
     assert validate_save_restore(rl_sweep.RunTrainable, config=config)
     assert timesteps(tmp_path / "a2c_seed1", "a2c_seed1") == list(range(100, 501, 100))
 
@@ -247,7 +248,7 @@ class FakeTrial:
     """What the live table reads of a Tune trial."""
 
     def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan")) -> None:
-        self.name, self.status, self.config = name, status, {"total_timesteps": 800}
+        self.name, self.status, self.config = name, status, {"run": {"total_timesteps": 800}}
         self.last_result = {"timesteps_total": step, "episode_reward_mean": reward, "steps_per_second": 900.0}
 
     def __str__(self) -> str:

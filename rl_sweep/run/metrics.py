@@ -14,8 +14,8 @@ from typing import IO, Any, Optional, TypedDict
 from rl_sweep.atomic import finite_or_none, write_atomic
 from rl_sweep.errors import DiskFullError, is_disk_full
 
-RECORDING_INTERVAL = 100
-WINDOW = 100
+RECORDING_INTERVAL = 100  # steps between time-series entries (the contract's recording_interval)
+WINDOW = 100  # training episodes the time series' means are taken over
 
 
 class TimeSeriesEntry(TypedDict):
@@ -158,6 +158,10 @@ class MetricsRecorder:
             self._csv_writer.writeheader()
         self._csv_pending: list[TimeSeriesEntry] = list(series)
         self._write_csv()
+
+    def due(self, step: int) -> bool:
+        """Whether ``step`` has reached the next multiple of ``RECORDING_INTERVAL`` (a record is due)."""
+        return step >= self.next_record
 
     def record(self, step: int, episodes: EpisodeStats, loss: float | None, timestamp: str) -> TimeSeriesEntry:
         """Add the entry for ``step`` to the series (and, at the next :meth:`write_json`, to the files)."""

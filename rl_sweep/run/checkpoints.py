@@ -22,9 +22,9 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from rl_sweep.algorithms import ALGORITHM_CLASSES
 from rl_sweep.atomic import write_atomic
 from rl_sweep.errors import ModelLoadError
+from rl_sweep.run.algorithms import ALGORITHM_CLASSES
 
 
 STATE_ENTRY = "rl_sweep.json"
@@ -53,6 +53,43 @@ class RunState:
     step: int
     training_time_seconds: float = 0.0
     episodes: dict[str, Any] = field(default_factory=dict)
+
+
+class CheckpointList:
+    """The checkpoints a run has written, oldest first, in its output folder.
+
+    :param folder: the run's output folder.
+    :param names: the checkpoints a resumed run keeps from before (see :meth:`existing`).
+    """
+
+    def __init__(self, folder: Path, names: list[str] | None = None) -> None:
+        self.folder = folder
+        self.names: list[str] = list(names or [])
+
+    @classmethod
+    def existing(cls, folder: Path, up_to_step: int) -> CheckpointList:
+        """The ``checkpoint_{N}.zip`` in ``folder`` up to ``up_to_step``: what a resumed run continues."""
+        found = [(step, path.name) for path in folder.glob("checkpoint_*.zip")
+                 if (step := step_from_filename(path)) is not None and step <= up_to_step]
+        return cls(folder, [name for _, name in sorted(found)])
+
+    def path(self, step: int) -> Path:
+        """Where the checkpoint of ``step`` goes."""
+        return self.folder / checkpoint_name(step)
+
+    def has(self, step: int) -> bool:
+        """Whether the checkpoint of ``step`` was written."""
+        return checkpoint_name(step) in self.names
+
+    def add(self, step: int) -> None:
+        """Note the checkpoint of ``step`` as written (once, however often it is rewritten)."""
+        if not self.has(step):
+            self.names.append(checkpoint_name(step))
+
+    @property
+    def latest(self) -> Path | None:
+        """The newest checkpoint, or None before the first."""
+        return self.folder / self.names[-1] if self.names else None
 
 
 def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState) -> None:

@@ -1,6 +1,6 @@
 """``RunTrainable``: one contract training run as a Ray Tune class trainable.
 
-A thin adapter over the same :class:`~rl_sweep.engine.TrainingRun` that ``rl-train`` drives:
+A thin adapter over the same :class:`~rl_sweep.run.engine.TrainingRun` that ``rl-train`` drives:
 ``step()`` trains one checkpoint interval, ``save_checkpoint``/``load_checkpoint`` hand Tune the
 run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same experiment folder.
 """
@@ -16,15 +16,16 @@ from typing import Any
 from ray import tune
 from ray.tune import PlacementGroupFactory
 
-from rl_sweep.checkpoints import step_from_filename
-from rl_sweep.config import TrainingConfig
-from rl_sweep.engine import TrainingRun
+from rl_sweep.run.checkpoints import step_from_filename
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.run.engine import TrainingRun
+from rl_sweep.sweep.options import METRIC
 
 
 class RunTrainable(tune.Trainable):
-    """Ray Tune trainable whose config takes :class:`TrainingConfig` field names.
-
-    ``cpus_per_trial`` (default 1) in the config sets the CPUs each trial reserves.
+    """Ray Tune trainable whose config holds a run under ``run`` (:class:`TrainingConfig` field names,
+    see :func:`~rl_sweep.sweep.options.trial_config`) and ``cpus_per_trial`` (default 1), the CPUs each
+    trial reserves.
     """
 
     @classmethod
@@ -37,7 +38,7 @@ class RunTrainable(tune.Trainable):
         return f"RunTrainable({config.experiment_id})" if config else "RunTrainable"
 
     def setup(self, config: dict[str, Any]) -> None:
-        self.training_config = TrainingConfig.from_dict(config)
+        self.training_config = TrainingConfig.from_dict(config["run"])
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
@@ -49,7 +50,7 @@ class RunTrainable(tune.Trainable):
             "timesteps_total": report.step,
             "episodes_total": report.episodes,
             # NaN until an episode ends: schedulers such as ASHA need a number.
-            "episode_reward_mean": float("nan") if report.reward is None else report.reward,
+            METRIC: float("nan") if report.reward is None else report.reward,
             "loss": report.loss,
             "steps_per_second": report.steps_per_second,
             "experiment_dir": str(self.training_config.output_dir),
@@ -69,9 +70,7 @@ class RunTrainable(tune.Trainable):
     def load_checkpoint(self, checkpoint: str | dict | None) -> None:
         zips = (sorted(Path(checkpoint).glob("checkpoint_*.zip"), key=step_from_filename)
                 if isinstance(checkpoint, (str, os.PathLike)) else [])
-        if self.run is not None:
-            self.run.close()
-            self.run = None
+        self.cleanup()
         if zips:
             self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
 
@@ -82,9 +81,7 @@ class RunTrainable(tune.Trainable):
         return True
 
     def cleanup(self) -> None:
-        # Tune stopped the trial before the end (an interrupted sweep): say so in its files.
+        # A run closed unfinished records itself as interrupted (or failed, if a step raised).
         if self.run is not None:
-            if not self.run.finished:
-                self.run.abort("interrupted")
             self.run.close()
             self.run = None

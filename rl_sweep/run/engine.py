@@ -1,13 +1,16 @@
 """The engine: one training run of the contract, advanced one checkpoint interval at a time.
 
-The CLI (``rl_sweep.train``) and the Ray Tune trainable (``rl_sweep.trainable``) both drive a
-:class:`TrainingRun` the same way::
+The CLI (:mod:`rl_sweep.run.cli`) and the Ray Tune trainable (:mod:`rl_sweep.sweep.trainable`) both
+drive a :class:`TrainingRun` the same way::
 
     run = TrainingRun(config)          # validate, seed, create env and model (or resume)
     while not run.done:
         run.step()                     # train to the next checkpoint, save it, rewrite metrics
     run.finish()                       # final model, evaluation, results JSON
-    run.close()
+    run.close()                        # a run closed before it finished is recorded as interrupted
+
+A run's status is decided here and nowhere else: ``completed`` by :meth:`~TrainingRun.finish`,
+``failed`` when a step or the finish raises, ``interrupted`` when it is stopped or closed unfinished.
 """
 
 from __future__ import annotations
@@ -15,27 +18,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl_sweep.algorithms import POLICY, create_model, training_loss
-from rl_sweep.checkpoints import (
-    RunState,
-    checkpoint_name,
-    load_checkpoint,
-    save_checkpoint,
-    step_from_filename,
-)
-from rl_sweep.config import TrainingConfig
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.environments import describe_space, make_training_env, reward_threshold
 from rl_sweep.errors import DiskFullError, ExitCode, PipelineError
-from rl_sweep.evaluation import Evaluation, evaluate
 from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
-from rl_sweep.metrics import EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
-from rl_sweep.results import ResultsDocument, RunFacts, Status, build_results
-from rl_sweep.seeding import check_conda_env, set_seed
-from rl_sweep.stepper import Stepper
+from rl_sweep.run.algorithms import create_model, training_loss
+from rl_sweep.run.checkpoints import CheckpointList, RunState, load_checkpoint, save_checkpoint, step_from_filename
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.run.environments import make_training_env
+from rl_sweep.run.evaluation import Evaluation, evaluate
+from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
+from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results
+from rl_sweep.run.seeding import check_conda_env, set_seed
+from rl_sweep.run.stepper import Stepper
+from rl_sweep.text import number
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,10 @@ class StepReport:
     """What one :meth:`TrainingRun.step` did, for progress displays and Ray Tune."""
 
     step: int
-    total_timesteps: int
     episodes: int
     reward: float | None
     loss: float | None
     steps_per_second: float
-    checkpoint: Path | None
     checkpoint_seconds: float
     done: bool
 
@@ -65,31 +63,55 @@ class TrainingRun:
 
     def __init__(self, config: TrainingConfig, stop: threading.Event | None = None) -> None:
         self.config = config
-        self.finished = False
-        self.start_time = utc_now()
+        self.output_dir = config.output_dir
+        self.status: Status | None = None  # set once: by finish() or abort()
         self.warnings: list[str] = []
         self._stop = stop or threading.Event()
+        self.env = None
+        self.metrics: MetricsRecorder | None = None
+        self.stepper: Stepper | None = None
+        self._log_handler: logging.Handler | None = None
         conda_env = check_conda_env(config.conda_env)  # before anything is written
         set_seed(config.seed)
-        self.output_dir = config.output_dir
         try:
             (self.output_dir / "logs").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PipelineError(f"cannot create output directory {self.output_dir}: {exc.strerror}") from exc
         stamp = file_stamp()
-        self._log_handler: logging.Handler | None = attach_file_log(
-            self.output_dir / "logs" / f"training_{stamp}.log"
-        )
-        self.env = None
-        self.metrics: MetricsRecorder | None = None
-        self.stepper: Stepper | None = None
+        self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
         try:
-            self._setup(conda_env, stamp)
+            self._log_start(conda_env)
+            self.env = make_training_env(config.env_name, config.seed, config.settings)
+            log.debug("environment %s: observation space %s, action space %s",
+                      config.env_name, self.env.observation_space, self.env.action_space)
+            if config.resume_from is not None:
+                self.model, state = self._resume(config.resume_from)
+                self.checkpoints = CheckpointList.existing(self.output_dir, state.step)
+            else:
+                log.info("Creating new %s model", config.algo.upper())
+                self.model = create_model(config.algo, self.env, config.seed, config.settings)
+                state = RunState(config.algo, config.env_name, config.seed, step=0)
+                self.checkpoints = CheckpointList(self.output_dir)
+            log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
+            self.step_count: int = self.model.num_timesteps
+            self.episodes = EpisodeStats(state.episodes)
+            self.training_time: float = state.training_time_seconds
+            self.loss: float | None = None
+            metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
+            self.metrics = MetricsRecorder(
+                metrics_json, self.output_dir / "logs" / f"metrics_{stamp}.csv",
+                MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),
+                                environment=config.env_name, seed=config.seed,
+                                recording_interval=RECORDING_INTERVAL),
+                read_time_series(metrics_json, self.step_count) if config.resume_from else [],
+            )
+            self.facts = RunFacts.of(config, self.env, conda_env, utc_now())
+            self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop)
         except BaseException:
             self.close()
             raise
 
-    def _setup(self, conda_env: str | None, stamp: str) -> None:
+    def _log_start(self, conda_env: str | None) -> None:
         config = self.config
         log.info(
             "%s: %s on %s, seed %d, %d steps, checkpoint every %d steps, preset %s, output in %s",
@@ -100,47 +122,6 @@ class TrainingRun:
         if conda_env is None:
             log.warning("no conda environment is active (expected %r); running in the current Python "
                         "environment", config.conda_env)
-        self.env = make_training_env(config.env_name, config.seed, config.settings)
-        log.debug("environment %s: observation space %s, action space %s",
-                  config.env_name, self.env.observation_space, self.env.action_space)
-        self.checkpoints: list[str] = []
-        if config.resume_from is not None:
-            self.model, state = self._resume(config.resume_from)
-        else:
-            log.info("Creating new %s model", config.algo.upper())
-            self.model = create_model(config.algo, self.env, config.seed, config.settings)
-            state = RunState(config.algo, config.env_name, config.seed, step=0)
-        log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
-        self.step_count = self.model.num_timesteps
-        self.episodes = EpisodeStats(state.episodes)
-        self.training_time = state.training_time_seconds
-        self.loss: float | None = None
-        metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
-        series = read_time_series(metrics_json, self.step_count) if config.resume_from else []
-        self.metrics = MetricsRecorder(
-            metrics_json,
-            self.output_dir / "logs" / f"metrics_{stamp}.csv",
-            MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),
-                            environment=config.env_name, seed=config.seed,
-                            recording_interval=100),
-            series,
-        )
-        self.facts = RunFacts(
-            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
-            seed=config.seed, output_dir=self.output_dir,
-            checkpoint_interval=config.checkpoint_interval, target_timesteps=config.total_timesteps,
-            policy=POLICY, preset=config.preset, n_envs=config.settings.n_envs,
-            normalize=config.settings.normalize,
-            hyperparameters={**config.settings.hyperparameters,
-                             **({"policy_kwargs": config.settings.policy_kwargs}
-                                if config.settings.policy_kwargs else {})},
-            observation_space=describe_space(self.env.observation_space),
-            action_space=describe_space(self.env.action_space),
-            reward_threshold=reward_threshold(self.env), conda_environment=conda_env,
-            resumed_from=str(config.resume_from) if config.resume_from else None,
-            start_time=self.start_time,
-        )
-        self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop)
 
     def _resume(self, path: Path):
         config = self.config
@@ -162,11 +143,6 @@ class TrainingRun:
             log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)
         # Fresh randomness for the rest of the run, the same on every resume from this step.
         model.set_random_seed(config.seed + step)
-        self.checkpoints = sorted(
-            (p.name for p in self.output_dir.glob("checkpoint_*.zip")
-             if (s := step_from_filename(p)) is not None and s <= step),
-            key=step_from_filename,
-        )
         return model, state
 
     # -- training --------------------------------------------------------------------------
@@ -177,9 +153,9 @@ class TrainingRun:
         return self.step_count >= self.config.total_timesteps
 
     @property
-    def stop_requested(self) -> bool:
-        """Whether the stop event was set (SIGINT, SIGTERM)."""
-        return self._stop.is_set()
+    def finished(self) -> bool:
+        """Whether the run completed: final model, evaluation and results written."""
+        return self.status == "completed"
 
     def step(self) -> StepReport:
         """Train to the next multiple of the checkpoint interval (or the end, or a stop), then save.
@@ -191,22 +167,23 @@ class TrainingRun:
         interval, total = self.config.checkpoint_interval, self.config.total_timesteps
         target = min((self.step_count // interval + 1) * interval, total)
         started, first_step = time.perf_counter(), self.step_count
-        self.step_count = self.stepper.advance(target)
-        speed = (self.step_count - first_step) / max(time.perf_counter() - started, 1e-9)
-        saving = time.perf_counter()
-        saved = self._save_checkpoint()
-        checkpoint_seconds = time.perf_counter() - saving
-        self.metrics.write_json(self.episodes, self.step_count)
+        with self._aborting_on_error():
+            self.step_count = self.stepper.advance(target)
+            speed = (self.step_count - first_step) / max(time.perf_counter() - started, 1e-9)
+            saving = time.perf_counter()
+            saved = self._save_checkpoint()
+            checkpoint_seconds = time.perf_counter() - saving
+            self.metrics.write_json(self.episodes, self.step_count)
         self.training_time += time.perf_counter() - started
         reward, _ = self.episodes.recent_means()
         log.info(
             "%s step %d/%d | reward %s (last %d episodes) | loss %s | %.0f steps/s%s",
-            self.config.experiment_id, self.step_count, total, _fmt(reward),
-            len(self.episodes.window), _fmt(self.loss), speed,
+            self.config.experiment_id, self.step_count, total, number(reward, 2),
+            len(self.episodes.window), number(self.loss, 2), speed,
             f" | saved {saved.name}" if saved else "",
         )
-        return StepReport(self.step_count, total, self.episodes.count, reward, self.loss, speed,
-                          saved, checkpoint_seconds, self.done)
+        return StepReport(self.step_count, self.episodes.count, reward, self.loss, speed,
+                          checkpoint_seconds, self.done)
 
     def _observe(self, step: int, infos: list[dict]) -> None:
         """Called by the worker after every environment step."""
@@ -216,7 +193,7 @@ class TrainingRun:
                 self.episodes.add(float(episode["r"]), int(episode["l"]))
                 log.debug("step %d: episode %d ended, reward %.2f, length %d",
                           step, self.episodes.count, episode["r"], episode["l"])
-        if step >= self.metrics.next_record:
+        if self.metrics.due(step):
             loss = training_loss(self.config.algo, self.model)
             self.loss = self.loss if loss is None else loss
             self.metrics.record(step, self.episodes, self.loss, utc_now())
@@ -229,48 +206,47 @@ class TrainingRun:
 
     def _save_checkpoint(self) -> Path | None:
         """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
-        name = checkpoint_name(self.step_count)
-        path = self.output_dir / name
+        path = self.checkpoints.path(self.step_count)
         started = time.perf_counter()
         try:
             save_checkpoint(self.model, path, self._state())
         except DiskFullError:
             raise
         except Exception as exc:
-            self._warn(f"checkpoint {name} could not be saved ({exc}); training goes on without it",
+            self._warn(f"checkpoint {path.name} could not be saved ({exc}); training goes on without it",
                        level=logging.ERROR)
             return None
-        log.debug("saved %s in %.1f ms", name, 1000 * (time.perf_counter() - started))
-        if name not in self.checkpoints:
-            self.checkpoints.append(name)
+        log.debug("saved %s in %.1f ms", path.name, 1000 * (time.perf_counter() - started))
+        self.checkpoints.add(self.step_count)
         return path
 
     @property
     def latest_checkpoint(self) -> Path | None:
         """The newest checkpoint this run knows of."""
-        return self.output_dir / self.checkpoints[-1] if self.checkpoints else None
+        return self.checkpoints.latest
 
     def _write_results(self, status: Status, evaluation: Evaluation | None,
                        model_file: str | None) -> ResultsDocument:
         results = build_results(
             self.facts, status=status, end_time=utc_now(), steps=self.step_count,
             episodes=self.episodes, evaluation=evaluation, training_time=self.training_time,
-            checkpoints=list(self.checkpoints), model_file=model_file, warnings=list(self.warnings),
+            checkpoints=list(self.checkpoints.names), model_file=model_file, warnings=list(self.warnings),
         )
         write_json_atomic(self.output_dir / f"{self.config.experiment_id}_results.json", results)
         return results
 
     def finish(self) -> ResultsDocument:
         """Save the final model, evaluate it, and write the metrics and results JSON."""
-        self.stepper.close()
-        self._ensure_checkpoint()
-        model_file = f"{self.config.experiment_id}_model.zip"
-        save_checkpoint(self.model, self.output_dir / model_file, self._state())
-        evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
-                              self.config.eval_episodes)
-        self.metrics.write_json(self.episodes, self.step_count)
-        results = self._write_results("completed", evaluation, model_file)
-        self.finished = True
+        with self._aborting_on_error():
+            self.stepper.close()
+            self._ensure_checkpoint()
+            model_file = f"{self.config.experiment_id}_model.zip"
+            save_checkpoint(self.model, self.output_dir / model_file, self._state())
+            evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
+                                  self.config.eval_episodes)
+            self.metrics.write_json(self.episodes, self.step_count)
+            results = self._write_results("completed", evaluation, model_file)
+            self.status = "completed"
         metrics = results["experiment_results"]["metrics"]
         log.info(
             "%s finished: %d steps in %.1f s (%.0f steps/s), %d training episodes; "
@@ -286,9 +262,13 @@ class TrainingRun:
         return results
 
     def abort(self, status: Status) -> None:
-        """After an interruption or a failure, save what can be saved: checkpoint, metrics, results."""
-        if self.stepper is None or self.metrics is None:
+        """After an interruption or a failure, save what can be saved: checkpoint, metrics, results.
+
+        The first status given stands: a run that failed and is then closed stays ``failed``.
+        """
+        if self.status is not None or self.stepper is None or self.metrics is None:
             return
+        self.status = status
         for save in (self.stepper.close, self._ensure_checkpoint,
                      lambda: self.metrics.write_json(self.episodes, self.step_count),
                      lambda: self._write_results(status, None, None)):
@@ -297,10 +277,19 @@ class TrainingRun:
             except Exception as exc:
                 log.error("while saving after the run was %s: %s", status, exc)
 
+    @contextmanager
+    def _aborting_on_error(self) -> Iterator[None]:
+        """An exception in the block aborts the run: ``interrupted`` for Ctrl-C, ``failed`` otherwise."""
+        try:
+            yield
+        except BaseException as exc:
+            self.abort("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+            raise
+
     def _ensure_checkpoint(self) -> None:
         """Save the checkpoint of the model's current step unless it already exists."""
         self.step_count = self.model.num_timesteps
-        if checkpoint_name(self.step_count) not in self.checkpoints:
+        if not self.checkpoints.has(self.step_count):
             self._save_checkpoint()
 
     def _warn(self, message: str, level: int = logging.WARNING) -> None:
@@ -314,7 +303,9 @@ class TrainingRun:
         return ExitCode.WARNINGS if self.warnings else ExitCode.OK
 
     def close(self) -> None:
-        """Release the worker thread, files, environment and log file; safe to call twice."""
+        """Record an unfinished run as interrupted, then release the worker thread, files, environment
+        and log file; safe to call twice."""
+        self.abort("interrupted")
         if self.stepper is not None:
             self.stepper.close()
         if self.metrics is not None:
@@ -325,7 +316,3 @@ class TrainingRun:
         if self._log_handler is not None:
             detach_file_log(self._log_handler)
             self._log_handler = None
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

@@ -24,49 +24,48 @@ import yaml
 
 from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.identity import experiment_id
 from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
-from rl_sweep.sweep import (
-    SweepOptions,
-    check_before_start,
-    run_config,
-    run_name,
-    start_ray,
-    trial_name,
-)
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
+from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_record
+from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.search")
 
-METRIC = "episode_reward_mean"  # the training reward over the last 100 episodes
 SEEDS = (1_000, 1_000_000)  # search seeds are drawn from here, away from the sweeps' 42, 43, ...
 
 
 def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
                verbose: bool = False) -> tuple[ExitCode, dict]:
     """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
-    check_before_start(options)
-    for algo in options.algos:
-        search_space(load_settings(options.preset, algo), f"preset {options.preset} ({algo})")
+    runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
+    check_before_start([run for algo_runs in runs.values() for run, _ in algo_runs])
     options.sweep_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
     started = utc_now()
     start_ray(address, dashboard, verbose)
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
+        first, _ = runs[algo][0]
         print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
-              f"{options.timesteps_for(algo)} steps each, from preset {options.preset}", flush=True)
-        searches[algo], trials[algo] = rank_settings(trial_records(build_search_tuner(options, algo).fit()))
+              f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
+        result_grid = build_search_tuner(options, algo, runs[algo]).fit()
+        searches[algo], trials[algo] = rank_settings(
+            [trial_record(r.config or {}, r.metrics or {}, r.error) for r in result_grid])
         print_ranking(algo, searches[algo])
         if searches[algo] and searches[algo][0]["status"] == "completed":
             best[algo] = searches[algo][0]
-        interrupted = any(t["status"] == "interrupted" for t in trials[algo])
+        interrupted = any(t["status"] == "incomplete" for t in trials[algo])
         if interrupted:
             break
     summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
                "options": asdict(options), "settings": searches, "trials": trials}
     write_json_atomic(options.sweep_dir / "search.json", summary)
     if best:
-        write_best_preset(options, best, options.sweep_dir / "best.yaml")
+        write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()},
+                          options.sweep_dir / "best.yaml")
         print(f"Best settings: {options.sweep_dir / 'best.yaml'} (use with --config)")
     if interrupted:
         log.warning("search interrupted; what it found so far is in %s", options.sweep_dir / "search.json")
@@ -127,76 +126,38 @@ def search_seeds(count: int, random_state: int) -> list[int]:
     return sorted(int(seed) for seed in rng.choice(np.arange(*SEEDS), size=count, replace=False))
 
 
-def build_search_tuner(options: SweepOptions, algo: str):
-    """One algorithm's search: ``options.search`` settings x ``options.seeds`` seeds, ASHA on the training
-    reward unless ``options.early_stopping`` is off."""
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-
-    from rl_sweep.trainable import RunTrainable
-
+def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, int]]:
+    """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its
+    setting index, every setting on the same seeds."""
     preset = load_settings(options.preset, algo)
     settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
                                starting_point(preset), options.search, options.seed_start)
     if len(settings) < options.search:
         log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
                     algo, len(settings), options.search)
-    timesteps = options.timesteps_for(algo)
     trials_dir = options.sweep_dir / "trials"
-    param_space = {
-        "algo": algo,
-        "setting": tune.grid_search(list(range(len(settings)))),
-        "seed": tune.grid_search(search_seeds(options.seeds, options.seed_start)),
-        "env_name": options.env_name,
-        "preset": options.preset,
-        "overrides": tune.sample_from(lambda config: settings[config["setting"]]),
-        "total_timesteps": timesteps,
-        "checkpoint_interval": options.interval_for(algo),
-        "eval_episodes": options.eval_episodes,
-        "conda_env": options.conda_env,
-        "cpus_per_trial": options.cpus_per_trial,
-        "output_dir": tune.sample_from(lambda config: str(trials_dir / run_name(config))),
-    }
+    return [(options.run_config(algo, seed, trials_dir / experiment_id(algo, seed, index), overrides), index)
+            for index, overrides in enumerate(settings)
+            for seed in search_seeds(options.seeds, options.seed_start)]
+
+
+def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, int]]):
+    """One algorithm's search, ASHA on the training reward unless ``options.early_stopping`` is off."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from rl_sweep.sweep.trainable import RunTrainable
+
+    timesteps = runs[0][0].total_timesteps
+    scheduler = (ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
+                               grace_period=max(timesteps // 4, 1), reduction_factor=2)
+                 if options.early_stopping else None)
     return tune.Tuner(
         RunTrainable,
-        param_space=param_space,
-        tune_config=tune.TuneConfig(
-            max_concurrent_trials=options.max_concurrent, reuse_actors=True,
-            scheduler=ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
-                                    grace_period=max(timesteps // 4, 1), reduction_factor=2)
-            if options.early_stopping else None,
-            trial_name_creator=trial_name, trial_dirname_creator=trial_name,
-        ),
-        run_config=run_config(options, f"{options.name}/tune_{algo}"),
+        param_space=param_space([trial_config(run, index) for run, index in runs], options.cpus_per_trial),
+        tune_config=tune_config(options.max_concurrent, scheduler),
+        run_config=tune_run_config(options.results_dir, f"{options.name}/tune_{algo}", options.max_failures),
     )
-
-
-def trial_records(result_grid: Any) -> list[dict[str, Any]]:
-    """One record per trial of a search: its setting, seed, status and rewards."""
-    trials = []
-    for result in result_grid:
-        metrics, config = result.metrics or {}, result.config or {}
-        if result.error is not None:
-            status = "failed"
-        elif "final_reward_mean" in metrics:
-            status = "completed"
-        elif metrics.get("done"):
-            status = "stopped early"  # by ASHA: "done", but no evaluation
-        else:
-            status = "interrupted"
-        trials.append({
-            "trial": run_name(config),
-            "setting": config.get("setting"),
-            "seed": config.get("seed"),
-            "overrides": config.get("overrides", {}),
-            "status": status,
-            "timesteps": metrics.get("timesteps_total", 0),
-            "training_reward": metrics.get(METRIC),
-            "final_reward_mean": metrics.get("final_reward_mean"),
-            "final_reward_std": metrics.get("final_reward_std"),
-            "experiment_dir": config.get("output_dir"),
-        })
-    return trials
 
 
 def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -207,7 +168,7 @@ def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     for index in sorted({t["setting"] for t in trials}):
         own = sorted((t for t in trials if t["setting"] == index), key=lambda t: t["seed"])
         statuses = {t["status"] for t in own}
-        status = next(s for s in ("failed", "interrupted", "stopped early", "completed") if s in statuses)
+        status = next(s for s in ("failed", "incomplete", "stopped early", "completed") if s in statuses)
         training = [t["training_reward"] for t in own if t["training_reward"] is not None
                     and not np.isnan(t["training_reward"])]
         settings.append({
@@ -232,13 +193,16 @@ def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     return settings, sorted(trials, key=lambda t: (rank[t["setting"]], t["seed"]))
 
 
-def write_best_preset(options: SweepOptions, best: dict[str, dict[str, Any]], path: Path) -> None:
-    """A preset file: the searched preset with each algorithm's best setting's values in place."""
+def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfig, dict[str, Any]]],
+                      path: Path) -> None:
+    """A preset file: the searched preset with each algorithm's best setting's values in place, and the
+    length and checkpoint interval the search ran with (``best`` maps an algorithm to one of its search
+    runs and the chosen setting)."""
     document: dict[str, Any] = {}
-    for algo, chosen in best.items():
+    for algo, (run, chosen) in best.items():
         settings = load_settings(options.preset, algo).with_overrides(chosen["overrides"])
-        block = asdict(replace(settings, timesteps=options.timesteps_for(algo),
-                               checkpoint_interval=options.interval_for(algo)))
+        block = asdict(replace(settings, timesteps=run.total_timesteps,
+                               checkpoint_interval=run.checkpoint_interval))
         del block["search"]  # the space searched, not part of the setting
         document[algo] = block
     header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
@@ -252,13 +216,10 @@ def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:
     print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'final':>8}  {'per seed':<24} values")
     for s in settings:
         values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
-        per_seed = " ".join(_fmt(final) for final in s["final_rewards"])
-        print(f"s{s['setting']:02d}      {s['status']:<14} {s['timesteps']:>8} {_fmt(s['training_reward']):>8} "
-              f"{_fmt(s['final_reward_mean']):>8}  {per_seed:<24} {values}")
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None or np.isnan(value) else f"{value:.1f}"
+        per_seed = " ".join(number(final, 1, "-") for final in s["final_rewards"])
+        print(f"s{s['setting']:02d}      {s['status']:<14} {s['timesteps']:>8} "
+              f"{number(s['training_reward'], 1, '-', 8)} {number(s['final_reward_mean'], 1, '-', 8)}  "
+              f"{per_seed:<24} {values}")
 
 
 def _plain(value: Any) -> Any:

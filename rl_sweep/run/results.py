@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, TypedDict
 
-from rl_sweep.evaluation import Evaluation
-from rl_sweep.metrics import EpisodeStats
+from stable_baselines3.common.vec_env import VecEnv
+
+from rl_sweep.run.algorithms import POLICY
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.run.environments import describe_space, reward_threshold
+from rl_sweep.run.evaluation import Evaluation
+from rl_sweep.run.metrics import EpisodeStats
 
 Status = Literal["completed", "interrupted", "failed"]
 
@@ -95,6 +100,24 @@ class RunFacts:
     conda_environment: str | None
     resumed_from: str | None
     start_time: str
+
+    @classmethod
+    def of(cls, config: TrainingConfig, env: VecEnv, conda_environment: str | None, start_time: str) -> RunFacts:
+        """The facts of the run ``config`` describes, training on ``env``."""
+        settings = config.settings
+        return cls(
+            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name, seed=config.seed,
+            output_dir=config.output_dir, checkpoint_interval=config.checkpoint_interval,
+            target_timesteps=config.total_timesteps, policy=POLICY, preset=config.preset,
+            n_envs=settings.n_envs, normalize=settings.normalize,
+            hyperparameters={**settings.hyperparameters,
+                             **({"policy_kwargs": settings.policy_kwargs} if settings.policy_kwargs else {})},
+            observation_space=describe_space(env.observation_space),
+            action_space=describe_space(env.action_space),
+            reward_threshold=reward_threshold(env), conda_environment=conda_environment,
+            resumed_from=str(config.resume_from) if config.resume_from else None,
+            start_time=start_time,
+        )
 
 
 def build_results(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-
-def _fmt(value: Any, width: int, precision: int) -> str:
-    return f"{'-':>{width}}" if value is None or math.isnan(value) else f"{value:{width}.{precision}f}"
+from rl_sweep.sweep.options import METRIC
+from rl_sweep.text import number
 
 
 def trial_table(trials: list[Trial]) -> str:
@@ -21,10 +19,10 @@ def trial_table(trials: list[Trial]) -> str:
     lines = [f"{'trial':<{width}} {'state':<11} {'step':>17} {'reward':>9} {'steps/s':>8}"]
     for trial in shown:
         result = trial.last_result or {}
-        step = f"{result.get('timesteps_total', 0)}/{trial.config.get('total_timesteps')}"
+        step = f"{result.get('timesteps_total', 0)}/{trial.config['run']['total_timesteps']}"
         lines.append(
             f"{str(trial):<{width}} {trial.status:<11} {step:>17} "
-            f"{_fmt(result.get('episode_reward_mean'), 9, 1)} {_fmt(result.get('steps_per_second'), 8, 0)}"
+            f"{number(result.get(METRIC), 1, '-', 9)} {number(result.get('steps_per_second'), 0, '-', 8)}"
         )
     return "\n".join(lines)
 

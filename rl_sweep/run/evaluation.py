@@ -8,7 +8,7 @@ import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from rl_sweep.environments import make_eval_env
+from rl_sweep.run.environments import make_eval_env
 
 # Evaluation episodes start from seeds no training environment of a sweep uses.
 EVAL_SEED_OFFSET = 1_000_000
