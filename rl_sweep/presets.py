@@ -18,7 +18,15 @@ import yaml
 
 from rl_sweep.errors import ConfigError
 
-CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+def _configs_dir() -> Path:
+    """The presets: ``rl_sweep/configs/`` in an installed package (pyproject.toml ships ``configs/`` there),
+    the repository's ``configs/`` in a checkout or an editable install."""
+    package = Path(__file__).resolve().parent
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+CONFIGS_DIR = _configs_dir()
 DEFAULT_PRESET = "contract"
 
 

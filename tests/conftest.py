@@ -48,6 +48,12 @@ def timesteps(output_dir: Path, experiment_id: str) -> list[int]:
     return [entry["timestep"] for entry in metrics["training_metrics"]["time_series"]]
 
 
+def contract_tree(experiment_id: str, checkpoints: list[int]) -> set[str]:
+    """The names in a finished run's folder: exactly the contract's tree."""
+    return {f"{experiment_id}_model.zip", f"{experiment_id}_results.json", f"{experiment_id}_metrics.json",
+            *(f"checkpoint_{step}.zip" for step in checkpoints), "logs"}
+
+
 class FinishedRun:
     """A CLI run that has ended: its process result and its output directory."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from conftest import cli_env, load_json, run_cli, timesteps
+from conftest import cli_env, contract_tree, load_json, run_cli, timesteps
 from ray import tune
 from ray.tune.utils import validate_save_restore
 
@@ -53,11 +53,11 @@ def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp
     assert sorted(t["trial"] for t in summary["trials"]) == ["a2c_seed42", "a2c_seed43", "ppo_seed42", "ppo_seed43"]
     for trial in summary["trials"]:
         out = Path(trial["experiment_dir"])
-        assert out == tmp_path / "results/experiments" / trial["trial"]
+        assert out == tmp_path / "results/sweeps/test" / trial["trial"]  # one folder per sweep
         assert trial["status"] == "completed" and trial["timesteps"] == 2000
         for name in ("model.zip", "results.json", "metrics.json"):
             assert (out / f"{trial['trial']}_{name}").exists()
-        assert (out / "checkpoint_1000.zip").exists() and (out / "checkpoint_2000.zip").exists()
+        assert {p.name for p in out.iterdir()} == contract_tree(trial["trial"], [1000, 2000])
         results = load_json(out / f"{trial['trial']}_results.json")["experiment_results"]
         assert results["metrics"]["final_reward_mean"] == trial["final_reward_mean"]
     sweep_dir = tmp_path / "results/sweeps/test"
@@ -83,7 +83,7 @@ def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_clu
                   for e in load_json(out / "ppo_seed42_metrics.json")["training_metrics"]["time_series"]]
         return results["final_reward_mean"], series
 
-    assert metrics(tmp_path / "results/experiments/ppo_seed42") == \
+    assert metrics(tmp_path / "results/sweeps/test/ppo_seed42") == \
         metrics(tmp_path / "cli/results/experiments/ppo_seed42")
 
 
@@ -106,7 +106,7 @@ def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster
     assert code == ExitCode.OK
     [trial] = summary["trials"]
     assert trial["status"] == "completed" and trial["timesteps"] == 4000
-    out = tmp_path / "results/experiments/a2c_seed42"
+    out = tmp_path / "results/sweeps/test/a2c_seed42"
     results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
     assert results["metadata"]["status"] == "completed"
     assert results["metadata"]["resumed_from"] is not None  # restored from a Tune checkpoint
@@ -216,7 +216,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     url = line.split()[-1]
     assert url.startswith("http://127.0.0.1:")
 
-    experiments = tmp_path / "results/experiments"
+    experiments = tmp_path / "results/sweeps/interrupted"
     deadline = time.monotonic() + 240
     while not (experiments / "ppo_seed42/checkpoint_1000.zip").exists():  # a2c done, ppo under way
         assert driver.poll() is None, "".join(lines)

@@ -17,6 +17,7 @@ from rl_sweep.atomic import write_json_atomic
 from rl_sweep.cli import Parser, exit_code_of
 from rl_sweep.errors import ExitCode, PipelineError
 from rl_sweep.logs import configure_console
+from rl_sweep.storage import Storage, sweep_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("experiments", nargs="*", type=Path, metavar="EXPERIMENT_DIR",
                         help="experiment folders ({algo}_seed{seed}) to compare")
     parser.add_argument("--sweep", metavar="NAME", help="report on sweep NAME, into its folder")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
-                        help="where sweeps/ lives (default: %(default)s)")
+    parser.add_argument("--results-dir", default="results", metavar="DIR",
+                        help="where sweeps/ lives: a folder or a storage URI such as s3://bucket/prefix "
+                             "(default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder for EXPERIMENT_DIRs (default: results/reports/report_{UTC time})")
     parser.add_argument("--verbose", action="store_true", help="DEBUG logging")
@@ -42,23 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def report(args: argparse.Namespace) -> int:
     """Write the report the arguments ask for; print where it is."""
-    from rl_sweep.report.document import write_report  # rliable and matplotlib after argument parsing
-    from rl_sweep.report.runs import load_run, runs_from_summary
+    from rl_sweep.report.document import write_report, write_sweep_report  # rliable, matplotlib: after parsing
+    from rl_sweep.report.runs import load_run
 
     if args.sweep:
-        out_dir = args.results_dir / "sweeps" / args.sweep
+        storage, folder = Storage(args.results_dir), sweep_folder(args.sweep)
         try:
-            summary = json.loads((out_dir / "summary.json").read_text())
+            summary = json.loads(storage.read_text(folder, "summary.json"))
         except FileNotFoundError:
-            raise PipelineError(f"no sweep summary at {out_dir / 'summary.json'}") from None
-        summary["report"] = write_report(runs_from_summary(summary), out_dir, summary.get("command"))
-        write_json_atomic(out_dir / "summary.json", summary)
+            raise PipelineError(f"no sweep summary at {storage.uri(folder, 'summary.json')}") from None
+        summary["report"] = write_sweep_report(storage, folder, summary)
+        storage.write_json(summary, folder, "summary.json")
+        where = storage.uri(folder, "report.html")
     else:
         stamp = datetime.now(timezone.utc).strftime("report_%Y%m%d_%H%M%S")
-        out_dir = args.out or args.results_dir / "reports" / stamp
+        out_dir = args.out or Path(args.results_dir) / "reports" / stamp
         write_json_atomic(out_dir / "summary.json",
                           {"report": write_report([load_run(path) for path in args.experiments], out_dir)})
-    print(f"Report: {out_dir / 'report.html'} (and report.md, learning_curves.png, final_performance.png)")
+        where = out_dir / "report.html"
+    print(f"Report: {where} (and report.md, learning_curves.png, final_performance.png)")
     return ExitCode.OK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import platform
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -13,12 +14,15 @@ from typing import Any, Callable
 
 from rl_sweep.atomic import write_atomic
 from rl_sweep.logs import utc_now
-from rl_sweep.report.runs import RunRecord
+from rl_sweep.report.runs import RunRecord, load_run
 from rl_sweep.report.statistics import (
     CURVE_REPS, MIN_SEEDS, REPS, AlgorithmStatistics, Comparison, compare, learning_curve_area, steps_to_threshold,
 )
+from rl_sweep.storage import Storage
 from rl_sweep.text import number
 
+REPORT_FILES = ("learning_curves.png", "final_performance.png", "report.md", "report.html")
+RUN_FILES = ("_results.json", "_metrics.json")  # what the report reads of a run
 PACKAGES = ("rl-sweep", "stable-baselines3", "gymnasium", "torch", "numpy", "ray", "rliable", "matplotlib")
 
 
@@ -305,3 +309,22 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         "versions": found_versions,
         "generated": utc_now(),
     }
+
+
+def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The report of the sweep whose summary is ``summary``, written into its ``folder`` in ``storage`` from the
+    files of the runs it lists (on remote storage, through a scratch folder on this machine)."""
+    with tempfile.TemporaryDirectory(prefix="rl_sweep_report_") as scratch:
+        runs = []
+        for trial in summary["trials"]:
+            local = (storage.fetch(Path(scratch, trial["trial"]), trial["folder"], RUN_FILES) if trial.get("folder")
+                     else Path(trial["experiment_dir"]))  # a summary written before sweeps kept their runs
+            run = load_run(local, status=trial["status"], name=trial["trial"])
+            run.experiment_dir = trial["experiment_dir"]
+            runs.append(run)
+        out = storage.local_path(folder) if storage.is_local else Path(scratch, "report")
+        report = write_report(runs, out, summary.get("command"))
+        if not storage.is_local:
+            for name in REPORT_FILES:
+                storage.upload(out / name, folder, name)
+    return report

@@ -69,7 +69,3 @@ def load_run(experiment_dir: Path, status: str | None = None, name: str | None =
         run.curve_rewards = np.array([np.nan if e["reward"] is None else e["reward"] for e in series])
     return run
 
-
-def runs_from_summary(summary: dict[str, Any]) -> list[RunRecord]:
-    """The runs a sweep summary lists, each with the status the sweep gave it."""
-    return [load_run(Path(t["experiment_dir"]), status=t["status"], name=t["trial"]) for t in summary["trials"]]

@@ -15,14 +15,16 @@ from rl_sweep.cli import Parser, add_training_options, exit_code_of, positive_in
 from rl_sweep.errors import ConfigError, PipelineError
 from rl_sweep.logs import configure_console
 from rl_sweep.run.config import ALGORITHMS
+from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.options import SweepOptions
 
 log = logging.getLogger("rl_sweep.sweep")
 
 
 EPILOG = """\
-experiments land in {results-dir}/experiments/{algo}_seed{seed}/ (the files of rl-train),
-Ray Tune's state and summary.json in {results-dir}/sweeps/{name}/.
+files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI such as s3://...):
+  sweep.json, summary.json, report.md, report.html, learning_curves.png, final_performance.png;
+  {algo}_seed{seed}/ per trial, the files of rl-train; tune/ Ray Tune's state and checkpoints.
 
 exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
 5 environment creation failed; 7 interrupted (continue with --resume NAME).
@@ -61,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
-    parser.add_argument("--results-dir", default="results", metavar="DIR",
-                        help="root of experiments/ and sweeps/ (default: %(default)s)")
+    parser.add_argument("--results-dir", default="results", metavar="DIR|URI",
+                        help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
+                             "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
+                             "scheme=http for an S3-compatible server), gs://bucket/prefix (default: %(default)s)")
     parser.add_argument("--name", default=None, help="sweep name (default: sweep_{UTC timestamp})")
     parser.add_argument("--search", type=positive_int, default=0, metavar="N",
                         help="search hyperparameters instead: N settings per algorithm (the preset's own and "
@@ -90,13 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOptions:
     """The sweep's options: from the command line, or from ``sweep.json`` for ``--resume``."""
-    results_dir = str(Path(args.results_dir).resolve())
+    storage = Storage(args.results_dir)
+    results_dir = storage.location  # a local folder made absolute, or the URI as given
     if args.resume:
-        stored = Path(results_dir) / "sweeps" / args.resume / "sweep.json"
+        stored = f"{sweep_folder(args.resume)}/sweep.json"
         try:
-            options = SweepOptions(**json.loads(stored.read_text()))
+            options = SweepOptions(**json.loads(storage.read_text(stored)))
         except FileNotFoundError:
-            raise PipelineError(f"no sweep named {args.resume!r} in {stored.parent.parent}") from None
+            raise PipelineError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
         options.results_dir = results_dir  # the folder may have moved
         if options.search:
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")

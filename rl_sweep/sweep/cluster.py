@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from rl_sweep.run.config import TrainingConfig
+from rl_sweep.storage import Storage
 
 # The live table replaces Tune's console output: Tune's newer output engine prints its banner
 # whatever the verbosity, the classic one is silent at verbose=0. Tune also warns when
 # num_to_keep forces frequent state snapshots, which are cheap for checkpoints this small.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+log = logging.getLogger("rl_sweep.sweep")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,13 +35,16 @@ def check_before_start(runs: Sequence[TrainingConfig]) -> None:
         make_env(env_name, 0).close()
 
 
-def start_ray(address: str | None, dashboard: bool, verbose: bool) -> None:
+def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage) -> None:
     """Start a local Ray cluster sized to this machine, or attach to ``address``, unless Ray runs already;
     print where the dashboard is."""
     import ray
 
     if ray.is_initialized():
         return
+    if address and storage.is_local:
+        log.warning("--results-dir %s is a local folder: on a cluster of several machines every node must see it "
+                    "(a shared filesystem); otherwise use cloud storage (s3://..., gs://...)", storage.location)
     kwargs: dict[str, Any] = {
         "log_to_driver": verbose,
         "logging_level": logging.INFO if verbose else logging.WARNING,
@@ -54,16 +60,18 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool) -> None:
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
 
 
-def tune_run_config(results_dir: str, name: str, max_failures: int, callbacks: Sequence[Any] = ()):
-    """Tune's run settings, the same for a sweep and a search: where its state goes, the live table
-    instead of Tune's output, restarts from the last checkpoint, checkpoints kept."""
+def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = ()):
+    """Tune's run settings, the same for a sweep and a search: its state in ``folder`` of ``storage`` (Tune's
+    own storage: a local folder, or a URI every node reaches), the live table instead of Tune's output,
+    restarts from the last checkpoint, checkpoints kept."""
     from ray import tune
 
     from rl_sweep.sweep.progress import LiveTable
 
+    parent, _, name = folder.rpartition("/")
     return tune.RunConfig(
         name=name,
-        storage_path=str(Path(results_dir) / "sweeps"),
+        storage_path=storage.uri(parent),
         verbose=0,
         callbacks=[LiveTable(), *callbacks],
         failure_config=tune.FailureConfig(max_failures=max_failures),
@@ -82,8 +90,9 @@ def tune_config(max_concurrent: int | None, scheduler: Any = None):
                            trial_name_creator=trial_name, trial_dirname_creator=trial_name)
 
 
-def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float) -> dict[str, Any]:
-    """Tune's parameter space: one trial per entry of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`)."""
+def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float, storage: Storage) -> dict[str, Any]:
+    """Tune's parameter space: one trial per entry of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`),
+    each reserving ``cpus_per_trial`` and writing its files to ``storage``."""
     from ray import tune
 
-    return {"run": tune.grid_search(list(trials)), "cpus_per_trial": cpus_per_trial}
+    return {"run": tune.grid_search(list(trials)), "cpus_per_trial": cpus_per_trial, "storage": storage.location}

@@ -1,9 +1,15 @@
 """What a sweep or a search is made of, the trials it runs, and the record each trial leaves.
 
 Everything here is plain data (no Ray): the options stored in ``sweep.json``, each trial's run
-configuration resolved on the driver (so that a trial needs no preset file on its node), and the
-one function that turns what Tune knows of a finished trial into its record in ``summary.json`` or
-``search.json``.
+configuration resolved on the driver (so that a trial needs no preset file on its node) with the folder
+its files go to in storage, and the one function that turns what Tune knows of a finished trial into
+its record in ``summary.json`` or ``search.json``.
+
+A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
+
+    sweeps/{name}/sweep.json, summary.json, report.md, report.html, *.png
+    sweeps/{name}/{algo}_seed{seed}/      each trial's contract files (a search: trials/{algo}_s{setting}_seed{seed}/)
+    sweeps/{name}/tune/                   Ray Tune's experiment state and checkpoints (a search: tune_{algo}/)
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 from rl_sweep.identity import experiment_id
 from rl_sweep.presets import DEFAULT_PRESET
 from rl_sweep.run.config import ALGORITHMS, TrainingConfig
+from rl_sweep.storage import Storage, sweep_folder
 
 METRIC = "episode_reward_mean"  # the training reward over the last 100 episodes, as the trainable reports it
 
@@ -32,7 +39,7 @@ class SweepOptions:
     env_name: str = "LunarLander-v3"
     eval_episodes: int = 10
     conda_env: str = "rocm"
-    results_dir: str = "results"
+    results_dir: str = "results"  # a local folder (absolute) or a storage URI
     name: str = ""
     max_failures: int = 2
     cpus_per_trial: float = 1.0
@@ -42,27 +49,36 @@ class SweepOptions:
     command: str = ""
 
     @property
-    def sweep_dir(self) -> Path:
-        return Path(self.results_dir) / "sweeps" / self.name
+    def storage(self) -> Storage:
+        return Storage(self.results_dir)
 
-    def run_config(self, algo: str, seed: int, output_dir: Path,
+    def folder(self, *parts: str) -> str:
+        """A path under the sweep's folder, ``sweeps/{name}/...``, as storage names it."""
+        return "/".join([sweep_folder(self.name), *parts])
+
+    def run_config(self, algo: str, seed: int, folder: str,
                    overrides: dict[str, Any] | None = None) -> TrainingConfig:
-        """One trial's run, validated, its preset resolved here (on the driver)."""
+        """One trial's run, validated, its preset resolved here (on the driver). Its output folder is
+        ``folder`` on a local storage; a trial on remote storage writes to a staging folder of its own node
+        (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
+        storage = self.storage
+        output_dir = storage.local_path(folder) if storage.is_local else Path(folder)
         return TrainingConfig(algo=algo, seed=seed, env_name=self.env_name, total_timesteps=self.timesteps,
                               checkpoint_interval=self.checkpoint_interval, eval_episodes=self.eval_episodes,
                               conda_env=self.conda_env, output_dir=output_dir, preset=self.preset,
                               overrides=overrides)
 
     def sweep_runs(self) -> list[TrainingConfig]:
-        """The runs of a seed sweep: every algorithm on every seed, each in ``experiments/{algo}_seed{seed}``."""
-        return [self.run_config(algo, seed, Path(self.results_dir) / "experiments" / experiment_id(algo, seed))
+        """The runs of a seed sweep: every algorithm on every seed, each in ``sweeps/{name}/{algo}_seed{seed}``."""
+        return [self.run_config(algo, seed, self.folder(experiment_id(algo, seed)))
                 for algo in self.algos for seed in range(self.seed_start, self.seed_start + self.seeds)]
 
 
-def trial_config(run: TrainingConfig, setting: int | None = None) -> dict[str, Any]:
-    """What a Tune trial's config holds: the run (every field, its settings resolved) and, for a search
-    trial, the index of its setting."""
+def trial_config(run: TrainingConfig, folder: str, setting: int | None = None) -> dict[str, Any]:
+    """What a Tune trial's config holds: the run (every field, its settings resolved), the folder its files
+    go to in storage and, for a search trial, the index of its setting."""
     values = run.to_dict()
+    values["folder"] = folder
     if setting is not None:
         values["setting"] = setting
     return values
@@ -91,6 +107,7 @@ def trial_status(metrics: dict[str, Any], failed: bool) -> str:
 def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseException | None) -> dict[str, Any]:
     """One trial as ``summary.json`` and ``search.json`` list it."""
     run = config.get("run", {})
+    storage = Storage(config["storage"]) if run and "storage" in config else None
     return {
         "trial": run_name(run) if run else None,
         "algo": run.get("algo"),
@@ -104,7 +121,8 @@ def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseExc
         "final_reward_std": metrics.get("final_reward_std"),
         "converged": metrics.get("converged"),
         "wall_time_seconds": metrics.get("time_total_s"),
-        "experiment_dir": run.get("output_dir"),
+        "experiment_dir": storage.uri(run["folder"]) if storage else run.get("output_dir"),
+        "folder": run.get("folder"),
         "error": _first_line(error) if error is not None else None,
     }
 

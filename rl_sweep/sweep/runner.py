@@ -10,8 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from rl_sweep.atomic import write_json_atomic
-from rl_sweep.errors import ExitCode
+from rl_sweep.cli import one_line
+from rl_sweep.errors import ConfigError, ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_record
@@ -21,18 +21,21 @@ log = logging.getLogger("rl_sweep.sweep")
 
 
 def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bool = False):
-    """The Tuner of the sweep; with ``resume``, restored from its folder."""
+    """The Tuner of the sweep, its state in ``sweeps/{name}/tune``; with ``resume``, restored from there."""
     from ray import tune
 
     from rl_sweep.sweep.trainable import RunTrainable
 
+    storage = options.storage
     if resume:
-        return tune.Tuner.restore(str(options.sweep_dir), RunTrainable, resume_errored=True)
+        return tune.Tuner.restore(storage.uri(options.folder("tune")), RunTrainable,
+                                  resume_errored=True)
+    trials = [trial_config(run, options.folder(run.experiment_id)) for run in options.sweep_runs()]
     return tune.Tuner(
         RunTrainable,
-        param_space=param_space([trial_config(run) for run in options.sweep_runs()], options.cpus_per_trial),
+        param_space=param_space(trials, options.cpus_per_trial, storage),
         tune_config=tune_config(options.max_concurrent),
-        run_config=tune_run_config(options.results_dir, options.name, options.max_failures, callbacks),
+        run_config=tune_run_config(storage, options.folder("tune"), options.max_failures, callbacks),
     )
 
 
@@ -71,16 +74,19 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     """Run (or resume) the sweep to its end; write and return its summary."""
     import ray
 
-    from rl_sweep.report.document import write_report  # the report layer, once the trials are done
-    from rl_sweep.report.runs import runs_from_summary
+    from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
 
     runs = options.sweep_runs()
     check_before_start(runs)
-    options.sweep_dir.mkdir(parents=True, exist_ok=True)
+    storage = options.storage
+    sweep_json = options.folder("sweep.json")
     if not resume:
-        write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
+        if storage.exists(sweep_json):
+            raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
+                              f"--resume {options.name}, or choose another --name")
+        storage.write_json(asdict(options), sweep_json)
     started = utc_now()
-    start_ray(address, dashboard, verbose)
+    start_ray(address, dashboard, verbose, storage)
     steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for run in runs))
     print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
@@ -89,11 +95,11 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
                         started)
     print_summary(summary)
     try:
-        summary["report"] = write_report(runs_from_summary(summary), options.sweep_dir, options.command)
-        print(f"Report: {options.sweep_dir / 'report.html'}")
+        summary["report"] = write_sweep_report(storage, options.folder(), summary)
+        print(f"Report: {storage.uri(options.folder('report.html'))}")
     except Exception as exc:  # the trials' files stand without it; rl-report --sweep retries
-        log.error("the comparison report failed: %s; retry with rl-report --sweep %s", exc, options.name)
-    write_json_atomic(options.sweep_dir / "summary.json", summary)
+        log.error("the comparison report failed: %s; retry with rl-report --sweep %s", one_line(exc), options.name)
+    storage.write_json(summary, options.folder("summary.json"))
     if summary["status"] == "completed":
         return ExitCode.OK, summary
     not_done = [t["trial"] for t in summary["trials"] if t["status"] != "completed"]
@@ -102,5 +108,5 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
         return ExitCode.FAILED, summary
     log.warning("sweep interrupted; trials not completed: %s. Continue with: rl-sweep --resume %s%s",
                 ", ".join(not_done), options.name,
-                "" if options.results_dir == str(Path("results").resolve()) else f" --results-dir {options.results_dir}")
+                "" if options.results_dir == str(Path("results").resolve()) else f" --results-dir '{options.results_dir}'")
     return ExitCode.INTERRUPTED, summary

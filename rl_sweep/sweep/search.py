@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.errors import ConfigError, ExitCode
 from rl_sweep.identity import experiment_id
 from rl_sweep.logs import utc_now
@@ -41,14 +39,16 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
                verbose: bool = False) -> tuple[ExitCode, dict]:
     """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
     runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
-    check_before_start([run for algo_runs in runs.values() for run, _ in algo_runs])
-    options.sweep_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(options.sweep_dir / "sweep.json", asdict(options))
+    check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs])
+    storage = options.storage
+    if storage.exists(options.folder("sweep.json")):
+        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: choose another --name")
+    storage.write_json(asdict(options), options.folder("sweep.json"))
     started = utc_now()
-    start_ray(address, dashboard, verbose)
+    start_ray(address, dashboard, verbose, storage)
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
-        first, _ = runs[algo][0]
+        first = runs[algo][0][0]
         print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
               f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
         result_grid = build_search_tuner(options, algo, runs[algo]).fit()
@@ -62,13 +62,12 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
             break
     summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
                "options": asdict(options), "settings": searches, "trials": trials}
-    write_json_atomic(options.sweep_dir / "search.json", summary)
+    storage.write_json(summary, options.folder("search.json"))
     if best:
-        write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()},
-                          options.sweep_dir / "best.yaml")
-        print(f"Best settings: {options.sweep_dir / 'best.yaml'} (use with --config)")
+        write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()})
+        print(f"Best settings: {storage.uri(options.folder('best.yaml'))} (use with --config)")
     if interrupted:
-        log.warning("search interrupted; what it found so far is in %s", options.sweep_dir / "search.json")
+        log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder("search.json")))
         return ExitCode.INTERRUPTED, summary
     missing = [algo for algo in options.algos if algo not in best]
     if missing:
@@ -126,22 +125,24 @@ def search_seeds(count: int, random_state: int) -> list[int]:
     return sorted(int(seed) for seed in rng.choice(np.arange(*SEEDS), size=count, replace=False))
 
 
-def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, int]]:
-    """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its
-    setting index, every setting on the same seeds."""
+def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int]]:
+    """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its folder
+    (``trials/{algo}_s{setting}_seed{seed}``) and setting index, every setting on the same seeds."""
     preset = load_settings(options.preset, algo)
     settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
                                starting_point(preset), options.search, options.seed_start)
     if len(settings) < options.search:
         log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
                     algo, len(settings), options.search)
-    trials_dir = options.sweep_dir / "trials"
-    return [(options.run_config(algo, seed, trials_dir / experiment_id(algo, seed, index), overrides), index)
-            for index, overrides in enumerate(settings)
-            for seed in search_seeds(options.seeds, options.seed_start)]
+    trials = []
+    for index, overrides in enumerate(settings):
+        for seed in search_seeds(options.seeds, options.seed_start):
+            folder = options.folder("trials", experiment_id(algo, seed, index))
+            trials.append((options.run_config(algo, seed, folder, overrides), folder, index))
+    return trials
 
 
-def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, int]]):
+def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, str, int]]):
     """One algorithm's search, ASHA on the training reward unless ``options.early_stopping`` is off."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -154,9 +155,9 @@ def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[Traini
                  if options.early_stopping else None)
     return tune.Tuner(
         RunTrainable,
-        param_space=param_space([trial_config(run, index) for run, index in runs], options.cpus_per_trial),
+        param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial, options.storage),
         tune_config=tune_config(options.max_concurrent, scheduler),
-        run_config=tune_run_config(options.results_dir, f"{options.name}/tune_{algo}", options.max_failures),
+        run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures),
     )
 
 
@@ -193,8 +194,7 @@ def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     return settings, sorted(trials, key=lambda t: (rank[t["setting"]], t["seed"]))
 
 
-def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfig, dict[str, Any]]],
-                      path: Path) -> None:
+def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfig, dict[str, Any]]]) -> None:
     """A preset file: the searched preset with each algorithm's best setting's values in place, and the
     length and checkpoint interval the search ran with (``best`` maps an algorithm to one of its search
     runs and the chosen setting)."""
@@ -207,8 +207,8 @@ def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfi
         document[algo] = block
     header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
               f"evaluation reward over {options.seeds} seed(s)); see search.json.\n")
-    data = (header + yaml.safe_dump(document, sort_keys=False)).encode()
-    write_atomic(path, lambda f: f.write(data))
+    options.storage.write_bytes((header + yaml.safe_dump(document, sort_keys=False)).encode(),
+                                options.folder("best.yaml"))
 
 
 def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:

@@ -3,6 +3,10 @@
 A thin adapter over the same :class:`~rl_sweep.run.engine.TrainingRun` that ``rl-train`` drives:
 ``step()`` trains one checkpoint interval, ``save_checkpoint``/``load_checkpoint`` hand Tune the
 run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same experiment folder.
+
+On local storage (a folder every node sees) the run writes its folder directly. On remote storage
+(``s3://...``) it writes a staging folder on its own node, mirrored to its folder in storage after
+every step; a trial restored on another node first pulls that folder back, then resumes.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ from ray.tune import PlacementGroupFactory
 from rl_sweep.run.checkpoints import step_from_filename
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.engine import TrainingRun
+from rl_sweep.storage import FolderMirror, Storage
 from rl_sweep.sweep.options import METRIC
 
 
@@ -39,6 +45,12 @@ class RunTrainable(tune.Trainable):
 
     def setup(self, config: dict[str, Any]) -> None:
         self.training_config = TrainingConfig.from_dict(config["run"])
+        self.mirror: FolderMirror | None = None
+        storage = Storage(config["storage"]) if "storage" in config else None
+        if storage is not None and not storage.is_local:
+            staging = Path(tempfile.mkdtemp(prefix=f"rl_sweep_{self.training_config.experiment_id}_"))
+            self.mirror = FolderMirror(storage, staging, config["run"]["folder"])
+            self.training_config = dataclasses.replace(self.training_config, output_dir=staging)
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
@@ -60,6 +72,8 @@ class RunTrainable(tune.Trainable):
             result.update({key: metrics[key] for key in (
                 "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
             result["done"] = True
+        if self.mirror is not None:
+            self.mirror.push()
         return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
@@ -71,6 +85,8 @@ class RunTrainable(tune.Trainable):
         zips = (sorted(Path(checkpoint).glob("checkpoint_*.zip"), key=step_from_filename)
                 if isinstance(checkpoint, (str, os.PathLike)) else [])
         self.cleanup()
+        if self.mirror is not None:
+            self.mirror.pull()
         if zips:
             self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
 
@@ -85,3 +101,6 @@ class RunTrainable(tune.Trainable):
         if self.run is not None:
             self.run.close()
             self.run = None
+            if self.mirror is not None:  # storage holds the files now; the node keeps no copy
+                self.mirror.push()
+                shutil.rmtree(self.mirror.local, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""rl-sweep on a real multi-node Ray cluster with S3-compatible storage, on one machine.
+
+A head node with no CPUs and two worker nodes of one CPU each, every node in its own mount namespace;
+on the worker nodes a tmpfs hides the test's folder and the checkout's package and presets, so that,
+like separate machines, they see neither the driver's files nor the code but what Ray ships them.
+Storage is moto's S3-compatible server. Midway, every process of one worker node is killed.
+Only the processes this module started are stopped, by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, cli_env, contract_tree
+
+BIN = Path(sys.executable).parent
+BUCKET = "rl-sweep"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def namespace_pids(pid: int) -> list[int]:
+    """Every process in the mount namespace of ``pid``: one node of the cluster."""
+    try:
+        namespace = os.readlink(f"/proc/{pid}/ns/mnt")
+    except FileNotFoundError:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "ns/mnt") == namespace:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def kill_node(pid: int) -> None:
+    for member in namespace_pids(pid):
+        try:
+            os.kill(member, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Cluster:
+    """moto's S3 server, and a Ray head and two worker nodes, each node a `ray start --block` in its own
+    mount namespace."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.nodes: list[subprocess.Popen] = []
+        self.moto: subprocess.Popen | None = None
+        self.env = cli_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
+                           # a dead node is noticed within seconds
+                           RAY_health_check_period_ms="1000", RAY_health_check_failure_threshold="3",
+                           **CREDENTIALS)
+
+    def start(self) -> None:
+        s3_port, head_port, client_port = free_ports(3)
+        self.moto = subprocess.Popen([BIN / "moto_server", "-H", "127.0.0.1", "-p", str(s3_port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(s3_port)
+        import boto3
+
+        boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", **{
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1",
+        }).create_bucket(Bucket=BUCKET)
+        self.s3_port = s3_port
+        self.address = f"127.0.0.1:{head_port}"
+        self._node(["--head", "--port", str(head_port), "--num-cpus", "0", "--include-dashboard=false",
+                    "--ray-client-server-port", str(client_port)], hide=[])
+        wait_for_port(head_port)
+        for _ in range(2):
+            self._node(["--address", self.address, "--num-cpus", "1"],
+                       hide=[self.root, REPO / "rl_sweep", REPO / "configs"])
+        self.wait_for_cpus(2)
+
+    def _node(self, args: list[str], hide: list[Path]) -> None:
+        node_manager, object_manager, agent, agent_grpc, runtime_env, metrics = free_ports(6)
+        temp_dir = self.root / f"ray{len(self.nodes)}"
+        command = [str(BIN / "ray"), "start", "--block", "--temp-dir", str(temp_dir), "--node-ip-address", "127.0.0.1",
+                   "--node-manager-port", str(node_manager), "--object-manager-port", str(object_manager),
+                   "--dashboard-agent-listen-port", str(agent), "--dashboard-agent-grpc-port", str(agent_grpc),
+                   "--runtime-env-agent-port", str(runtime_env), "--metrics-export-port", str(metrics), *args]
+        mounts = "".join(f"mount -t tmpfs tmpfs '{path}' && " for path in hide)
+        script = f"{mounts}exec {' '.join(command)}"
+        self.nodes.append(subprocess.Popen(["unshare", "-m", "bash", "-c", script], env=self.env,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def wait_for_cpus(self, cpus: int, timeout: float = 120) -> None:
+        code = ("import ray; ray.init(address='%s', logging_level='ERROR'); "
+                "print(int(ray.cluster_resources().get('CPU', 0)))" % self.address)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True,
+                                    timeout=60)
+            if result.stdout.strip() == str(cpus):
+                return
+            time.sleep(1)
+        raise TimeoutError(f"the cluster never had {cpus} CPUs")
+
+    def uri(self, prefix: str) -> str:
+        return f"s3://{BUCKET}/{prefix}?scheme=http&endpoint_override=127.0.0.1:{self.s3_port}"
+
+    def s3(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.s3_port}", aws_access_key_id="testing",
+                            aws_secret_access_key="testing", region_name="us-east-1")
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def read_json(self, key: str):
+        return json.loads(self.s3().get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            kill_node(node.pid)
+            node.wait(timeout=30)
+        if self.moto is not None:
+            self.moto.kill()
+            self.moto.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs mount namespaces (unshare -m, as root) to give each node a view of its own")
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
+    work = cluster.root / "driver"
+    work.mkdir()
+    results = cluster.uri("team")
+    command = [str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results, "--algos", "ppo", "a2c",
+               "--timesteps", "12000", "--checkpoint-interval", "1000", "--eval-episodes", "2", "--name", "c1"]
+    driver = subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        # Once a trial has its third checkpoint in storage, one worker node dies: every process on it.
+        deadline = time.monotonic() + 240
+        while not any(key.endswith("/checkpoint_3000.zip") for key in cluster.keys("team/sweeps/c1/")):
+            assert driver.poll() is None, driver.stdout.read()
+            assert time.monotonic() < deadline, "no trial reached step 3000"
+            time.sleep(0.5)
+        kill_node(cluster.nodes[1].pid)
+        output = driver.communicate(timeout=400)[0]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, output
+
+    keys = cluster.keys("team/sweeps/c1/")
+    for trial in ("ppo_seed42", "a2c_seed42"):
+        prefix = f"team/sweeps/c1/{trial}/"
+        names = {key[len(prefix):].split("/")[0] for key in keys if key.startswith(prefix)}
+        assert names == contract_tree(trial, list(range(1000, 12001, 1000)))
+        results_json = cluster.read_json(f"{prefix}{trial}_results.json")["experiment_results"]
+        assert results_json["metadata"]["status"] == "completed"
+        series = cluster.read_json(f"{prefix}{trial}_metrics.json")["training_metrics"]["time_series"]
+        assert [entry["timestep"] for entry in series] == list(range(100, 12001, 100))  # no gap, no duplicate
+    restored = [trial for trial in ("ppo_seed42", "a2c_seed42") if cluster.read_json(
+        f"team/sweeps/c1/{trial}/{trial}_results.json")["experiment_results"]["metadata"]["resumed_from"]]
+    assert restored, "the dead node's trial was not restored from its checkpoint"
+    for name in ("sweep.json", "summary.json", "report.md", "report.html", "learning_curves.png",
+                 "final_performance.png"):
+        assert f"team/sweeps/c1/{name}" in keys
+    summary = cluster.read_json("team/sweeps/c1/summary.json")
+    assert {t["trial"]: t["status"] for t in summary["trials"]} == {"ppo_seed42": "completed",
+                                                                    "a2c_seed42": "completed"}
+
+    # The report again, from storage, by a user on the driver's machine.
+    report = subprocess.run([str(BIN / "rl-report"), "--sweep", "c1", "--results-dir", results], cwd=work,
+                            env=cluster.env, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert cluster.read_json("team/sweeps/c1/summary.json")["report"]["algorithms"]["ppo"]["seeds_completed"] == 1
+    assert not any(work.iterdir())  # nothing was written beside the driver
