@@ -22,7 +22,8 @@ import torch
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
 
-from rl_sweep.run.checkpoints import load_checkpoint
+from rl_sweep.presets import AlgoSettings
+from rl_sweep.run.checkpoints import inspect_checkpoint, load_checkpoint
 from rl_sweep.run.environments import make_env, make_eval_env
 from rl_sweep.run.evaluation import EVAL_SEED_OFFSET
 
@@ -37,7 +38,12 @@ def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float,
     training_env = make_env(metadata["environment"], metadata["seed"])
     if metadata.get("normalize"):
         training_env = VecNormalize(training_env)  # its statistics come from the model file
-    model, _ = load_checkpoint(model_file, metadata["algorithm"].lower(), training_env)
+    algo = metadata["algorithm"].lower()
+    hyperparameters = dict(results["hyperparameters"])
+    settings = AlgoSettings(timesteps=metadata["target_timesteps"], n_envs=metadata.get("n_envs", 1),
+                            normalize=bool(metadata.get("normalize")),
+                            policy_kwargs=hyperparameters.pop("policy_kwargs", {}), hyperparameters=hyperparameters)
+    model = load_checkpoint(inspect_checkpoint(model_file, algo), algo, training_env, settings)
     greedy_probabilities: list[float] = []
     greedy_actions: list[int] = []
 

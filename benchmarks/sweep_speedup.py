@@ -41,10 +41,11 @@ def timed_concurrently(commands: list[list[str]], cwd: Path, slots: int) -> floa
     return time.perf_counter() - started
 
 
-def final_rewards(results: Path) -> dict[str, float]:
+def final_rewards(runs: Path) -> dict[str, float]:
+    """Each run's final reward, by run name, from the results JSON in the folders under ``runs``."""
     return {
         path.parent.name: json.loads(path.read_text())["experiment_results"]["metrics"]["final_reward_mean"]
-        for path in sorted(results.glob("experiments/*/*_results.json"))
+        for path in sorted(runs.glob("*/*_results.json"))
     }
 
 
@@ -65,7 +66,8 @@ def main() -> None:
         plain = timed_concurrently(runs, Path(plain_dir), os.cpu_count() or 1)
         sweep = timed([str(BIN / "rl-sweep"), "--algos", *args.algos, "--seeds", str(args.seeds),
                        "--no-dashboard", "--name", "bench", *common], Path(sweep_dir))
-        same = final_rewards(Path(sequential_dir) / "results") == final_rewards(Path(sweep_dir) / "results")
+        same = (final_rewards(Path(sequential_dir) / "results/experiments")
+                == final_rewards(Path(sweep_dir) / "results/sweeps/bench"))
 
     print(f"rl-sweep speed-up, {date.today()}, {os.cpu_count()} CPUs: "
           f"{len(trials)} trials ({' '.join(args.algos)} x {args.seeds} seeds) of {args.timesteps} steps")

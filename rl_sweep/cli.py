@@ -24,6 +24,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer above zero."""
     try:
@@ -72,9 +83,9 @@ def exit_code_of(command: Callable[[], int]) -> int:
 
 
 def one_line(exc: BaseException) -> str:
-    """What a user reads of a failure: a pipeline error's own message, else the exception's type and
-    its first line."""
+    """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
+    and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return " ".join(text.split()) or type(exc).__name__

@@ -126,6 +126,7 @@ class FolderMirror:
     def __init__(self, storage: Storage, local: Path, *parts: str) -> None:
         self.storage, self.local, self.parts = storage, local, parts
         self._sent: dict[str, tuple[int, int]] = {}
+        self.bytes_uploaded = 0
 
     def pull(self) -> None:
         """Start from storage's copy (a trial restored on another node continues its files)."""
@@ -136,8 +137,9 @@ class FolderMirror:
         """Upload every file that is new or changed since the last push."""
         for name, stamp in self._stamps().items():
             if self._sent.get(name) != stamp:
-                self.storage.upload(self.local / name, *self.parts, *Path(name).parts)
+                self.storage.upload(self.local / name, *self.parts, name)
                 self._sent[name] = stamp
+                self.bytes_uploaded += stamp[0]
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
         # Temporary files of atomic writes start with "."; none is open between two steps.

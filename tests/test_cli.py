@@ -103,10 +103,11 @@ def test_checkpoint_resumption(ppo_5000, tmp_path):
 
 def test_resume_from_an_earlier_checkpoint_drops_the_later_steps(ppo_5000, tmp_path):
     shutil.copytree(ppo_5000.output_dir, tmp_path / "run")
-    result = run_cli(["--algo", "ppo", "--timesteps", "4000", "--eval-episodes", "1",
+    # 4100 steps: the rollout the resumed run starts at 2000 completes (at 4048) and is trained on.
+    result = run_cli(["--algo", "ppo", "--timesteps", "4100", "--eval-episodes", "1",
                       "--output-dir", "run", "--resume-from", "run/checkpoint_2000.zip"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert timesteps(tmp_path / "run", "ppo_seed42") == list(range(100, 4001, 100))
+    assert timesteps(tmp_path / "run", "ppo_seed42") == list(range(100, 4101, 100))
 
 
 def test_resume_that_already_reaches_timesteps_just_finalises(ppo_5000, tmp_path):

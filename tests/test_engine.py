@@ -14,11 +14,11 @@ from rl_sweep.run.cli import run_training
 from conftest import load_json, timesteps
 
 
-def train(tmp: Path, **overrides) -> Path:
+def train(tmp: Path, expect: ExitCode = ExitCode.OK, **overrides) -> Path:
     """A short run in process; returns its output directory."""
     config = TrainingConfig(**{"algo": "ppo", "seed": 42, "total_timesteps": 1000,
                                "eval_episodes": 2, "output_dir": tmp, **overrides})
-    assert run_training(config) == ExitCode.OK
+    assert run_training(config) == expect
     return tmp
 
 
@@ -48,7 +48,9 @@ def test_different_seeds_give_different_runs(tmp_path):
 
 def test_checkpoint_save_load(tmp_path):
     """Contract unit test: checkpoint save and load cycle."""
-    out = train(tmp_path)
+    out = train(tmp_path, expect=ExitCode.WARNINGS)  # 1000 steps: PPO's first rollout (2048) never completes
+    [warning] = load_json(out / "ppo_seed42_results.json")["experiment_results"]["metadata"]["warnings"]
+    assert "the policy was never updated" in warning
     loaded_model = PPO.load(out / "checkpoint_1000.zip")
     assert loaded_model is not None
     assert loaded_model.num_timesteps == 1000

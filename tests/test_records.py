@@ -21,11 +21,11 @@ def test_a_run_name_is_made_and_read_in_one_place():
 
 
 def test_a_trial_that_failed_is_listed_with_its_algorithm_seed_and_one_line_error():
-    error = RuntimeError("no preset 'contract'\nTraceback (most recent call last): ...")
+    error = RuntimeError("no preset 'contract'\n  (configs/contract.yaml not found)")
     record = trial_record(config_of("a2c", 43), {}, error)
     assert (record["trial"], record["algo"], record["seed"]) == ("a2c_seed43", "a2c", 43)
     assert record["status"] == "failed"
-    assert record["error"] == "RuntimeError: no preset 'contract'"
+    assert record["error"] == "RuntimeError: no preset 'contract' (configs/contract.yaml not found)"
 
 
 def test_a_trials_status_says_how_far_it_got():

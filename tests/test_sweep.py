@@ -14,7 +14,6 @@ import pytest
 import ray
 from conftest import cli_env, contract_tree, load_json, run_cli, timesteps
 from ray import tune
-from ray.tune.utils import validate_save_restore
 
 import rl_sweep
 from rl_sweep.errors import ExitCode
@@ -40,10 +39,21 @@ def options(tmp_path: Path, **overrides) -> SweepOptions:
     return SweepOptions(**values)
 
 
-def test_trainable_passes_validate_save_restore(ray_cluster, tmp_path):
+def test_trainable_saves_and_restores_as_tune_restores_a_trial(ray_cluster, tmp_path):
+    """Ray's validate_save_restore, with the stop Tune makes before it restores a trial in another process:
+    two live trainables of one trial would write one folder, which the run's folder lock refuses."""
     config = {"run": {"algo": "a2c", "seed": 1, "total_timesteps": 1000, "checkpoint_interval": 100,
-              "eval_episodes": 1, "output_dir": str(tmp_path / "a2c_seed1")}}
-    assert validate_save_restore(rl_sweep.RunTrainable, config=config)
+                      "eval_episodes": 1, "output_dir": str(tmp_path / "a2c_seed1")}}
+    trainable = ray.remote(rl_sweep.RunTrainable)
+    first, second = trainable.remote(config=config), trainable.remote(config=config)
+    for _ in range(3):
+        ray.get(first.train.remote())
+    checkpoint = ray.get(first.save.remote())
+    ray.get(first.stop.remote())
+    ray.get(second.restore.remote(checkpoint))
+    assert ray.get(second.train.remote())["training_iteration"] == 4
+    assert ray.get(second.train.remote())["training_iteration"] == 5
+    ray.get(second.stop.remote())
     assert timesteps(tmp_path / "a2c_seed1", "a2c_seed1") == list(range(100, 501, 100))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.cli import Parser, exit_code_of
-from rl_sweep.errors import ExitCode, PipelineError
+from rl_sweep.errors import ConfigError, ExitCode, PipelineError
 from rl_sweep.logs import configure_console
 from rl_sweep.storage import Storage, sweep_folder
 
@@ -59,8 +59,15 @@ def report(args: argparse.Namespace) -> int:
     else:
         stamp = datetime.now(timezone.utc).strftime("report_%Y%m%d_%H%M%S")
         out_dir = args.out or Path(args.results_dir) / "reports" / stamp
-        write_json_atomic(out_dir / "summary.json",
-                          {"report": write_report([load_run(path) for path in args.experiments], out_dir)})
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(f"--out {out_dir} is a file: give a folder for the report")
+        for path in args.experiments:
+            if not path.is_dir():
+                raise ConfigError(f"{path} is not an experiment folder ({'a file' if path.exists() else 'not found'})")
+        runs = [load_run(path) for path in args.experiments]
+        if not any(run.status != "missing" for run in runs):
+            raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, args.experiments))}")
+        write_json_atomic(out_dir / "summary.json", {"report": write_report(runs, out_dir)})
         where = out_dir / "report.html"
     print(f"Report: {where} (and report.md, learning_curves.png, final_performance.png)")
     return ExitCode.OK

@@ -19,7 +19,7 @@ class RunRecord:
     name: str
     algo: str
     seed: int | None
-    status: str  # completed, interrupted, failed, incomplete or missing
+    status: str  # completed, interrupted, failed, incomplete, missing or unreadable
     experiment_dir: str
     final_reward: float | None = None
     timesteps: int = 0
@@ -38,7 +38,8 @@ class RunRecord:
 
 
 def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None) -> RunRecord:
-    """Read a run's results and metrics JSON; a folder without them is a ``missing`` run.
+    """Read a run's results and metrics JSON; a folder without them is a ``missing`` run, one whose files are
+    not the contract's JSON an ``unreadable`` one: both are listed in the report, never dropped.
 
     :param status: what the sweep knows of the run (a failed trial may still have files).
     :param name: the run's name when the folder does not say it.
@@ -49,7 +50,15 @@ def load_run(experiment_dir: Path, status: str | None = None, name: str | None =
     if not results_files:
         algo, seed = parse_experiment_id(name)
         return RunRecord(name, algo, seed, status or "missing", str(experiment_dir))
-    results = json.loads(results_files[0].read_text())["experiment_results"]
+    try:
+        return _read_run(experiment_dir, results_files[0], status)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):  # not JSON, or not the contract's shape
+        algo, seed = parse_experiment_id(name)
+        return RunRecord(name, algo, seed, "unreadable", str(experiment_dir))
+
+
+def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
+    results = json.loads(results_file.read_text())["experiment_results"]
     meta, metrics = results["metadata"], results["metrics"]
     run = RunRecord(
         name=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import collections.abc
+import inspect
+import types
+import typing
 from typing import Any
 
 from stable_baselines3 import A2C, PPO
@@ -9,11 +13,66 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
+from rl_sweep.errors import ConfigError
 from rl_sweep.presets import AlgoSettings
 
 ALGORITHM_CLASSES: dict[str, type[OnPolicyAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 
 POLICY = "MlpPolicy"
+
+# Constructor arguments the pipeline sets itself, which a preset may not.
+RESERVED = frozenset({"self", "policy", "env", "seed", "verbose", "tensorboard_log", "device", "_init_setup_model",
+                      "policy_kwargs"})
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", type(None): "null",
+               dict: "a mapping", collections.abc.Callable: "lin_<number>"}
+
+
+def check_settings(algo: str, settings: AlgoSettings, source: str) -> None:
+    """Fail before anything is written, with a ConfigError naming ``source`` (the preset), ``algo`` and the key,
+    for a hyperparameter the SB3 constructor does not take or a value of a type it does not accept."""
+    cls = ALGORITHM_CLASSES[algo]
+    parameters = inspect.signature(cls.__init__).parameters
+    for key, value in settings.hyperparameters.items():
+        where = f"{source}: {algo} hyperparameter {key}"
+        if key not in parameters or key in RESERVED:
+            raise ConfigError(f"{where} is not an argument of {cls.__name__} "
+                              "(see the SB3 documentation of its constructor)")
+        try:
+            value = _schedule(value)
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not lin_<number>") from None
+        annotation = parameters[key].annotation
+        if not _accepts(annotation, value):
+            raise ConfigError(f"{where}: {value!r} is not {' or '.join(_names(annotation))}")
+
+
+def _alternatives(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [alternative for arg in typing.get_args(annotation) for alternative in _alternatives(arg)]
+    return [typing.get_origin(annotation) or annotation]
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    for kind in _alternatives(annotation):
+        if kind is inspect.Parameter.empty or kind is Any:
+            return True
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind in (int, dict, str, type(None)):
+            ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        elif kind is collections.abc.Callable:
+            ok = callable(value)
+        else:  # a class (buffer classes, devices): nothing a YAML preset can name
+            ok = False
+        if ok:
+            return True
+    return False
+
+
+def _names(annotation: Any) -> list[str]:
+    return [_TYPE_NAMES.get(kind, getattr(kind, "__name__", str(kind))) for kind in _alternatives(annotation)]
 
 
 def model_kwargs(settings: AlgoSettings) -> dict[str, Any]:
@@ -30,7 +89,7 @@ def _schedule(value: Any) -> Any:
     return value
 
 
-def create_model(algo: str, env: VecEnv, seed: int, settings: AlgoSettings) -> OnPolicyAlgorithm:
+def create_model(algo: str, env: VecEnv, seed: int | None, settings: AlgoSettings) -> OnPolicyAlgorithm:
     """A new model with a preset's hyperparameters (the contract's by default).
 
     ``verbose=0``: progress goes through the pipeline's logging rather than SB3's stdout tables.

@@ -2,12 +2,20 @@
 
 SB3's ``model.save`` stores the weights, optimizer and ``num_timesteps``; the pipeline adds
 what a resumed run needs to read as one continuous run (episode statistics, training time)
-and what identifies the run (algorithm, environment, seed), and, for a preset that normalises,
-``vec_normalize.json``: the running statistics of observations and returns.
+and what identifies the run (algorithm, environment, seed, run id), for a preset that normalises
+``vec_normalize.json`` (the running statistics of observations and returns), and
+``manifest.json``: the SHA-256 of every other entry, and the run's identity.
+
+Loading never unpickles. SB3 stores some of a model's attributes (its policy class, spaces,
+schedules) cloudpickled in the ``data`` entry, and its ``load`` would run whatever code such an
+entry holds; here every one of them is rebuilt from what the run knows (its preset and its
+environment) and handed to SB3 as ``custom_objects``, so cloudpickle is never reached. The weights
+are tensors, which SB3 reads with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -24,10 +32,12 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from rl_sweep.atomic import write_atomic
 from rl_sweep.errors import ModelLoadError
-from rl_sweep.run.algorithms import ALGORITHM_CLASSES
+from rl_sweep.presets import AlgoSettings
+from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
 
 
 STATE_ENTRY = "rl_sweep.json"
+MANIFEST_ENTRY = "manifest.json"
 NORMALIZATION_ENTRY = "vec_normalize.json"
 _STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
 
@@ -53,6 +63,27 @@ class RunState:
     step: int
     training_time_seconds: float = 0.0
     episodes: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None  # the run's identity; None in checkpoints written before runs had one
+
+
+@dataclass
+class CheckpointContents:
+    """What a checkpoint zip holds beside SB3's entries, read without loading the model."""
+
+    path: Path
+    state: RunState | None  # None for a plain SB3 zip
+    normalization: dict[str, Any] | None  # VecNormalize's statistics, for a preset that normalises
+    has_manifest: bool  # False for zips written before manifests, and plain SB3 zips
+    pickled: dict[str, dict[str, Any]]  # the cloudpickled attributes of SB3's data, by name: never unpickled
+
+
+def read_state(path: Path) -> RunState | None:
+    """The run state of a zip in a run's folder, or None when it has none or cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return RunState(**json.loads(archive.read(STATE_ENTRY)))
+    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, EOFError):
+        return None
 
 
 class CheckpointList:
@@ -67,10 +98,12 @@ class CheckpointList:
         self.names: list[str] = list(names or [])
 
     @classmethod
-    def existing(cls, folder: Path, up_to_step: int) -> CheckpointList:
-        """The ``checkpoint_{N}.zip`` in ``folder`` up to ``up_to_step``: what a resumed run continues."""
+    def existing(cls, folder: Path, up_to_step: int, run_id: str | None) -> CheckpointList:
+        """The ``checkpoint_{N}.zip`` of run ``run_id`` in ``folder`` up to ``up_to_step``: what a resumed run
+        continues (another run's checkpoints are not its own)."""
         found = [(step, path.name) for path in folder.glob("checkpoint_*.zip")
-                 if (step := step_from_filename(path)) is not None and step <= up_to_step]
+                 if (step := step_from_filename(path)) is not None and step <= up_to_step
+                 and (state := read_state(path)) is not None and state.run_id == run_id]
         return cls(folder, [name for _, name in sorted(found)])
 
     def path(self, step: int) -> Path:
@@ -102,47 +135,120 @@ def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState) -> No
         if isinstance(env, VecNormalize):
             statistics = {name: _rms_to_dict(getattr(env, name)) for name in ("obs_rms", "ret_rms")}
             archive.writestr(NORMALIZATION_ENTRY, json.dumps(statistics))
+        identity = {key: getattr(state, key) for key in ("run_id", "algo", "env_name", "seed", "step")}
+        archive.writestr(MANIFEST_ENTRY, json.dumps({"run": identity, "sha256": _digests(archive)}))
     write_atomic(path, lambda f: f.write(buffer.getbuffer()))
 
 
-def load_checkpoint(path: Path, algo: str, env: VecEnv) -> tuple[OnPolicyAlgorithm, RunState | None]:
-    """Load a checkpoint to continue training ``algo`` on ``env``.
+def _digests(archive: zipfile.ZipFile) -> dict[str, str]:
+    """The SHA-256 of every entry but the manifest."""
+    return {name: hashlib.sha256(archive.read(name)).hexdigest()
+            for name in archive.namelist() if name != MANIFEST_ENTRY}
 
-    Raises :class:`ModelLoadError` for a missing, damaged, foreign or mismatched file.
-    The returned state is None for a plain SB3 zip, which carries no run state.
+
+def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
+    """Check a checkpoint to resume ``algo`` from, before anything is written or loaded.
+
+    Raises :class:`ModelLoadError` for a missing, damaged or foreign file, or one of the other algorithm.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelLoadError(f"--resume-from {path} is a folder: give a checkpoint zip in it, such as "
+                             f"{path / checkpoint_name(1000)}")
     if not path.is_file():
         raise ModelLoadError(f"checkpoint not found: {path}; check the --resume-from path")
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()
             names = archive.namelist()
-            state_json = archive.read(STATE_ENTRY) if STATE_ENTRY in names else None
-            statistics_json = archive.read(NORMALIZATION_ENTRY) if NORMALIZATION_ENTRY in names else None
+            if damaged is None and "data" in names:
+                entries = {name: archive.read(name) for name in names}
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ModelLoadError(f"checkpoint {path} is not a readable zip ({exc}); it may be truncated") from exc
     if damaged is not None or "data" not in names:
         raise ModelLoadError(f"checkpoint {path} is damaged (bad entry: {damaged or 'data missing'})")
-    state = RunState(**json.loads(state_json)) if state_json is not None else None
-    statistics = json.loads(statistics_json) if statistics_json is not None else None
+    if MANIFEST_ENTRY in entries:
+        _verify(path, entries)
+    try:
+        data = json.loads(entries["data"])
+        state = RunState(**json.loads(entries[STATE_ENTRY])) if STATE_ENTRY in entries else None
+        statistics = json.loads(entries[NORMALIZATION_ENTRY]) if NORMALIZATION_ENTRY in entries else None
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"checkpoint {path} is damaged: an entry is not the JSON it should be ({exc})") from exc
     if state is not None and state.algo != algo:
         raise ModelLoadError(
             f"checkpoint {path} was saved by {state.algo.upper()}, not {algo.upper()}; "
             f"resume it with --algo {state.algo}"
         )
+    pickled = {key: value for key, value in data.items() if isinstance(value, dict) and ":serialized:" in value}
+    return CheckpointContents(path, state, statistics, MANIFEST_ENTRY in entries, pickled)
+
+
+def _verify(path: Path, entries: dict[str, bytes]) -> None:
+    """Refuse a zip whose entries are not those its manifest lists, with the same SHA-256."""
+    try:
+        listed = json.loads(entries[MANIFEST_ENTRY])["sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"checkpoint {path} has an unreadable manifest ({exc})") from exc
+    present = set(entries) - {MANIFEST_ENTRY}
+    if set(listed) != present:
+        odd = sorted(set(listed) ^ present)
+        raise ModelLoadError(f"checkpoint {path} was altered: entries {', '.join(odd)} are not those of its manifest")
+    for name, digest in listed.items():
+        if hashlib.sha256(entries[name]).hexdigest() != digest:
+            raise ModelLoadError(f"checkpoint {path} is damaged or was altered: its entry {name} does not match "
+                                 "the SHA-256 in its manifest")
+
+
+def load_checkpoint(checkpoint: CheckpointContents, algo: str, env: VecEnv, settings: AlgoSettings) -> OnPolicyAlgorithm:
+    """Load an inspected checkpoint (:func:`inspect_checkpoint`) to continue training ``algo`` on ``env`` with
+    ``settings``, without unpickling anything: SB3's pickled attributes are rebuilt from ``settings`` and ``env``.
+
+    Raises :class:`ModelLoadError` for a checkpoint whose normalisation, or observation and action spaces,
+    do not match ``env``, or that holds a pickled attribute the run cannot rebuild.
+    """
+    path, statistics = checkpoint.path, checkpoint.normalization
     if (statistics is not None) != isinstance(env, VecNormalize):
         trained = "with" if statistics is not None else "without"
         raise ModelLoadError(f"checkpoint {path} was trained {trained} normalisation; resume it with a "
                              f"preset whose {algo} normalize is {str(statistics is not None).lower()}")
+    _check_spaces(checkpoint, env)
+    # A model made from the run's own settings holds every attribute SB3 pickles; SB3's load takes them
+    # as they are (custom_objects) instead of unpickling the file's. Making it reseeds nothing that
+    # matters: the engine seeds the loaded model afterwards.
+    fresh = create_model(algo, env, None, settings)
+    unknown = sorted(key for key in checkpoint.pickled if not hasattr(fresh, key))
+    if unknown:
+        raise ModelLoadError(f"checkpoint {path} holds pickled data {unknown[0]!r} that a {algo.upper()} run does not "
+                             "have; refused: loading it would run code from the file")
+    custom_objects = {key: getattr(fresh, key) for key in checkpoint.pickled}
     if statistics is not None:
         for name, values in statistics.items():
             setattr(env, name, _rms_from_dict(values))
     try:
-        model = ALGORITHM_CLASSES[algo].load(path, env=env, device="cpu")
-    except Exception as exc:  # SB3 raises ValueError, KeyError, RuntimeError, pickle errors...
+        model = ALGORITHM_CLASSES[algo].load(path, env=env, device="cpu", custom_objects=custom_objects)
+    except Exception as exc:  # SB3 raises ValueError, KeyError, RuntimeError...
         raise ModelLoadError(f"checkpoint {path} cannot be loaded as {algo.upper()}: {exc}") from exc
-    return model, state
+    return model
+
+
+def _check_spaces(checkpoint: CheckpointContents, env: VecEnv) -> None:
+    """Compare the spaces the checkpoint was trained on with ``env``'s, by what SB3 writes of them in plain
+    JSON beside the pickle (type, shape, number of actions)."""
+    for name, space in (("observation", env.observation_space), ("action", env.action_space)):
+        stored = checkpoint.pickled.get(f"{name}_space", {})
+        ours = {":type:": str(type(space)), "_shape": list(space.shape or [])}
+        if hasattr(space, "n"):
+            ours["n"] = str(space.n)
+        theirs = {key: stored.get(key) for key in ours}
+        if stored and theirs != ours:
+            raise ModelLoadError(f"checkpoint {checkpoint.path} was trained with the {name} space "
+                                 f"{_space_text(theirs)}, not {_space_text(ours)}: another environment")
+
+
+def _space_text(space: dict[str, Any]) -> str:
+    kind = str(space.get(":type:", "")).rsplit(".", 1)[-1].rstrip("'>")
+    return f"{kind}({space['n']})" if space.get("n") is not None else f"{kind}{tuple(space.get('_shape') or ())}"
 
 
 def _rms_to_dict(rms: RunningMeanStd) -> dict[str, Any]:

@@ -61,13 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:
-    """First SIGINT or SIGTERM: stop at the next step and save; a second SIGINT aborts at once."""
+    """SIGINT or SIGTERM: stop at the next step and save a checkpoint there. A second one, while the run saves,
+    is only acknowledged: breaking off the save would leave nothing to resume from."""
 
     def handle(signum: int, _frame: object) -> None:
-        log.warning("%s received: stopping at the next step to save a checkpoint",
-                    signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            log.warning("%s received again: still saving, the run stops in a moment", name)
+            return
+        log.warning("%s received: stopping at the next step to save a checkpoint", name)
         stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)

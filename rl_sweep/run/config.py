@@ -11,6 +11,9 @@ from rl_sweep.identity import experiment_id
 from rl_sweep.presets import DEFAULT_PRESET, AlgoSettings, is_positive_int, load_settings
 
 ALGORITHMS = ("ppo", "a2c")
+# Seeds are taken by NumPy up to 2**32 - 1; a run also seeds seed + step and seed + 1,000,000 (evaluation),
+# so seeds stop at 2**31 - 1 to leave room for them.
+MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -55,6 +58,8 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"--algo must be one of {', '.join(ALGORITHMS)}, not {self.algo!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, not {self.seed!r}")
         self.preset = str(self.preset)
         if isinstance(self.settings, dict):
             self.settings = AlgoSettings(**self.settings)

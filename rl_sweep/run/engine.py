@@ -18,18 +18,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.errors import DiskFullError, ExitCode, PipelineError
 from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
-from rl_sweep.run.algorithms import create_model, training_loss
-from rl_sweep.run.checkpoints import CheckpointList, RunState, load_checkpoint, save_checkpoint, step_from_filename
+from rl_sweep.run.algorithms import check_settings, create_model, training_loss
+from rl_sweep.run.checkpoints import (
+    CheckpointContents, CheckpointList, RunState, inspect_checkpoint, load_checkpoint, save_checkpoint,
+    step_from_filename,
+)
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import make_training_env
+from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
 from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
 from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results
@@ -71,26 +78,32 @@ class TrainingRun:
         self.metrics: MetricsRecorder | None = None
         self.stepper: Stepper | None = None
         self._log_handler: logging.Handler | None = None
-        conda_env = check_conda_env(config.conda_env)  # before anything is written
+        # Nothing is written before these checks.
+        conda_env = check_conda_env(config.conda_env)
+        check_settings(config.algo, config.settings, config.preset)
+        checkpoint = inspect_checkpoint(config.resume_from, config.algo) if config.resume_from else None
+        resumed = checkpoint.state if checkpoint else None
+        # A resumed run keeps its identity; one written before runs had an id stays without (None).
+        self.run_id: str | None = resumed.run_id if resumed else uuid.uuid4().hex
         set_seed(config.seed)
-        try:
-            (self.output_dir / "logs").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise PipelineError(f"cannot create output directory {self.output_dir}: {exc.strerror}") from exc
+        self._lock = FolderLock(self.output_dir)
+        aside = self._claim_folder(keep={self.run_id} if checkpoint else set())
         stamp = file_stamp()
         self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
         try:
+            if aside is not None:
+                log.info("%s held files of another run: moved them, whole, to %s", self.output_dir, aside)
             self._log_start(conda_env)
             self.env = make_training_env(config.env_name, config.seed, config.settings)
             log.debug("environment %s: observation space %s, action space %s",
                       config.env_name, self.env.observation_space, self.env.action_space)
-            if config.resume_from is not None:
-                self.model, state = self._resume(config.resume_from)
-                self.checkpoints = CheckpointList.existing(self.output_dir, state.step)
+            if checkpoint is not None:
+                self.model, state = self._resume(checkpoint)
+                self.checkpoints = CheckpointList.existing(self.output_dir, state.step, self.run_id)
             else:
                 log.info("Creating new %s model", config.algo.upper())
                 self.model = create_model(config.algo, self.env, config.seed, config.settings)
-                state = RunState(config.algo, config.env_name, config.seed, step=0)
+                state = RunState(config.algo, config.env_name, config.seed, step=0, run_id=self.run_id)
                 self.checkpoints = CheckpointList(self.output_dir)
             log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
             self.step_count: int = self.model.num_timesteps
@@ -98,17 +111,36 @@ class TrainingRun:
             self.training_time: float = state.training_time_seconds
             self.loss: float | None = None
             metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
+            series = read_time_series(metrics_json, self.step_count) if checkpoint else []
+            if checkpoint and self.step_count and not series:
+                self._warn(f"no metrics JSON of this run in {self.output_dir}: its time series starts at step "
+                           f"{self.step_count}")
             self.metrics = MetricsRecorder(
                 metrics_json, self.output_dir / "logs" / f"metrics_{stamp}.csv",
                 MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),
                                 environment=config.env_name, seed=config.seed,
-                                recording_interval=RECORDING_INTERVAL),
-                read_time_series(metrics_json, self.step_count) if config.resume_from else [],
+                                recording_interval=RECORDING_INTERVAL, run_id=self.run_id),
+                series, start_step=self.step_count,
             )
-            self.facts = RunFacts.of(config, self.env, conda_env, utc_now())
+            self.facts = RunFacts.of(config, self.env, conda_env, utc_now(), self.run_id)
             self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop)
         except BaseException:
             self.close()
+            raise
+
+    def _claim_folder(self, keep: set[str | None]) -> Path | None:
+        """Make the output folder, lock it, and move other runs' files out of it (all, for a fresh run):
+        from here on it holds this run only. Returns where the other files went, if anywhere."""
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+            aside = set_aside(self.output_dir, keep)
+            (self.output_dir / "logs").mkdir(exist_ok=True)
+            return aside
+        except BaseException as exc:
+            self._lock.release()
+            if isinstance(exc, OSError):
+                raise PipelineError(f"cannot create output directory {self.output_dir}: {exc.strerror}") from exc
             raise
 
     def _log_start(self, conda_env: str | None) -> None:
@@ -123,19 +155,22 @@ class TrainingRun:
             log.warning("no conda environment is active (expected %r); running in the current Python "
                         "environment", config.conda_env)
 
-    def _resume(self, path: Path):
-        config = self.config
-        model, state = load_checkpoint(path, config.algo, self.env)
+    def _resume(self, checkpoint: CheckpointContents) -> tuple[OnPolicyAlgorithm, RunState]:
+        config, path, state = self.config, checkpoint.path, checkpoint.state
+        model = load_checkpoint(checkpoint, config.algo, self.env, config.settings)
         step = model.num_timesteps
         log.info("Resuming from checkpoint: %s (step %d)", path, step)
         named = step_from_filename(path)
         if named is not None and named != step:
             self._warn(f"checkpoint file name says step {named} but it holds step {step}; "
                        f"continuing from step {step}")
+        if not checkpoint.has_manifest:
+            self._warn(f"{path} has no integrity manifest (written before rl-sweep had them, or a plain SB3 zip): "
+                       "damage or tampering cannot be detected (it was still loaded without unpickling)")
         if state is None:
             self._warn(f"{path} carries no rl-sweep run state: its algorithm cannot be verified "
                        "and episode statistics restart from zero")
-            state = RunState(config.algo, config.env_name, config.seed, step)
+            state = RunState(config.algo, config.env_name, config.seed, step, run_id=self.run_id)
         elif state.seed != config.seed or state.env_name != config.env_name:
             self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
                        f"this run continues it with seed {config.seed} on {config.env_name}")
@@ -202,7 +237,7 @@ class TrainingRun:
 
     def _state(self) -> RunState:
         return RunState(self.config.algo, self.config.env_name, self.config.seed, self.step_count,
-                        self.training_time, self.episodes.state())
+                        self.training_time, self.episodes.state(), self.run_id)
 
     def _save_checkpoint(self) -> Path | None:
         """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
@@ -240,6 +275,11 @@ class TrainingRun:
         with self._aborting_on_error():
             self.stepper.close()
             self._ensure_checkpoint()
+            if self.model._n_updates == 0:
+                rollout = self.model.n_steps * self.model.n_envs
+                self._warn(f"the policy was never updated: no rollout of {rollout} steps (n_envs x n_steps) was "
+                           f"completed in its {self.step_count} steps (a resumed run starts a new one), so the "
+                           "untrained policy is what is evaluated")
             model_file = f"{self.config.experiment_id}_model.zip"
             save_checkpoint(self.model, self.output_dir / model_file, self._state())
             evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
@@ -250,10 +290,10 @@ class TrainingRun:
         metrics = results["experiment_results"]["metrics"]
         log.info(
             "%s finished: %d steps in %.1f s (%.0f steps/s), %d training episodes; "
-            "evaluation over %d episodes: reward %.2f ± %.2f, length %.1f",
+            "evaluation over %d episodes: reward %.2f ± %.2f, length %.1f; files in %s",
             self.config.experiment_id, self.step_count, self.training_time,
             metrics["steps_per_second"] or 0.0, self.episodes.count, evaluation["episodes"],
-            evaluation["reward_mean"], evaluation["reward_std"], evaluation["episode_length_mean"],
+            evaluation["reward_mean"], evaluation["reward_std"], evaluation["episode_length_mean"], self.output_dir,
         )
         threshold = self.facts.reward_threshold
         if threshold is not None and not metrics["converged"]:
@@ -316,3 +356,4 @@ class TrainingRun:
         if self._log_handler is not None:
             detach_file_log(self._log_handler)
             self._log_handler = None
+        self._lock.release()

@@ -35,6 +35,8 @@ class MetricsMetadata(TypedDict):
     environment: str
     seed: int
     recording_interval: int
+    # Added to the contract's keys:
+    run_id: Optional[str]
 
 
 class Aggregated(TypedDict):
@@ -143,14 +145,16 @@ class MetricsRecorder:
     :param csv_path: the CSV, holding the whole series (earlier entries first on resume).
     :param metadata: the JSON's ``metadata`` block.
     :param series: the entries recorded before this process started (resumption).
+    :param start_step: the step training starts from (a resumed run's): the next entry is the first
+        multiple of the recording interval after it, and after the series' last.
     """
 
     def __init__(self, json_path: Path, csv_path: Path, metadata: MetricsMetadata,
-                 series: list[TimeSeriesEntry]) -> None:
+                 series: list[TimeSeriesEntry], start_step: int = 0) -> None:
         self.json_path = json_path
         self.metadata = metadata
         self._lines = [_entry_json(entry) for entry in series]
-        last = series[-1]["timestep"] if series else 0
+        last = max(series[-1]["timestep"] if series else 0, start_step)
         self.next_record = (last // RECORDING_INTERVAL + 1) * RECORDING_INTERVAL
         self._csv: IO[str] = open(csv_path, "a", newline="")
         self._csv_writer = csv.DictWriter(self._csv, fieldnames=CSV_COLUMNS)

@@ -34,6 +34,7 @@ class ResultsMetadata(TypedDict):
     preset: str
     n_envs: int
     normalize: bool
+    run_id: Optional[str]
 
 
 class ResultsModel(TypedDict):
@@ -100,9 +101,11 @@ class RunFacts:
     conda_environment: str | None
     resumed_from: str | None
     start_time: str
+    run_id: str | None
 
     @classmethod
-    def of(cls, config: TrainingConfig, env: VecEnv, conda_environment: str | None, start_time: str) -> RunFacts:
+    def of(cls, config: TrainingConfig, env: VecEnv, conda_environment: str | None, start_time: str,
+           run_id: str | None) -> RunFacts:
         """The facts of the run ``config`` describes, training on ``env``."""
         settings = config.settings
         return cls(
@@ -116,7 +119,7 @@ class RunFacts:
             action_space=describe_space(env.action_space),
             reward_threshold=reward_threshold(env), conda_environment=conda_environment,
             resumed_from=str(config.resume_from) if config.resume_from else None,
-            start_time=start_time,
+            start_time=start_time, run_id=run_id,
         )
 
 
@@ -155,6 +158,7 @@ def build_results(
             preset=facts.preset,
             n_envs=facts.n_envs,
             normalize=facts.normalize,
+            run_id=facts.run_id,
         ),
         model=ResultsModel(
             algorithm=facts.algo.upper(),

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options, exit_code_of, positive_int, preset_of
-from rl_sweep.errors import ConfigError, PipelineError
+from rl_sweep.cli import Parser, add_training_options, exit_code_of, positive_float, positive_int, preset_of
+from rl_sweep.errors import ConfigError
 from rl_sweep.logs import configure_console
 from rl_sweep.run.config import ALGORITHMS
 from rl_sweep.storage import Storage, sweep_folder
@@ -34,6 +34,7 @@ examples:
   rl-sweep --algos ppo --seeds 3 --timesteps 20000 --name quick
   rl-sweep --resume quick
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
+  rl-sweep --address HEAD_IP:6379 --results-dir s3://my-bucket/rl --seeds 10 --name big   # on a cluster
   rl-sweep --preset tuned --algos ppo a2c --seeds 5      # lands the lander (about 18 min on 2 CPUs)
   rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
   rl-sweep --search 12 --seeds 3 --preset tuned --algos a2c          # each setting on 3 seeds
@@ -67,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
                              "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
                              "scheme=http for an S3-compatible server), gs://bucket/prefix (default: %(default)s)")
-    parser.add_argument("--name", default=None, help="sweep name (default: sweep_{UTC timestamp})")
+    parser.add_argument("--name", default=None,
+                        help="sweep name, the name of its folder; a name in use is refused unless --resume "
+                             "(default: sweep_{UTC timestamp})")
     parser.add_argument("--search", type=positive_int, default=0, metavar="N",
                         help="search hyperparameters instead: N settings per algorithm (the preset's own and "
                              "samples of its search space), each on --seeds seeds, ASHA early stopping "
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="restarts of a trial from its last checkpoint after a failure (default: %(default)s)")
     parser.add_argument("--address", default=None,
                         help="attach to an existing Ray cluster ('auto' or host:port) instead of starting one")
-    parser.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="N",
+    parser.add_argument("--cpus-per-trial", type=positive_float, default=1.0, metavar="N",
                         help="CPUs reserved by each trial (default: %(default)s)")
     parser.add_argument("--max-concurrent", type=positive_int, default=None, metavar="N",
                         help="most trials at once (default: as many as the cluster's CPUs allow)")
@@ -101,7 +104,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         try:
             options = SweepOptions(**json.loads(storage.read_text(stored)))
         except FileNotFoundError:
-            raise PipelineError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
+            raise ConfigError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
         options.results_dir = results_dir  # the folder may have moved
         if options.search:
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")

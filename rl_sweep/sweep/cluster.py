@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rl_sweep.errors import ConfigError, PipelineError
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.storage import Storage
 
@@ -23,16 +25,22 @@ log = logging.getLogger("rl_sweep.sweep")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
-def check_before_start(runs: Sequence[TrainingConfig]) -> None:
-    """Fail fast, before Ray starts, on what would make every trial fail: the conda environment, and an
-    environment id that cannot be created (the runs themselves were validated when they were made)."""
+def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> None:
+    """Fail fast, before anything is written or Ray starts, on what would make a trial fail: the conda
+    environment, hyperparameters the SB3 constructor does not take, an environment id that cannot be created,
+    and a cluster address nothing answers at."""
+    from rl_sweep.run.algorithms import check_settings
     from rl_sweep.run.environments import make_env
     from rl_sweep.run.seeding import check_conda_env
 
+    for run in runs:
+        check_settings(run.algo, run.settings, run.preset)
     for conda_env in {run.conda_env for run in runs}:
         check_conda_env(conda_env)
     for env_name in {run.env_name for run in runs}:
         make_env(env_name, 0).close()
+    if address and address != "auto":
+        _check_reachable(address)
 
 
 def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage) -> None:
@@ -58,6 +66,18 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
     if url:
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail at once, not after minutes of Ray's retries, when nothing answers at ``address`` (host:port)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except ValueError:
+        raise ConfigError(f"--address {address}: give host:port or auto") from None
+    except OSError as exc:
+        raise PipelineError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is its head "
+                            "node started (ray start --head) and the port open?") from None
 
 
 def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = ()):

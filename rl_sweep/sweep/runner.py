@@ -77,7 +77,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
 
     runs = options.sweep_runs()
-    check_before_start(runs)
+    check_before_start(runs, address)
     storage = options.storage
     sweep_json = options.folder("sweep.json")
     if not resume:

@@ -39,7 +39,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
                verbose: bool = False) -> tuple[ExitCode, dict]:
     """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
     runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
-    check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs])
+    check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
     storage = options.storage
     if storage.exists(options.folder("sweep.json")):
         raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: choose another --name")

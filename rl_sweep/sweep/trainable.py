@@ -46,11 +46,13 @@ class RunTrainable(tune.Trainable):
     def setup(self, config: dict[str, Any]) -> None:
         self.training_config = TrainingConfig.from_dict(config["run"])
         self.mirror: FolderMirror | None = None
+        self.location = str(self.training_config.output_dir)  # where the run's files end up
         storage = Storage(config["storage"]) if "storage" in config else None
         if storage is not None and not storage.is_local:
             staging = Path(tempfile.mkdtemp(prefix=f"rl_sweep_{self.training_config.experiment_id}_"))
             self.mirror = FolderMirror(storage, staging, config["run"]["folder"])
             self.training_config = dataclasses.replace(self.training_config, output_dir=staging)
+            self.location = storage.uri(config["run"]["folder"])
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
@@ -65,7 +67,7 @@ class RunTrainable(tune.Trainable):
             METRIC: float("nan") if report.reward is None else report.reward,
             "loss": report.loss,
             "steps_per_second": report.steps_per_second,
-            "experiment_dir": str(self.training_config.output_dir),
+            "experiment_dir": self.location,
         }
         if report.done:
             metrics = self.run.finish()["experiment_results"]["metrics"]
@@ -74,6 +76,7 @@ class RunTrainable(tune.Trainable):
             result["done"] = True
         if self.mirror is not None:
             self.mirror.push()
+            result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
         return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:

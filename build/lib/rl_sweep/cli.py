@@ -1,0 +1,91 @@
+"""What the three command lines share: argument parsing with the contract's exit code 3, the
+training options of a run, and the one way a command turns a failure into its message and exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
+from rl_sweep.presets import DEFAULT_PRESET, available_presets
+
+log = logging.getLogger("rl_sweep.cli")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the contract's exit code 3 (not argparse's 2) for invalid arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
+    return value
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The options a single run and a sweep share, with the contract's defaults."""
+    parser.add_argument("--env", default="LunarLander-v3", dest="env_name", metavar="ENV",
+                        help="Gymnasium environment id (default: %(default)s)")
+    parser.add_argument("--timesteps", type=positive_int, default=None, dest="total_timesteps", metavar="N",
+                        help="environment steps per run, exactly (default: the preset's; 50000 for contract)")
+    parser.add_argument("--checkpoint-interval", type=positive_int, default=None, metavar="N",
+                        help="steps between checkpoints (default: the preset's; 1000 for contract)")
+    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
+                        help="deterministic evaluation episodes of the final model (default: %(default)s)")
+    parser.add_argument("--conda-env", default="rocm", metavar="NAME",
+                        help="conda environment required when conda is active (default: %(default)s)")
+    presets = parser.add_mutually_exclusive_group()
+    presets.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
+                         help=f"hyperparameter preset: {', '.join(available_presets())} "
+                              "(default: %(default)s, the contract's settings)")
+    presets.add_argument("--config", type=Path, dest="config_file", metavar="FILE.yaml",
+                         help="your own preset file, in the format of configs/contract.yaml")
+
+
+def preset_of(args: argparse.Namespace) -> str:
+    """The preset the options name: --config's file, else --preset's name."""
+    return str(args.config_file) if args.config_file else args.preset
+
+
+def exit_code_of(command: Callable[[], int]) -> int:
+    """Run a command's body and return its exit code; a failure is one line on stderr (the traceback
+    too with --verbose, which logs DEBUG) and the contract's exit code for it."""
+    try:
+        return int(command())
+    except (Exception, KeyboardInterrupt) as exc:
+        log.debug("failure details", exc_info=True)
+        log.error("%s", one_line(exc))
+        return int(exit_code_for(exc))
+
+
+def one_line(exc: BaseException) -> str:
+    """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
+    and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split()) or type(exc).__name__

@@ -1,0 +1,90 @@
+"""The report's two figures: learning curves, and final performance per algorithm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rl_sweep.report.runs import RunRecord  # noqa: E402
+from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, aggregate_curve  # noqa: E402
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def colours(algos: list[str]) -> dict[str, str]:
+    return {algo: PALETTE[i % len(PALETTE)] for i, algo in enumerate(algos)}
+
+
+def _legend_below(ax: plt.Axes) -> None:
+    """Under the axes: a legend inside would hide the threshold line or the data."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=9, frameon=False)
+
+
+def learning_curves(runs: list[RunRecord], threshold: float | None, environment: str, path: Path,
+                    reps: int = CURVE_REPS) -> None:
+    """Training reward against steps: IQM across seeds with its 95% band, each seed faint behind."""
+    algos = list(dict.fromkeys(r.algo for r in runs))
+    colour = colours(algos)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+        for algo in algos:
+            curve = aggregate_curve([r for r in runs if r.algo == algo], reps)
+            if curve is None:
+                continue
+            for seed_curve in curve.seeds:
+                ax.plot(curve.steps, seed_curve, color=colour[algo], alpha=0.18, linewidth=0.8)
+            n = len(curve.seeds)
+            label = f"{algo.upper()} (IQM of {n} seed{'s' if n > 1 else ''})"
+            ax.plot(curve.steps, curve.iqm, color=colour[algo], linewidth=2.2, label=label)
+            if curve.low is not None:
+                ax.fill_between(curve.steps, curve.low, curve.high, color=colour[algo], alpha=0.25,
+                                linewidth=0, label=f"{algo.upper()} 95% bootstrap CI")
+        if threshold is not None:
+            ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
+                       label=f"reward threshold ({threshold:g})")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("training episode return\n(mean of last 100 episodes)")
+        ax.set_title(f"Learning curves on {environment}")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))
+        ax.grid(alpha=0.3)
+        _legend_below(ax)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+
+
+def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistics], threshold: float | None,
+                      environment: str, path: Path) -> None:
+    """Each seed's final evaluation reward as a point; IQM and mean with their 95% intervals."""
+    algos = [a for a in dict.fromkeys(r.algo for r in runs) if stats[a].seeds_completed]
+    colour = colours(list(dict.fromkeys(r.algo for r in runs)))
+    rng = np.random.default_rng(0)  # horizontal jitter only
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(max(4.5, 2.4 * len(algos) + 1.5), 4.8), dpi=120)
+        for i, algo in enumerate(algos):
+            s = stats[algo]
+            finals = list(s.final_rewards.values())
+            ax.scatter(i + rng.uniform(-0.08, 0.08, len(finals)), finals, color=colour[algo], alpha=0.7,
+                       s=36, zorder=3, label="one seed" if i == 0 else None)
+            for offset, value, ci, marker, name in ((-0.22, s.iqm, s.iqm_ci, "D", "IQM"),
+                                                    (0.22, s.mean, s.mean_ci, "o", "mean")):
+                yerr = None if ci is None else [[value - ci[0]], [ci[1] - value]]
+                ax.errorbar(i + offset, value, yerr=yerr, fmt=marker, color="black", markersize=7,
+                            capsize=5, zorder=4, label=f"{name} ± 95% CI" if i == 0 else None)
+        if threshold is not None:
+            ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
+                       label=f"reward threshold ({threshold:g})")
+        ax.set_xticks(range(len(algos)), [a.upper() for a in algos])
+        ax.set_xlim(-0.6, len(algos) - 0.4)
+        ax.set_ylabel("final evaluation return\n(deterministic policy)")
+        ax.set_title(f"Final performance on {environment}")
+        ax.grid(axis="y", alpha=0.3)
+        _legend_below(ax)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)

@@ -1,0 +1,80 @@
+"""Runs as the report sees them, read from the contract files of their experiment folders."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_sweep.identity import parse_experiment_id
+
+
+@dataclass
+class RunRecord:
+    """One (algorithm, seed) run: its final evaluation, its training curve and how it was configured."""
+
+    name: str
+    algo: str
+    seed: int | None
+    status: str  # completed, interrupted, failed, incomplete, missing or unreadable
+    experiment_dir: str
+    final_reward: float | None = None
+    timesteps: int = 0
+    training_time: float | None = None
+    steps_per_second: float | None = None
+    threshold: float | None = None
+    env_name: str | None = None
+    eval_episodes: int | None = None
+    curve_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    curve_rewards: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed" and self.final_reward is not None
+
+
+def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None) -> RunRecord:
+    """Read a run's results and metrics JSON; a folder without them is a ``missing`` run, one whose files are
+    not the contract's JSON an ``unreadable`` one: both are listed in the report, never dropped.
+
+    :param status: what the sweep knows of the run (a failed trial may still have files).
+    :param name: the run's name when the folder does not say it.
+    """
+    experiment_dir = Path(experiment_dir)
+    name = name or experiment_dir.name
+    results_files = sorted(experiment_dir.glob("*_results.json"))
+    if not results_files:
+        algo, seed = parse_experiment_id(name)
+        return RunRecord(name, algo, seed, status or "missing", str(experiment_dir))
+    try:
+        return _read_run(experiment_dir, results_files[0], status)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):  # not JSON, or not the contract's shape
+        algo, seed = parse_experiment_id(name)
+        return RunRecord(name, algo, seed, "unreadable", str(experiment_dir))
+
+
+def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
+    results = json.loads(results_file.read_text())["experiment_results"]
+    meta, metrics = results["metadata"], results["metrics"]
+    run = RunRecord(
+        name=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],
+        status=status or meta.get("status", "completed"), experiment_dir=str(experiment_dir),
+        final_reward=metrics["final_reward_mean"], timesteps=metrics.get("total_timesteps", meta["total_timesteps"]),
+        training_time=metrics["training_time_seconds"], steps_per_second=metrics.get("steps_per_second"),
+        threshold=results["environment"]["reward_threshold"], env_name=meta["environment"],
+        eval_episodes=metrics.get("eval_episodes"),
+        config={"timesteps": meta.get("target_timesteps", meta["total_timesteps"]),
+                "checkpoint_interval": results["model"]["checkpoint_interval"],
+                "preset": meta.get("preset", "contract")},
+    )
+    metrics_file = experiment_dir / f"{run.name}_metrics.json"
+    if metrics_file.exists():
+        series = json.loads(metrics_file.read_text())["training_metrics"]["time_series"]
+        run.curve_steps = np.array([e["timestep"] for e in series], dtype=float)
+        run.curve_rewards = np.array([np.nan if e["reward"] is None else e["reward"] for e in series])
+    return run
+

@@ -1,0 +1,118 @@
+"""``rl-train`` / ``python -m rl_sweep.train``: one training run of the contract from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+
+from rl_sweep.cli import Parser, add_training_options, exit_code_of, preset_of
+from rl_sweep.errors import ExitCode
+from rl_sweep.logs import configure_console
+from rl_sweep.run.config import ALGORITHMS, TrainingConfig
+
+log = logging.getLogger("rl_sweep.train")
+
+EPILOG = """\
+exit codes:
+  0  training completed
+  1  training completed with warnings (a checkpoint save failed, a resume warning)
+  2  training failed (critical error, disk full)
+  3  invalid command-line arguments
+  4  conda environment validation failed
+  5  environment creation failed
+  6  model load failed (--resume-from)
+  7  interrupted (SIGINT or SIGTERM): checkpoint saved, resume with --resume-from
+
+files, in --output-dir:
+  {algo}_seed{seed}_model.zip, {algo}_seed{seed}_results.json, {algo}_seed{seed}_metrics.json,
+  checkpoint_{step}.zip, logs/training_{timestamp}.log, logs/metrics_{timestamp}.csv
+
+examples:
+  python -m rl_sweep.train --algo ppo
+  python -m rl_sweep.train --algo a2c --checkpoint-interval 500
+  python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/checkpoint_10000.zip
+  python -m rl_sweep.train --algo a2c --config my_settings.yaml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The contract's command line, plus --eval-episodes, --conda-env, --preset and --config."""
+    parser = Parser(
+        prog="rl-train",
+        description="Train PPO or A2C (Stable-Baselines3) on a Gymnasium environment, with seeding, "
+                    "checkpoints every N steps, metrics and results JSON, and resumption.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--algo", required=True, choices=ALGORITHMS, help="algorithm to train: ppo or a2c")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    add_training_options(parser)
+    parser.add_argument("--output-dir", type=Path, default=None, metavar="DIR",
+                        help="output directory (default: results/experiments/{algo}_seed{seed}/)")
+    parser.add_argument("--resume-from", type=Path, default=None, metavar="CHECKPOINT",
+                        help="checkpoint zip to continue training from")
+    parser.add_argument("--verbose", action="store_true", help="DEBUG-level logging on the console")
+    return parser
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    """SIGINT or SIGTERM: stop at the next step and save a checkpoint there. A second one, while the run saves,
+    is only acknowledged: breaking off the save would leave nothing to resume from."""
+
+    def handle(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            log.warning("%s received again: still saving, the run stops in a moment", name)
+            return
+        log.warning("%s received: stopping at the next step to save a checkpoint", name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def run_training(config: TrainingConfig, stop: threading.Event | None = None) -> ExitCode:
+    """Run ``config`` to the end, or until ``stop`` is set; return the contract's exit code."""
+    return ExitCode(exit_code_of(lambda: _train(config, stop or threading.Event())))
+
+
+def _train(config: TrainingConfig, stop: threading.Event) -> ExitCode:
+    from rl_sweep.run.engine import TrainingRun  # heavy imports (torch, SB3) after argument parsing
+
+    with closing(TrainingRun(config, stop)) as run:
+        while not run.done and not stop.is_set():
+            run.step()
+        if not run.done:
+            run.abort("interrupted")
+            log.warning("interrupted at step %d; resume with --resume-from %s",
+                        run.step_count, run.latest_checkpoint)
+            return ExitCode.INTERRUPTED
+        run.finish()
+        return run.exit_code
+
+
+def config_from_args(args: argparse.Namespace) -> TrainingConfig:
+    """The run the command line describes."""
+    values = vars(args).copy()
+    values["preset"] = preset_of(args)
+    del values["config_file"]
+    return TrainingConfig(**values)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rl-train`` and ``python -m rl_sweep.train``."""
+    args = build_parser().parse_args(argv)
+    configure_console(args.verbose)
+    stop = threading.Event()
+
+    def command() -> int:
+        config = config_from_args(args)
+        _install_signal_handlers(stop)
+        return _train(config, stop)
+
+    return exit_code_of(command)

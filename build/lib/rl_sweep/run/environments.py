@@ -1,0 +1,60 @@
+"""Gymnasium environments as the pipeline uses them: monitored, vectorised, seeded, normalised when a
+preset asks."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize, sync_envs_normalization
+
+from rl_sweep.errors import EnvCreationError
+from rl_sweep.presets import AlgoSettings
+
+
+def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
+    """``n_envs`` monitored ``env_name`` in one DummyVecEnv; environment i first resets with ``seed + i``.
+
+    Raises :class:`EnvCreationError` for an unknown id or a missing dependency (Box2D).
+    """
+    try:
+        gym_envs = [gym.make(env_name) for _ in range(n_envs)]
+    except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError...
+        raise EnvCreationError(f"cannot create environment {env_name!r}: {exc}") from exc
+    vec_env = DummyVecEnv([lambda e=e: Monitor(e) for e in gym_envs])
+    vec_env.seed(seed)
+    return vec_env
+
+
+def make_training_env(env_name: str, seed: int, settings: AlgoSettings) -> VecEnv:
+    """The environments a run trains on: ``settings.n_envs`` of them, in a ``VecNormalize`` when the preset
+    normalises (returns discounted with the algorithm's gamma, 0.99 unless set, as in SB3)."""
+    env = make_env(env_name, seed, settings.n_envs)
+    if settings.normalize:
+        env = VecNormalize(env, gamma=settings.hyperparameters.get("gamma", 0.99))
+    return env
+
+
+def make_eval_env(env_name: str, seed: int, training_env: VecEnv | None) -> VecEnv:
+    """One environment to evaluate on; normalised with ``training_env``'s frozen statistics when that is
+    a ``VecNormalize``, rewards left raw."""
+    env = make_env(env_name, seed)
+    if isinstance(training_env, VecNormalize):
+        env = VecNormalize(env, training=False, norm_reward=False)
+        sync_envs_normalization(training_env, env)
+    return env
+
+
+def describe_space(space: gym.Space) -> str:
+    """``Box(8,)`` or ``Discrete(4)``, as the results JSON shows spaces."""
+    if isinstance(space, gym.spaces.Discrete):
+        return f"Discrete({space.n})"
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    return str(space)
+
+
+def reward_threshold(env: VecEnv) -> float | None:
+    """The environment spec's reward threshold (200 for LunarLander-v3), if it has one."""
+    env = env.unwrapped
+    spec = env.envs[0].unwrapped.spec if isinstance(env, DummyVecEnv) else None
+    return None if spec is None else spec.reward_threshold

@@ -1,0 +1,148 @@
+"""Where results live: a local folder, or a URI of a filesystem pyarrow knows (``s3://bucket/prefix``, with
+query parameters such as ``endpoint_override`` and ``scheme`` for an S3-compatible server, ``gs://...``).
+
+A sweep's trials write their contract files on their own node; with a URI the files are written to a
+local staging folder and mirrored to storage after every checkpoint (:class:`FolderMirror`), with the
+same pyarrow filesystems Ray Tune uses for its own checkpoints. An object store writes each object
+whole, so a reader never sees a partial file there either.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from rl_sweep.atomic import finite_or_none, write_atomic
+from rl_sweep.errors import ConfigError
+
+
+def sweep_folder(name: str) -> str:
+    """Where sweep ``name`` keeps its files under a results location: ``sweeps/{name}``."""
+    return f"sweeps/{name}"
+
+
+class Storage:
+    """A results location, and the files under it named by path parts.
+
+    :param location: a local path (made absolute), or a URI with a scheme (``s3://``, ``gs://``, ...).
+    """
+
+    def __init__(self, location: str) -> None:
+        self.is_local = "://" not in location or location.startswith("file://")
+        if self.is_local:
+            self.location = str(Path(location.removeprefix("file://")).resolve())
+            self.fs: pafs.FileSystem = pafs.LocalFileSystem()
+            self.root, self._query = self.location, ""
+        else:
+            self.location = location
+            base, _, self._query = location.partition("?")
+            try:
+                self.fs, self.root = pafs.FileSystem.from_uri(location)
+            except (pafs.ArrowInvalid, OSError, ValueError) as exc:
+                raise ConfigError(f"--results-dir {location}: not a storage location pyarrow can open ({exc})") from exc
+            self.root = self.root.rstrip("/")
+
+    def uri(self, *parts: str) -> str:
+        """The location of ``parts``, as Ray Tune and a user take it (a URI keeps its query parameters)."""
+        if self.is_local:
+            return str(Path(self.root, *parts))
+        base = self.location.partition("?")[0].rstrip("/")
+        return "/".join([base, *parts]) + (f"?{self._query}" if self._query else "")
+
+    def path(self, *parts: str) -> str:
+        """``parts`` as a path on :attr:`fs`."""
+        return "/".join([self.root, *parts])
+
+    def local_path(self, *parts: str) -> Path:
+        """``parts`` on this machine's disk: a local storage's own folder."""
+        assert self.is_local, "a remote storage has no local path"
+        return Path(self.root, *parts)
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
+
+    def read_text(self, *parts: str) -> str:
+        """A file's text; FileNotFoundError when there is none."""
+        if not self.exists(*parts):
+            raise FileNotFoundError(self.uri(*parts))
+        with self.fs.open_input_stream(self.path(*parts)) as stream:
+            return stream.read().decode()
+
+    def write_bytes(self, data: bytes, *parts: str) -> None:
+        """Write a file whole: atomically on a local disk, as one object on an object store."""
+        if self.is_local:
+            path = self.local_path(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, lambda f: f.write(data))
+            return
+        with self.fs.open_output_stream(self.path(*parts)) as stream:
+            stream.write(data)
+
+    def write_json(self, document: Any, *parts: str) -> None:
+        """Strict JSON (no NaN or Infinity), written whole."""
+        self.write_bytes(json.dumps(finite_or_none(document), indent=2, allow_nan=False).encode() + b"\n", *parts)
+
+    def upload(self, local: Path, *parts: str) -> None:
+        """Copy a local file or folder to ``parts``."""
+        if self.is_local:  # an object store has no folders to make (pyarrow would write marker objects)
+            Path(self.path(*parts)).parent.mkdir(parents=True, exist_ok=True)
+        pafs.copy_files(str(local), self.path(*parts), source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=self.fs)
+
+    def download(self, local: Path, *parts: str) -> bool:
+        """Copy the folder ``parts`` into ``local``; False when there is none."""
+        if not self.exists(*parts):
+            return False
+        local.mkdir(parents=True, exist_ok=True)
+        pafs.copy_files(self.path(*parts), str(local), source_filesystem=self.fs,
+                        destination_filesystem=pafs.LocalFileSystem())
+        return True
+
+    def fetch(self, local: Path, folder: str, suffixes: tuple[str, ...]) -> Path:
+        """A local folder holding the files of ``folder`` whose names end with one of ``suffixes``: the folder
+        itself on a local disk, else ``local`` with copies of them (empty when storage has none)."""
+        if self.is_local:
+            return self.local_path(folder)
+        local.mkdir(parents=True, exist_ok=True)
+        if self.exists(folder):
+            for info in self.fs.get_file_info(pafs.FileSelector(self.path(folder))):
+                if info.type == pafs.FileType.File and info.base_name.endswith(suffixes):
+                    pafs.copy_files(info.path, str(local / info.base_name), source_filesystem=self.fs,
+                                    destination_filesystem=pafs.LocalFileSystem())
+        return local
+
+
+class FolderMirror:
+    """Keeps a folder in storage a copy of a local folder, uploading only the files that changed.
+
+    :param storage: where the copy lives.
+    :param local: the folder a run writes.
+    :param parts: the copy's path in storage.
+    """
+
+    def __init__(self, storage: Storage, local: Path, *parts: str) -> None:
+        self.storage, self.local, self.parts = storage, local, parts
+        self._sent: dict[str, tuple[int, int]] = {}
+        self.bytes_uploaded = 0
+
+    def pull(self) -> None:
+        """Start from storage's copy (a trial restored on another node continues its files)."""
+        self.storage.download(self.local, *self.parts)
+        self._sent = self._stamps()
+
+    def push(self) -> None:
+        """Upload every file that is new or changed since the last push."""
+        for name, stamp in self._stamps().items():
+            if self._sent.get(name) != stamp:
+                self.storage.upload(self.local / name, *self.parts, name)
+                self._sent[name] = stamp
+                self.bytes_uploaded += stamp[0]
+
+    def _stamps(self) -> dict[str, tuple[int, int]]:
+        # Temporary files of atomic writes start with "."; none is open between two steps.
+        return {path.relative_to(self.local).as_posix(): (stat.st_size, stat.st_mtime_ns)
+                for path in self.local.rglob("*")
+                if path.is_file() and not path.name.startswith(".") and (stat := path.stat())}

@@ -1,0 +1,142 @@
+"""``rl-sweep`` / ``python -m rl_sweep.sweep``: contract runs across algorithms and seeds on Ray Tune."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rl_sweep.cli import Parser, add_training_options, exit_code_of, positive_float, positive_int, preset_of
+from rl_sweep.errors import ConfigError
+from rl_sweep.logs import configure_console
+from rl_sweep.run.config import ALGORITHMS
+from rl_sweep.storage import Storage, sweep_folder
+from rl_sweep.sweep.options import SweepOptions
+
+log = logging.getLogger("rl_sweep.sweep")
+
+
+EPILOG = """\
+files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI such as s3://...):
+  sweep.json, summary.json, report.md, report.html, learning_curves.png, final_performance.png;
+  {algo}_seed{seed}/ per trial, the files of rl-train; tune/ Ray Tune's state and checkpoints.
+
+exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
+5 environment creation failed; 7 interrupted (continue with --resume NAME).
+
+examples:
+  rl-sweep --algos ppo a2c --seeds 5
+  rl-sweep --algos ppo --seeds 3 --timesteps 20000 --name quick
+  rl-sweep --resume quick
+  rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
+  rl-sweep --address HEAD_IP:6379 --results-dir s3://my-bucket/rl --seeds 10 --name big   # on a cluster
+  rl-sweep --preset tuned --algos ppo a2c --seeds 5      # lands the lander (about 18 min on 2 CPUs)
+  rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
+  rl-sweep --search 12 --seeds 3 --preset tuned --algos a2c          # each setting on 3 seeds
+
+--search N takes N settings per algorithm, the preset's own and samples of its 'search' block, and
+trains each on the same --seeds seeds (drawn from 1,000..999,999 by --seed-start, never a sweep's);
+ASHA stops trailing trials early (training reward at 1/4 and 1/2 of the run; --no-early-stopping
+turns it off: ASHA favours fast starters, not stable finishers). Settings completed on
+every seed are ranked by their mean final evaluation. It writes search.json (settings best first,
+and every trial) and best.yaml (a preset for --config) in {results-dir}/sweeps/{name}/, and the
+trials' files in its trials/ folder.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="rl-sweep",
+        description="Train every (algorithm, seed) run of the contract at once on a Ray cluster: a local one "
+                    "sized to this machine by default, or an existing one with --address.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS), metavar="ALGO",
+                        help="algorithms to train: ppo, a2c (default: ppo a2c)")
+    parser.add_argument("--seeds", type=positive_int, default=1, metavar="N",
+                        help="number of seeds per algorithm; with --search, per setting (default: %(default)s)")
+    parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
+                        help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
+    add_training_options(parser)
+    parser.add_argument("--results-dir", default="results", metavar="DIR|URI",
+                        help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
+                             "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
+                             "scheme=http for an S3-compatible server), gs://bucket/prefix (default: %(default)s)")
+    parser.add_argument("--name", default=None,
+                        help="sweep name, the name of its folder; a name in use is refused unless --resume "
+                             "(default: sweep_{UTC timestamp})")
+    parser.add_argument("--search", type=positive_int, default=0, metavar="N",
+                        help="search hyperparameters instead: N settings per algorithm (the preset's own and "
+                             "samples of its search space), each on --seeds seeds, ASHA early stopping "
+                             "(see below)")
+    parser.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
+                        help="with --search: train every trial to the end (no ASHA), for algorithms whose "
+                             "early reward says little about the final one")
+    parser.add_argument("--resume", metavar="NAME", default=None,
+                        help="continue the interrupted sweep NAME; finished trials are not rerun")
+    parser.add_argument("--max-failures", type=int, default=2, metavar="N",
+                        help="restarts of a trial from its last checkpoint after a failure (default: %(default)s)")
+    parser.add_argument("--address", default=None,
+                        help="attach to an existing Ray cluster ('auto' or host:port) instead of starting one")
+    parser.add_argument("--cpus-per-trial", type=positive_float, default=1.0, metavar="N",
+                        help="CPUs reserved by each trial (default: %(default)s)")
+    parser.add_argument("--max-concurrent", type=positive_int, default=None, metavar="N",
+                        help="most trials at once (default: as many as the cluster's CPUs allow)")
+    parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
+                        help="do not start the Ray dashboard (local cluster only)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="DEBUG logging, and the trials' own output on the console")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOptions:
+    """The sweep's options: from the command line, or from ``sweep.json`` for ``--resume``."""
+    storage = Storage(args.results_dir)
+    results_dir = storage.location  # a local folder made absolute, or the URI as given
+    if args.resume:
+        stored = f"{sweep_folder(args.resume)}/sweep.json"
+        try:
+            options = SweepOptions(**json.loads(storage.read_text(stored)))
+        except FileNotFoundError:
+            raise ConfigError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
+        options.results_dir = results_dir  # the folder may have moved
+        if options.search:
+            raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
+        return options
+    name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
+    return SweepOptions(
+        algos=list(dict.fromkeys(args.algos)), seeds=args.seeds, seed_start=args.seed_start,
+        timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval, env_name=args.env_name,
+        preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
+        eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
+        max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
+        search=args.search, early_stopping=args.early_stopping, command=shlex.join(["rl-sweep", *argv]),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rl-sweep``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    configure_console(args.verbose)
+
+    def command() -> int:
+        options = options_from_args(args, argv)
+        if options.search:
+            from rl_sweep.sweep.search import run_search
+
+            code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
+        else:
+            from rl_sweep.sweep.runner import run_sweep
+
+            code, _ = run_sweep(options, resume=bool(args.resume), address=args.address,
+                                dashboard=args.dashboard, verbose=args.verbose)
+        return code
+
+    return exit_code_of(command)

@@ -1,0 +1,118 @@
+"""What a sweep and a search share on Ray: the checks before Ray starts, Ray's start-up, and Tune's run
+settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rl_sweep.errors import ConfigError, PipelineError
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.storage import Storage
+
+# The live table replaces Tune's console output: Tune's newer output engine prints its banner
+# whatever the verbosity, the classic one is silent at verbose=0. Tune also warns when
+# num_to_keep forces frequent state snapshots, which are cheap for checkpoints this small.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+log = logging.getLogger("rl_sweep.sweep")
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> None:
+    """Fail fast, before anything is written or Ray starts, on what would make a trial fail: the conda
+    environment, hyperparameters the SB3 constructor does not take, an environment id that cannot be created,
+    and a cluster address nothing answers at."""
+    from rl_sweep.run.algorithms import check_settings
+    from rl_sweep.run.environments import make_env
+    from rl_sweep.run.seeding import check_conda_env
+
+    for run in runs:
+        check_settings(run.algo, run.settings, run.preset)
+    for conda_env in {run.conda_env for run in runs}:
+        check_conda_env(conda_env)
+    for env_name in {run.env_name for run in runs}:
+        make_env(env_name, 0).close()
+    if address and address != "auto":
+        _check_reachable(address)
+
+
+def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage) -> None:
+    """Start a local Ray cluster sized to this machine, or attach to ``address``, unless Ray runs already;
+    print where the dashboard is."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address and storage.is_local:
+        log.warning("--results-dir %s is a local folder: on a cluster of several machines every node must see it "
+                    "(a shared filesystem); otherwise use cloud storage (s3://..., gs://...)", storage.location)
+    kwargs: dict[str, Any] = {
+        "log_to_driver": verbose,
+        "logging_level": logging.INFO if verbose else logging.WARNING,
+    }
+    if address:
+        # Ship this package to the cluster's workers; its dependencies must be installed there.
+        kwargs.update(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]})
+    else:
+        kwargs.update(include_dashboard=dashboard, dashboard_host="127.0.0.1")
+    url = ray.init(**kwargs).dashboard_url
+    if url:
+        print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
+              f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail at once, not after minutes of Ray's retries, when nothing answers at ``address`` (host:port)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except ValueError:
+        raise ConfigError(f"--address {address}: give host:port or auto") from None
+    except OSError as exc:
+        raise PipelineError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is its head "
+                            "node started (ray start --head) and the port open?") from None
+
+
+def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = ()):
+    """Tune's run settings, the same for a sweep and a search: its state in ``folder`` of ``storage`` (Tune's
+    own storage: a local folder, or a URI every node reaches), the live table instead of Tune's output,
+    restarts from the last checkpoint, checkpoints kept."""
+    from ray import tune
+
+    from rl_sweep.sweep.progress import LiveTable
+
+    parent, _, name = folder.rpartition("/")
+    return tune.RunConfig(
+        name=name,
+        storage_path=storage.uri(parent),
+        verbose=0,
+        callbacks=[LiveTable(), *callbacks],
+        failure_config=tune.FailureConfig(max_failures=max_failures),
+        checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
+    )
+
+
+def tune_config(max_concurrent: int | None, scheduler: Any = None):
+    """How Tune runs the trials: at most ``max_concurrent`` at once, each named after its run, actors reused
+    (a new trial in the same process saves importing torch and SB3 again)."""
+    from ray import tune
+
+    from rl_sweep.sweep.options import trial_name
+
+    return tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True, scheduler=scheduler,
+                           trial_name_creator=trial_name, trial_dirname_creator=trial_name)
+
+
+def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float, storage: Storage) -> dict[str, Any]:
+    """Tune's parameter space: one trial per entry of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`),
+    each reserving ``cpus_per_trial`` and writing its files to ``storage``."""
+    from ray import tune
+
+    return {"run": tune.grid_search(list(trials)), "cpus_per_trial": cpus_per_trial, "storage": storage.location}

@@ -1,0 +1,112 @@
+"""A seed sweep: every (algorithm, seed) run of the contract as a Ray Tune trial, then the summary and the
+comparison report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from rl_sweep.cli import one_line
+from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.logs import utc_now
+from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
+from rl_sweep.sweep.options import SweepOptions, trial_config, trial_record
+from rl_sweep.text import number
+
+log = logging.getLogger("rl_sweep.sweep")
+
+
+def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bool = False):
+    """The Tuner of the sweep, its state in ``sweeps/{name}/tune``; with ``resume``, restored from there."""
+    from ray import tune
+
+    from rl_sweep.sweep.trainable import RunTrainable
+
+    storage = options.storage
+    if resume:
+        return tune.Tuner.restore(storage.uri(options.folder("tune")), RunTrainable,
+                                  resume_errored=True)
+    trials = [trial_config(run, options.folder(run.experiment_id)) for run in options.sweep_runs()]
+    return tune.Tuner(
+        RunTrainable,
+        param_space=param_space(trials, options.cpus_per_trial, storage),
+        tune_config=tune_config(options.max_concurrent),
+        run_config=tune_run_config(storage, options.folder("tune"), options.max_failures, callbacks),
+    )
+
+
+def summarize(options: SweepOptions, trials: list[dict[str, Any]], started: str) -> dict[str, Any]:
+    """``summary.json``: every trial's record (status, final reward, steps, wall time, experiment folder),
+    in the order of ``--algos`` and seeds, and the sweep's status."""
+    order = {algo: i for i, algo in enumerate(options.algos)}
+    trials = sorted(trials, key=lambda t: (order.get(t["algo"], len(order)), t["seed"] or 0))
+    statuses = {t["status"] for t in trials}
+    status = "completed" if statuses == {"completed"} else "failed" if "failed" in statuses else "interrupted"
+    return {"sweep": options.name, "status": status, "command": options.command,
+            "started": started, "finished": utc_now(), "options": asdict(options), "trials": trials}
+
+
+def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
+    """One screen: a line per trial, each algorithm's mean final reward, and the error of a failed trial."""
+    print(f"\nSweep {summary['sweep']}: {summary['status']}", file=stream)
+    print(f"{'trial':<16} {'status':<11} {'steps':>8} {'final reward':>13} {'wall s':>8}  experiment", file=stream)
+    for t in summary["trials"]:
+        reward = ("-" if t["final_reward_mean"] is None
+                  else f"{number(t['final_reward_mean'])} ± {number(t['final_reward_std'])}")
+        print(f"{t['trial']:<16} {t['status']:<11} {t['timesteps']:>8} {reward:>13} "
+              f"{number(t['wall_time_seconds'], 0, '-', 8)}  {t['experiment_dir']}", file=stream)
+        if t["error"]:
+            print(f"  {t['trial']} failed: {t['error']}", file=stream)
+    for algo in dict.fromkeys(t["algo"] for t in summary["trials"]):
+        rewards = [t["final_reward_mean"] for t in summary["trials"]
+                   if t["algo"] == algo and t["final_reward_mean"] is not None]
+        if rewards:
+            print(f"{algo}: mean final reward {number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)",
+                  file=stream)
+
+
+def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | None = None,
+              dashboard: bool = True, verbose: bool = False, callbacks: Sequence[Any] = ()) -> tuple[ExitCode, dict]:
+    """Run (or resume) the sweep to its end; write and return its summary."""
+    import ray
+
+    from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
+
+    runs = options.sweep_runs()
+    check_before_start(runs, address)
+    storage = options.storage
+    sweep_json = options.folder("sweep.json")
+    if not resume:
+        if storage.exists(sweep_json):
+            raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
+                              f"--resume {options.name}, or choose another --name")
+        storage.write_json(asdict(options), sweep_json)
+    started = utc_now()
+    start_ray(address, dashboard, verbose, storage)
+    steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for run in runs))
+    print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps, preset {options.preset}, on "
+          f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
+    result_grid = build_tuner(options, callbacks, resume).fit()
+    summary = summarize(options, [trial_record(r.config or {}, r.metrics or {}, r.error) for r in result_grid],
+                        started)
+    print_summary(summary)
+    try:
+        summary["report"] = write_sweep_report(storage, options.folder(), summary)
+        print(f"Report: {storage.uri(options.folder('report.html'))}")
+    except Exception as exc:  # the trials' files stand without it; rl-report --sweep retries
+        log.error("the comparison report failed: %s; retry with rl-report --sweep %s", one_line(exc), options.name)
+    storage.write_json(summary, options.folder("summary.json"))
+    if summary["status"] == "completed":
+        return ExitCode.OK, summary
+    not_done = [t["trial"] for t in summary["trials"] if t["status"] != "completed"]
+    if summary["status"] == "failed":
+        log.error("trials not completed: %s (see summary.json)", ", ".join(not_done))
+        return ExitCode.FAILED, summary
+    log.warning("sweep interrupted; trials not completed: %s. Continue with: rl-sweep --resume %s%s",
+                ", ".join(not_done), options.name,
+                "" if options.results_dir == str(Path("results").resolve()) else f" --results-dir '{options.results_dir}'")
+    return ExitCode.INTERRUPTED, summary

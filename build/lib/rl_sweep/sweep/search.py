@@ -1,0 +1,227 @@
+"""``rl-sweep --search N``: a Ray Tune hyperparameter search over a preset's ``search`` space.
+
+Each algorithm gets its own Tuner, so that ASHA compares PPO trials with PPO trials only. A
+setting is the preset with some values replaced by a sample of the space (``overrides``); the first
+setting is the preset's own. Every setting trains on the same ``--seeds`` seeds, drawn away from the
+sweeps' 42, 43, ...: one trial per setting and seed. ASHA stops the trials whose training reward
+trails at a quarter and at half of the run (unless ``--no-early-stopping``). The settings whose
+every trial completed are ranked by their mean final evaluation over the seeds, and the best
+becomes ``best.yaml``, a preset ready for ``--config``.
+
+A space maps a hyperparameter (or ``n_envs``, ``normalize`` or ``net_arch``) to a list to choose from
+or to ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+import yaml
+
+from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.identity import experiment_id
+from rl_sweep.logs import utc_now
+from rl_sweep.presets import AlgoSettings, load_settings
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
+from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_record
+from rl_sweep.text import number
+
+log = logging.getLogger("rl_sweep.search")
+
+SEEDS = (1_000, 1_000_000)  # search seeds are drawn from here, away from the sweeps' 42, 43, ...
+
+
+def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
+               verbose: bool = False) -> tuple[ExitCode, dict]:
+    """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
+    runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
+    check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
+    storage = options.storage
+    if storage.exists(options.folder("sweep.json")):
+        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: choose another --name")
+    storage.write_json(asdict(options), options.folder("sweep.json"))
+    started = utc_now()
+    start_ray(address, dashboard, verbose, storage)
+    searches, trials, best, interrupted = {}, {}, {}, False
+    for algo in options.algos:
+        first = runs[algo][0][0]
+        print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
+              f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
+        result_grid = build_search_tuner(options, algo, runs[algo]).fit()
+        searches[algo], trials[algo] = rank_settings(
+            [trial_record(r.config or {}, r.metrics or {}, r.error) for r in result_grid])
+        print_ranking(algo, searches[algo])
+        if searches[algo] and searches[algo][0]["status"] == "completed":
+            best[algo] = searches[algo][0]
+        interrupted = any(t["status"] == "incomplete" for t in trials[algo])
+        if interrupted:
+            break
+    summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
+               "options": asdict(options), "settings": searches, "trials": trials}
+    storage.write_json(summary, options.folder("search.json"))
+    if best:
+        write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()})
+        print(f"Best settings: {storage.uri(options.folder('best.yaml'))} (use with --config)")
+    if interrupted:
+        log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder("search.json")))
+        return ExitCode.INTERRUPTED, summary
+    missing = [algo for algo in options.algos if algo not in best]
+    if missing:
+        log.error("no %s setting completed on every seed (see search.json)", ", ".join(missing))
+        return ExitCode.FAILED, summary
+    return ExitCode.OK, summary
+
+
+def search_space(settings: AlgoSettings, where: str) -> dict[str, Any]:
+    """The preset's ``search`` block as Ray Tune domains."""
+    from ray import tune
+
+    if not settings.search:
+        raise ConfigError(f"{where} has no search space; add a 'search' block (see configs/tuned.yaml)")
+    space: dict[str, Any] = {}
+    for name, spec in settings.search.items():
+        if isinstance(spec, list) and spec:
+            space[name] = tune.choice(spec)
+        elif isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("uniform", "loguniform"):
+            kind, bounds = next(iter(spec.items()))
+            if not (isinstance(bounds, list) and len(bounds) == 2 and 0 < bounds[0] < bounds[1]):
+                raise ConfigError(f"{where}: search.{name}: {kind} needs [low, high] with 0 < low < high")
+            space[name] = getattr(tune, kind)(*bounds)
+        else:
+            raise ConfigError(f"{where}: search.{name} must be a list of values, {{uniform: [low, high]}} "
+                              f"or {{loguniform: [low, high]}}, not {spec!r}")
+    return space
+
+
+def starting_point(settings: AlgoSettings) -> dict[str, Any]:
+    """The preset's own values of the searched keys: the first setting, the one to beat."""
+    current = {"n_envs": settings.n_envs, "normalize": settings.normalize, **settings.policy_kwargs,
+               **settings.hyperparameters}
+    return {name: current[name] for name in settings.search if name in current}
+
+
+def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, random_state: int
+                    ) -> list[dict[str, Any]]:
+    """``count`` distinct settings: ``start`` (when it has values) and samples of ``space``, reproducible.
+    A sample equal to one already taken is discarded, so a small space of choices may give fewer."""
+    rng = np.random.default_rng(random_state)
+    settings = [start] if start else []
+    for _ in range(100 * count):
+        if len(settings) >= count:
+            break
+        sample = {name: _plain(domain.sample(random_state=rng)) for name, domain in space.items()}
+        if sample not in settings:
+            settings.append(sample)
+    return settings[:count]
+
+
+def search_seeds(count: int, random_state: int) -> list[int]:
+    """The seeds every setting trains on: ``count`` distinct draws from ``SEEDS``."""
+    rng = np.random.default_rng(random_state)
+    return sorted(int(seed) for seed in rng.choice(np.arange(*SEEDS), size=count, replace=False))
+
+
+def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int]]:
+    """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its folder
+    (``trials/{algo}_s{setting}_seed{seed}``) and setting index, every setting on the same seeds."""
+    preset = load_settings(options.preset, algo)
+    settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
+                               starting_point(preset), options.search, options.seed_start)
+    if len(settings) < options.search:
+        log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
+                    algo, len(settings), options.search)
+    trials = []
+    for index, overrides in enumerate(settings):
+        for seed in search_seeds(options.seeds, options.seed_start):
+            folder = options.folder("trials", experiment_id(algo, seed, index))
+            trials.append((options.run_config(algo, seed, folder, overrides), folder, index))
+    return trials
+
+
+def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, str, int]]):
+    """One algorithm's search, ASHA on the training reward unless ``options.early_stopping`` is off."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from rl_sweep.sweep.trainable import RunTrainable
+
+    timesteps = runs[0][0].total_timesteps
+    scheduler = (ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
+                               grace_period=max(timesteps // 4, 1), reduction_factor=2)
+                 if options.early_stopping else None)
+    return tune.Tuner(
+        RunTrainable,
+        param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial, options.storage),
+        tune_config=tune_config(options.max_concurrent, scheduler),
+        run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures),
+    )
+
+
+def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The settings of one search, best first: those completed on every seed by their mean final
+    evaluation, then the others by how far and how well their trials trained; and the trials in that
+    order, by seed within a setting."""
+    settings = []
+    for index in sorted({t["setting"] for t in trials}):
+        own = sorted((t for t in trials if t["setting"] == index), key=lambda t: t["seed"])
+        statuses = {t["status"] for t in own}
+        status = next(s for s in ("failed", "incomplete", "stopped early", "completed") if s in statuses)
+        training = [t["training_reward"] for t in own if t["training_reward"] is not None
+                    and not np.isnan(t["training_reward"])]
+        settings.append({
+            "setting": index,
+            "overrides": own[0]["overrides"],
+            "status": status,
+            "final_reward_mean": float(np.mean([t["final_reward_mean"] for t in own])) if status == "completed"
+            else None,
+            "seeds": [t["seed"] for t in own],
+            "final_rewards": [t["final_reward_mean"] for t in own],
+            "timesteps": int(np.mean([t["timesteps"] for t in own])),
+            "training_reward": float(np.mean(training)) if training else None,
+        })
+
+    def key(setting: dict[str, Any]) -> tuple:
+        final, training = setting["final_reward_mean"], setting["training_reward"]
+        return (final is not None, final if final is not None else -float("inf"), setting["timesteps"],
+                training if training is not None else -float("inf"))
+
+    settings.sort(key=key, reverse=True)
+    rank = {s["setting"]: i for i, s in enumerate(settings)}
+    return settings, sorted(trials, key=lambda t: (rank[t["setting"]], t["seed"]))
+
+
+def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfig, dict[str, Any]]]) -> None:
+    """A preset file: the searched preset with each algorithm's best setting's values in place, and the
+    length and checkpoint interval the search ran with (``best`` maps an algorithm to one of its search
+    runs and the chosen setting)."""
+    document: dict[str, Any] = {}
+    for algo, (run, chosen) in best.items():
+        settings = load_settings(options.preset, algo).with_overrides(chosen["overrides"])
+        block = asdict(replace(settings, timesteps=run.total_timesteps,
+                               checkpoint_interval=run.checkpoint_interval))
+        del block["search"]  # the space searched, not part of the setting
+        document[algo] = block
+    header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
+              f"evaluation reward over {options.seeds} seed(s)); see search.json.\n")
+    options.storage.write_bytes((header + yaml.safe_dump(document, sort_keys=False)).encode(),
+                                options.folder("best.yaml"))
+
+
+def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:
+    print(f"\nSearch {algo}: {len(settings)} setting(s), best first")
+    print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'final':>8}  {'per seed':<24} values")
+    for s in settings:
+        values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
+        per_seed = " ".join(number(final, 1, "-") for final in s["final_rewards"])
+        print(f"s{s['setting']:02d}      {s['status']:<14} {s['timesteps']:>8} "
+              f"{number(s['training_reward'], 1, '-', 8)} {number(s['final_reward_mean'], 1, '-', 8)}  "
+              f"{per_seed:<24} {values}")
+
+
+def _plain(value: Any) -> Any:
+    """A sampled value as a plain Python number, for YAML and JSON."""
+    return value.item() if isinstance(value, np.generic) else value

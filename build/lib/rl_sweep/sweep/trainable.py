@@ -1,0 +1,109 @@
+"""``RunTrainable``: one contract training run as a Ray Tune class trainable.
+
+A thin adapter over the same :class:`~rl_sweep.run.engine.TrainingRun` that ``rl-train`` drives:
+``step()`` trains one checkpoint interval, ``save_checkpoint``/``load_checkpoint`` hand Tune the
+run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same experiment folder.
+
+On local storage (a folder every node sees) the run writes its folder directly. On remote storage
+(``s3://...``) it writes a staging folder on its own node, mirrored to its folder in storage after
+every step; a trial restored on another node first pulls that folder back, then resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+from ray.tune import PlacementGroupFactory
+
+from rl_sweep.run.checkpoints import step_from_filename
+from rl_sweep.run.config import TrainingConfig
+from rl_sweep.run.engine import TrainingRun
+from rl_sweep.storage import FolderMirror, Storage
+from rl_sweep.sweep.options import METRIC
+
+
+class RunTrainable(tune.Trainable):
+    """Ray Tune trainable whose config holds a run under ``run`` (:class:`TrainingConfig` field names,
+    see :func:`~rl_sweep.sweep.options.trial_config`) and ``cpus_per_trial`` (default 1), the CPUs each
+    trial reserves.
+    """
+
+    @classmethod
+    def default_resource_request(cls, config: dict[str, Any]) -> PlacementGroupFactory:
+        return PlacementGroupFactory([{"CPU": config.get("cpus_per_trial", 1)}])
+
+    def __repr__(self) -> str:
+        # Ray's dashboard names each trial's actor by this.
+        config = getattr(self, "training_config", None)
+        return f"RunTrainable({config.experiment_id})" if config else "RunTrainable"
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.training_config = TrainingConfig.from_dict(config["run"])
+        self.mirror: FolderMirror | None = None
+        self.location = str(self.training_config.output_dir)  # where the run's files end up
+        storage = Storage(config["storage"]) if "storage" in config else None
+        if storage is not None and not storage.is_local:
+            staging = Path(tempfile.mkdtemp(prefix=f"rl_sweep_{self.training_config.experiment_id}_"))
+            self.mirror = FolderMirror(storage, staging, config["run"]["folder"])
+            self.training_config = dataclasses.replace(self.training_config, output_dir=staging)
+            self.location = storage.uri(config["run"]["folder"])
+        # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
+        self.run: TrainingRun | None = None
+
+    def step(self) -> dict[str, Any]:
+        if self.run is None:
+            self.run = TrainingRun(self.training_config)
+        report = self.run.step()
+        result: dict[str, Any] = {
+            "timesteps_total": report.step,
+            "episodes_total": report.episodes,
+            # NaN until an episode ends: schedulers such as ASHA need a number.
+            METRIC: float("nan") if report.reward is None else report.reward,
+            "loss": report.loss,
+            "steps_per_second": report.steps_per_second,
+            "experiment_dir": self.location,
+        }
+        if report.done:
+            metrics = self.run.finish()["experiment_results"]["metrics"]
+            result.update({key: metrics[key] for key in (
+                "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
+            result["done"] = True
+        if self.mirror is not None:
+            self.mirror.push()
+            result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
+        return result
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        latest = self.run.latest_checkpoint if self.run else None
+        if latest is not None:
+            shutil.copy2(latest, Path(checkpoint_dir) / latest.name)
+
+    def load_checkpoint(self, checkpoint: str | dict | None) -> None:
+        zips = (sorted(Path(checkpoint).glob("checkpoint_*.zip"), key=step_from_filename)
+                if isinstance(checkpoint, (str, os.PathLike)) else [])
+        self.cleanup()
+        if self.mirror is not None:
+            self.mirror.pull()
+        if zips:
+            self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Take the next trial in this process (Tune's ``reuse_actors``): saves re-importing torch and SB3."""
+        self.cleanup()
+        self.setup(new_config)
+        return True
+
+    def cleanup(self) -> None:
+        # A run closed unfinished records itself as interrupted (or failed, if a step raised).
+        if self.run is not None:
+            self.run.close()
+            self.run = None
+            if self.mirror is not None:  # storage holds the files now; the node keeps no copy
+                self.mirror.push()
+                shutil.rmtree(self.mirror.local, ignore_errors=True)

@@ -1,0 +1,152 @@
+"""Bad input: the contract's exit code and one line on stderr, before any work, nothing earlier changed
+(real subprocesses of rl-train, rl-sweep and rl-report)."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_env, load_json, run_cli, start_cli
+
+
+def problem_lines(stderr: str) -> list[str]:
+    """What a failure says: every line but argparse's usage (its first line and the indented rest), INFO lines
+    and the no-conda WARNING."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(("usage:", " "))
+            and " INFO " not in line and "no conda environment is active" not in line]
+
+
+def earlier_run(cwd: Path) -> dict[str, bytes]:
+    """A folder that an earlier run left, which no failed command may touch."""
+    folder = cwd / "results/experiments/ppo_seed42"
+    folder.mkdir(parents=True)
+    (folder / "ppo_seed42_results.json").write_text('{"experiment_results": {}}')
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def unchanged(cwd: Path, before: dict[str, bytes]) -> bool:
+    folder = cwd / "results/experiments/ppo_seed42"
+    return {p.name: p.read_bytes() for p in folder.iterdir()} == before and \
+        sorted(p.name for p in (cwd / "results").rglob("*")) == ["experiments", "ppo_seed42", "ppo_seed42_results.json"]
+
+
+def command(tool: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", f"rl_sweep.{tool}", *args]
+
+
+PRESETS = {
+    "n_steps_not_an_integer": ("ppo:\n  timesteps: 1000\n  hyperparameters: {n_steps: abc}\n", "n_steps"),
+    "schedule_not_a_number": ("ppo:\n  timesteps: 1000\n  hyperparameters: {learning_rate: lin_abc}\n",
+                              "learning_rate"),
+    "unknown_hyperparameter": ("ppo:\n  timesteps: 1000\n  hyperparameters: {foo: 1}\n", "foo"),
+    "unknown_key": ("ppo:\n  timesteps: 1000\n  foo: 1\n", "foo"),
+}
+
+
+@pytest.mark.parametrize("tool", ["train", "sweep"])
+@pytest.mark.parametrize("case", sorted(PRESETS))
+def test_a_bad_preset_file_exits_3_naming_the_file_algorithm_and_key(tmp_path, tool, case):
+    text, key = PRESETS[case]
+    (tmp_path / "bad.yaml").write_text(text)
+    before = earlier_run(tmp_path)
+    args = ["--algo", "ppo"] if tool == "train" else ["--algos", "ppo", "--no-dashboard"]
+    result = subprocess.run(command(tool, *args, "--config", "bad.yaml"), cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert "bad.yaml" in line and "ppo" in line and key in line
+    assert unchanged(tmp_path, before)
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999"])
+def test_a_seed_out_of_range_exits_3_naming_the_option_and_range(tmp_path, seed):
+    before = earlier_run(tmp_path)
+    result = run_cli(["--algo", "ppo", "--seed", seed], tmp_path)
+    assert result.returncode == 3, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert "--seed" in line and "2147483647" in line
+    assert unchanged(tmp_path, before)
+
+
+@pytest.mark.parametrize("args, code, says", [
+    (["--cpus-per-trial", "0"], 3, "--cpus-per-trial"),
+    (["--seed-start", "-5"], 3, "--seed"),
+    (["--address", "127.0.0.1:1"], 2, "cannot reach the Ray cluster at 127.0.0.1:1"),
+    (["--resume", "nosuchsweep"], 3, "no sweep named 'nosuchsweep'"),
+])
+def test_sweep_bad_input_fails_before_ray_starts(tmp_path, args, code, says):
+    started = time.monotonic()
+    result = subprocess.run(command("sweep", *args, "--no-dashboard"), cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == code, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert says in line
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_sweep_name_in_use_is_refused_with_exit_3(tmp_path):
+    sweep = tmp_path / "results/sweeps/taken"
+    sweep.mkdir(parents=True)
+    (sweep / "sweep.json").write_text("{}")
+    result = subprocess.run(command("sweep", "--name", "taken", "--no-dashboard"), cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert "--resume taken" in line
+    assert [p.name for p in sweep.iterdir()] == ["sweep.json"] and (sweep / "sweep.json").read_text() == "{}"
+
+
+def test_resume_from_a_folder_exits_6_saying_so(tmp_path):
+    (tmp_path / "run").mkdir()
+    result = run_cli(["--algo", "ppo", "--resume-from", "run"], tmp_path)
+    assert result.returncode == 6
+    [line] = problem_lines(result.stderr)
+    assert "is a folder" in line
+
+
+def test_report_bad_input(tmp_path):
+    def rl_report(*args):
+        return subprocess.run(command("report", *map(str, args)), cwd=tmp_path, env=cli_env(), capture_output=True,
+                              text=True, timeout=300)
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    for args in (["empty"], ["nothere"], ["empty", "--out", "file.txt"]):
+        result = rl_report(*args)
+        assert result.returncode == 3, (args, result.stderr)
+        assert len(problem_lines(result.stderr)) == 1 and "Traceback" not in result.stderr
+
+    garbage = tmp_path / "ppo_seed1"
+    garbage.mkdir()
+    (garbage / "ppo_seed1_results.json").write_text("{not json")
+    shaped = tmp_path / "a2c_seed1"
+    shaped.mkdir()
+    (shaped / "a2c_seed1_results.json").write_text(json.dumps({"experiment_results": {"metadata": []}}))
+    result = rl_report(garbage, shaped, "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    assert "| ppo_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
+    assert "| a2c_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
+
+
+def test_a_second_ctrl_c_still_exits_7_with_the_files_intact(tmp_path):
+    process = start_cli(["--algo", "ppo", "--timesteps", "200000", "--output-dir", "out"], tmp_path)
+    out = tmp_path / "out"
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint_2000.zip").exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 7, stderr
+    results = load_json(out / "ppo_seed42_results.json")["experiment_results"]
+    assert results["metadata"]["status"] == "interrupted"
+    step = results["metadata"]["total_timesteps"]
+    assert (out / f"checkpoint_{step}.zip").exists()

@@ -1,0 +1,23 @@
+"""A non-editable install ships the presets: --preset contract and --preset tuned work without a checkout."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_an_installed_package_carries_its_presets(tmp_path):
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(wheel_dir), str(REPO)], check=True, capture_output=True, timeout=300)
+    [wheel] = wheel_dir.glob("rl_sweep-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    str(wheel)], check=True, capture_output=True, timeout=300)
+    code = ("import rl_sweep, rl_sweep.presets as p; print(rl_sweep.__file__); print(p.CONFIGS_DIR); "
+            "print(p.available_presets()); print(p.load_settings('tuned', 'ppo').timesteps)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    package, configs, presets, timesteps = result.stdout.splitlines()
+    assert package.startswith(str(target)) and configs.startswith(str(target))
+    assert presets == "['contract', 'tuned']" and int(timesteps) > 0
