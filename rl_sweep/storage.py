@@ -10,6 +10,8 @@ whole, so a reader never sees a partial file there either.
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +118,23 @@ class Storage:
 
 
 class FolderMirror:
-    """Keeps a folder in storage a copy of a local folder, uploading only the files that changed.
+    """Keeps a folder in storage a copy of a local folder, uploading only the files that changed, several at once.
+
+    The run's results, metrics and checkpoints go up at every push, so that storage always holds what a
+    restored trial continues from; its logs (appended at every step, and needed by no restore) at most
+    every ``log_period`` seconds, and at the last push.
 
     :param storage: where the copy lives.
     :param local: the folder a run writes.
     :param parts: the copy's path in storage.
     """
 
+    log_period = 30.0
+
     def __init__(self, storage: Storage, local: Path, *parts: str) -> None:
         self.storage, self.local, self.parts = storage, local, parts
         self._sent: dict[str, tuple[int, int]] = {}
+        self._logs_sent = 0.0
         self.bytes_uploaded = 0
 
     def pull(self) -> None:
@@ -133,13 +142,18 @@ class FolderMirror:
         self.storage.download(self.local, *self.parts)
         self._sent = self._stamps()
 
-    def push(self) -> None:
-        """Upload every file that is new or changed since the last push."""
-        for name, stamp in self._stamps().items():
-            if self._sent.get(name) != stamp:
-                self.storage.upload(self.local / name, *self.parts, name)
-                self._sent[name] = stamp
-                self.bytes_uploaded += stamp[0]
+    def push(self, final: bool = False) -> None:
+        """Upload every file that is new or changed since the last push (logs only now and then, or when
+        ``final``)."""
+        logs = final or time.monotonic() - self._logs_sent >= self.log_period
+        changed = {name: stamp for name, stamp in self._stamps().items()
+                   if self._sent.get(name) != stamp and (logs or not name.startswith("logs/"))}
+        if logs:
+            self._logs_sent = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda name: self.storage.upload(self.local / name, *self.parts, name), changed))
+        self._sent.update(changed)
+        self.bytes_uploaded += sum(size for size, _ in changed.values())
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
         # Temporary files of atomic writes start with "."; none is open between two steps.

@@ -75,7 +75,7 @@ class RunTrainable(tune.Trainable):
                 "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
             result["done"] = True
         if self.mirror is not None:
-            self.mirror.push()
+            self.mirror.push(final=report.done)
             result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
         return result
 
@@ -105,5 +105,5 @@ class RunTrainable(tune.Trainable):
             self.run.close()
             self.run = None
             if self.mirror is not None:  # storage holds the files now; the node keeps no copy
-                self.mirror.push()
+                self.mirror.push(final=True)
                 shutil.rmtree(self.mirror.local, ignore_errors=True)
