@@ -40,7 +40,7 @@ class Storage:
             self.root, self._query = self.location, ""
         else:
             self.location = location
-            base, _, self._query = location.partition("?")
+            self._query = location.partition("?")[2]
             try:
                 self.fs, self.root = pafs.FileSystem.from_uri(location)
             except (pafs.ArrowInvalid, OSError, ValueError) as exc:

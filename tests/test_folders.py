@@ -16,7 +16,7 @@ def contents(folder: Path, logs: bool = True) -> dict[str, bytes]:
 
 
 def earlier(folder: Path) -> list[Path]:
-    return sorted(folder.parent.glob(f"{folder.name}.earlier-*"))
+    return sorted(folder.parent.glob(f"earlier_*_{folder.name}"))
 
 
 def test_a_new_run_moves_the_earlier_run_aside_whole_and_writes_only_its_own_files(tmp_path):
@@ -30,7 +30,7 @@ def test_a_new_run_moves_the_earlier_run_aside_whole_and_writes_only_its_own_fil
     assert second.returncode == 0, second.stderr
     [aside] = earlier(out)
     assert contents(aside) == before  # the earlier run, whole and unchanged
-    assert f"moved them, whole, to {aside.name}" in second.stderr
+    assert f"moved them, whole, to {aside}" in second.stderr
     assert {p.name for p in out.iterdir()} == contract_tree("a2c_seed42", [100])
     results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
     assert results["environment"]["name"] == "CartPole-v1" and results["model"]["checkpoints"] == ["checkpoint_100.zip"]

@@ -1,5 +1,6 @@
 """A non-editable install ships the presets: --preset contract and --preset tuned work without a checkout."""
 
+import shutil
 import subprocess
 import sys
 
@@ -7,9 +8,14 @@ from conftest import REPO
 
 
 def test_an_installed_package_carries_its_presets(tmp_path):
-    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    wheel_dir, target, source = tmp_path / "wheel", tmp_path / "site", tmp_path / "source"
+    # The wheel is built from a copy of the tracked files: a build writes build/ beside its sources.
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
+    for name in files:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheel_dir), str(REPO)], check=True, capture_output=True, timeout=300)
+                    "--wheel-dir", str(wheel_dir), str(source)], check=True, capture_output=True, timeout=300)
     [wheel] = wheel_dir.glob("rl_sweep-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
                     str(wheel)], check=True, capture_output=True, timeout=300)

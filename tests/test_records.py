@@ -9,8 +9,10 @@ from rl_sweep.sweep.search import rank_settings
 
 
 def config_of(algo: str, seed: int, setting: int | None = None) -> dict:
+    """A trial's config as the sweep builds it, its files under /data/results."""
     run = TrainingConfig(algo=algo, seed=seed, total_timesteps=1000, output_dir=f"/tmp/{algo}_{seed}")
-    return {"run": trial_config(run, setting), "cpus_per_trial": 1}
+    folder = f"sweeps/s/{experiment_id(algo, seed, setting)}"
+    return {"run": trial_config(run, folder, setting), "cpus_per_trial": 1, "storage": "/data/results"}
 
 
 def test_a_run_name_is_made_and_read_in_one_place():
@@ -26,6 +28,12 @@ def test_a_trial_that_failed_is_listed_with_its_algorithm_seed_and_one_line_erro
     assert (record["trial"], record["algo"], record["seed"]) == ("a2c_seed43", "a2c", 43)
     assert record["status"] == "failed"
     assert record["error"] == "RuntimeError: no preset 'contract' (configs/contract.yaml not found)"
+    assert record["experiment_dir"] == "/data/results/sweeps/s/a2c_seed43"
+
+
+def test_a_search_trial_is_named_after_its_setting():
+    record = trial_record(config_of("a2c", 1234, setting=3), {"final_reward_mean": 1.0}, None)
+    assert (record["trial"], record["setting"], record["folder"]) == ("a2c_s03_seed1234", 3, "sweeps/s/a2c_s03_seed1234")
 
 
 def test_a_trials_status_says_how_far_it_got():

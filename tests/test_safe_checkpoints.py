@@ -66,6 +66,13 @@ def resume(cwd: Path, checkpoint: Path):
                     "--output-dir", f"out_{checkpoint.stem}", "--resume-from", str(checkpoint)], cwd)
 
 
+def test_the_payload_runs_when_unpickled(tmp_path):
+    """The control: the payload below does write its marker when something unpickles it."""
+    marker = tmp_path / "unpickled"
+    cloudpickle.loads(cloudpickle.dumps(WritesAMarker(marker)))
+    assert marker.exists()
+
+
 def test_a_checkpoint_whose_data_carries_code_runs_none_of_it(run, tmp_path):
     marker = tmp_path / "code_ran"
     # In place of an attribute SB3 pickles: rebuilt from the run's own settings, the file's never read.

@@ -75,6 +75,7 @@ class CheckpointContents:
     normalization: dict[str, Any] | None  # VecNormalize's statistics, for a preset that normalises
     has_manifest: bool  # False for zips written before manifests, and plain SB3 zips
     pickled: dict[str, dict[str, Any]]  # the cloudpickled attributes of SB3's data, by name: never unpickled
+    raw: bytes = field(repr=False)  # the zip as it was checked
 
 
 def read_state(path: Path) -> RunState | None:
@@ -158,7 +159,8 @@ def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
     if not path.is_file():
         raise ModelLoadError(f"checkpoint not found: {path}; check the --resume-from path")
     try:
-        with zipfile.ZipFile(path) as archive:
+        raw = path.read_bytes()  # checked and loaded from these bytes: the file may change meanwhile
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             damaged = archive.testzip()
             names = archive.namelist()
             if damaged is None and "data" in names:
@@ -181,7 +183,7 @@ def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
             f"resume it with --algo {state.algo}"
         )
     pickled = {key: value for key, value in data.items() if isinstance(value, dict) and ":serialized:" in value}
-    return CheckpointContents(path, state, statistics, MANIFEST_ENTRY in entries, pickled)
+    return CheckpointContents(path, state, statistics, MANIFEST_ENTRY in entries, pickled, raw)
 
 
 def _verify(path: Path, entries: dict[str, bytes]) -> None:
@@ -226,7 +228,8 @@ def load_checkpoint(checkpoint: CheckpointContents, algo: str, env: VecEnv, sett
         for name, values in statistics.items():
             setattr(env, name, _rms_from_dict(values))
     try:
-        model = ALGORITHM_CLASSES[algo].load(path, env=env, device="cpu", custom_objects=custom_objects)
+        model = ALGORITHM_CLASSES[algo].load(io.BytesIO(checkpoint.raw), env=env, device="cpu",
+                                             custom_objects=custom_objects)
     except Exception as exc:  # SB3 raises ValueError, KeyError, RuntimeError...
         raise ModelLoadError(f"checkpoint {path} cannot be loaded as {algo.upper()}: {exc}") from exc
     return model

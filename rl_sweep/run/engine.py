@@ -89,8 +89,8 @@ class TrainingRun:
         self._lock = FolderLock(self.output_dir)
         aside = self._claim_folder(keep={self.run_id} if checkpoint else set())
         stamp = file_stamp()
-        self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
         try:
+            self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
             if aside is not None:
                 log.info("%s held files of another run: moved them, whole, to %s", self.output_dir, aside)
             self._log_start(conda_env)
@@ -113,8 +113,8 @@ class TrainingRun:
             metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
             series = read_time_series(metrics_json, self.step_count) if checkpoint else []
             if checkpoint and self.step_count and not series:
-                self._warn(f"no metrics JSON of this run in {self.output_dir}: its time series starts at step "
-                           f"{self.step_count}")
+                self._warn(f"no readable metrics JSON of this run in {self.output_dir}: its time series starts at "
+                           f"step {self.step_count}")
             self.metrics = MetricsRecorder(
                 metrics_json, self.output_dir / "logs" / f"metrics_{stamp}.csv",
                 MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),

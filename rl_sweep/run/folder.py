@@ -3,7 +3,7 @@ whole, never overwritten or mixed in.
 
 Every file a run writes carries its identity, the run id (checkpoint and model zips in their
 ``rl_sweep.json``, the results and metrics JSON in ``metadata.run_id``). A fresh run into a folder that
-holds run files moves them, and the earlier logs/, into a sibling folder ``{folder}.earlier-{UTC time}``; a resumed run moves
+holds run files moves them, and the earlier logs/, into a sibling folder ``earlier_{UTC time}_{folder}``; a resumed run moves
 only the files of other runs, and keeps its own. Files that are no run's are left alone.
 """
 
@@ -37,15 +37,19 @@ class FolderLock:
 
     def acquire(self) -> None:
         """Take the lock; a ConfigError (exit code 3) when another live process holds it."""
-        lock = open(self.path, "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise ConfigError(f"{self.path.parent} is being written by {holder}: wait for it to end, "
-                              "or give another --output-dir") from None
+        while True:
+            lock = open(self.path, "a+")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "another process"
+                lock.close()
+                raise ConfigError(f"{self.path.parent} is being written by {holder}: wait for it to end, "
+                                  "or give another --output-dir") from None
+            if _same_file(lock, self.path):
+                break
+            lock.close()  # its holder removed that file as it let go: lock the one now there
         lock.seek(0)
         if lock.read().strip():
             log.debug("took over the lock of %s, left by a process that has ended", self.path.parent)
@@ -60,6 +64,13 @@ class FolderLock:
             self.path.unlink(missing_ok=True)
             self._file.close()
             self._file = None
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def owner_of(path: Path) -> Owner | bool:
@@ -88,6 +99,7 @@ def set_aside(folder: Path, keep: set[Owner]) -> Path | None:
     """Move out of ``folder`` the run files that are not of a run in ``keep`` into a new sibling folder; a fresh
     run keeps none, and its predecessor's ``logs/`` go too. Files that are no run's are left alone. Return the
     sibling folder, or None when nothing moved."""
+    folder = folder.resolve()  # "." has no name to put the sibling beside
     if not folder.is_dir():
         return None
     fresh = not keep
@@ -97,7 +109,8 @@ def set_aside(folder: Path, keep: set[Owner]) -> Path | None:
     if not moving:
         return None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    aside = folder.with_name(f"{folder.name}.earlier-{stamp}")
+    # Named so that a glob of run folders (ppo_seed4*) does not take it for one more run.
+    aside = folder.with_name(f"earlier_{stamp}_{folder.name}")
     try:
         aside.mkdir()
         for path in moving:

@@ -126,12 +126,13 @@ class EpisodeStats:
 
 
 def read_time_series(path: Path, up_to_step: int) -> list[TimeSeriesEntry]:
-    """The entries of an existing metrics JSON up to ``up_to_step``: what a resumed run continues."""
+    """The entries of an existing metrics JSON up to ``up_to_step``: what a resumed run continues; none when
+    there is no such file or it is not a readable metrics JSON."""
     try:
         document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
+        return [e for e in document["training_metrics"]["time_series"] if e["timestep"] <= up_to_step]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         return []
-    return [e for e in document["training_metrics"]["time_series"] if e["timestep"] <= up_to_step]
 
 
 class MetricsRecorder:

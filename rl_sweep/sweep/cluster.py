@@ -12,6 +12,7 @@ from typing import Any
 
 from rl_sweep.errors import ConfigError, PipelineError
 from rl_sweep.run.config import TrainingConfig
+from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.storage import Storage
 
 # The live table replaces Tune's console output: Tune's newer output engine prints its banner
@@ -41,6 +42,14 @@ def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> N
         make_env(env_name, 0).close()
     if address and address != "auto":
         _check_reachable(address)
+
+
+def check_name_free(options: SweepOptions) -> None:
+    """Refuse a sweep name in use: a sweep is never written over (continue one with --resume)."""
+    storage = options.storage
+    if storage.exists(options.folder("sweep.json")):
+        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
+                          f"--resume {options.name}, or choose another --name")
 
 
 def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage) -> None:

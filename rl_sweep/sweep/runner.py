@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rl_sweep.cli import one_line
-from rl_sweep.errors import ConfigError, ExitCode
+from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
-from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
+from rl_sweep.sweep.cluster import (
+    check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
+)
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_record
 from rl_sweep.text import number
 
@@ -79,14 +81,12 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     runs = options.sweep_runs()
     check_before_start(runs, address)
     storage = options.storage
-    sweep_json = options.folder("sweep.json")
     if not resume:
-        if storage.exists(sweep_json):
-            raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
-                              f"--resume {options.name}, or choose another --name")
-        storage.write_json(asdict(options), sweep_json)
+        check_name_free(options)
     started = utc_now()
     start_ray(address, dashboard, verbose, storage)
+    if not resume:  # once Ray runs: a sweep that could not start leaves its name free
+        storage.write_json(asdict(options), options.folder("sweep.json"))
     steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for run in runs))
     print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)

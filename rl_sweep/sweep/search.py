@@ -26,7 +26,9 @@ from rl_sweep.identity import experiment_id
 from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.run.config import TrainingConfig
-from rl_sweep.sweep.cluster import check_before_start, param_space, start_ray, tune_config, tune_run_config
+from rl_sweep.sweep.cluster import (
+    check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
+)
 from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_record
 from rl_sweep.text import number
 
@@ -41,11 +43,10 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
     check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
     storage = options.storage
-    if storage.exists(options.folder("sweep.json")):
-        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: choose another --name")
-    storage.write_json(asdict(options), options.folder("sweep.json"))
+    check_name_free(options)
     started = utc_now()
     start_ray(address, dashboard, verbose, storage)
+    storage.write_json(asdict(options), options.folder("sweep.json"))
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
         first = runs[algo][0][0]

@@ -75,7 +75,11 @@ class RunTrainable(tune.Trainable):
                 "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
             result["done"] = True
         if self.mirror is not None:
-            self.mirror.push(final=report.done)
+            try:
+                self.mirror.push(final=report.done)
+            except BaseException:
+                self.run.abort("failed")  # the run's files did not reach storage: the trial failed
+                raise
             result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
         return result
 
@@ -104,6 +108,7 @@ class RunTrainable(tune.Trainable):
         if self.run is not None:
             self.run.close()
             self.run = None
-            if self.mirror is not None:  # storage holds the files now; the node keeps no copy
+            if self.mirror is not None:
                 self.mirror.push(final=True)
-                shutil.rmtree(self.mirror.local, ignore_errors=True)
+        if self.mirror is not None:  # storage holds the files now; the node keeps no copy
+            shutil.rmtree(self.mirror.local, ignore_errors=True)
