@@ -6,9 +6,10 @@ manifest and stopped unpickling) against rl-sweep's, side by side, for the contr
 
 Each model is trained one rollout first, so that its optimizer has state (the checkpoint's full size).
 "SB3" saves with ``model.save`` plus the atomic write, and loads with ``PPO.load``/``A2C.load``
-(which unpickles ``data``); "rl-sweep" is ``save_checkpoint`` (with ``rl_sweep.json`` and the
-SHA-256 manifest) and ``inspect_checkpoint`` + ``load_checkpoint`` (manifest verified, nothing
-unpickled: the pickled attributes are rebuilt from a model made from the preset).
+(which unpickles ``data``); "rl-sweep" is ``save_checkpoint`` (with ``rl_sweep.json``, the state at
+the start of the rollout for an exact resume, and the SHA-256 manifest) and ``inspect_checkpoint`` +
+``load_checkpoint`` (manifest verified, nothing unpickled). "resume" is what an exact resume adds to a
+load: replaying every environment's episode up to the rollout's start and restoring the generators.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
 from rl_sweep.run.checkpoints import RunState, inspect_checkpoint, load_checkpoint, save_checkpoint
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import make_training_env
+from rl_sweep.run.replay import capture, restore
 from rl_sweep.run.seeding import set_seed
 
 
@@ -41,7 +43,9 @@ def measure(preset: str, algo: str, repeats: int, folder: Path) -> dict[str, tup
     env = make_training_env(config.env_name, 0, config.settings)
     model = create_model(algo, env, 0, config.settings)
     model.learn(model.n_steps * model.n_envs)  # one update: the optimizer's state exists
+    model.learn(model.n_steps * model.n_envs // 2, reset_num_timesteps=False)  # and into the next rollout
     state = RunState(algo, config.env_name, 0, model.num_timesteps, run_id="bench")
+    start = capture(model)
     plain, ours = folder / f"{preset}_{algo}_sb3.zip", folder / f"{preset}_{algo}_ours.zip"
 
     def sb3_save() -> None:
@@ -61,11 +65,14 @@ def measure(preset: str, algo: str, repeats: int, folder: Path) -> dict[str, tup
         "SB3": (*percentiles(timed(sb3_save)),
                 *percentiles(timed(lambda: ALGORITHM_CLASSES[algo].load(plain, env=env, device="cpu"))),
                 plain.stat().st_size / 1024),
-        "rl-sweep": (*percentiles(timed(lambda: save_checkpoint(model, ours, state))),
+        "rl-sweep": (*percentiles(timed(lambda: save_checkpoint(model, ours, state, start))),
                      *percentiles(timed(lambda: load_checkpoint(inspect_checkpoint(ours, algo), algo, env,
                                                                 config.settings))),
                      ours.stat().st_size / 1024),
     }
+    exact = inspect_checkpoint(ours, algo).rollout_start
+    loaded = load_checkpoint(inspect_checkpoint(ours, algo), algo, env, config.settings)
+    figures["resume"] = percentiles(timed(lambda: restore(loaded, exact)))
     env.close()
     return figures
 
@@ -82,9 +89,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for preset in args.presets:
             for algo in args.algos:
-                for path, row in measure(preset, algo, args.repeats, Path(folder)).items():
+                figures = measure(preset, algo, args.repeats, Path(folder))
+                replay = figures.pop("resume")
+                for path, row in figures.items():
                     print(f"{preset:<9} {algo:<5} {path:<9} " + " ".join(f"{v:11.1f}" for v in row[:4])
                           + f" {row[4]:8.1f}")
+                print(f"{preset:<9} {algo:<5} {'+ exact resume: replay p50 ' + f'{replay[0]:.1f} ms, p99 {replay[1]:.1f} ms'}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from ray import tune
 
 import rl_sweep
 from rl_sweep.errors import ExitCode
+from rl_sweep.run.cli import run_training
+from rl_sweep.run.config import TrainingConfig
+from test_exact_resume import assert_identical
 from rl_sweep.presets import load_settings
 from rl_sweep.sweep.progress import trial_table
 from rl_sweep.sweep.search import run_search
@@ -122,6 +125,10 @@ def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster
     assert results["metadata"]["resumed_from"] is not None  # restored from a Tune checkpoint
     assert timesteps(out, "a2c_seed42") == list(range(100, 4001, 100))  # continuous, no duplicates
     assert results["model"]["checkpoints"] == [f"checkpoint_{n}.zip" for n in range(1000, 4001, 1000)]
+    # and it ends exactly where the same run left alone ends (a trial and rl-train give the same numbers)
+    reference = TrainingConfig(algo="a2c", total_timesteps=4000, eval_episodes=2, output_dir=tmp_path / "reference")
+    assert run_training(reference) == ExitCode.OK
+    assert_identical(tmp_path / "reference", out, "a2c_seed42", [4000])
 
 
 SPACE = """\
@@ -250,6 +257,10 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert (experiments / "a2c_seed42/a2c_seed42_results.json").read_text() == finished  # not rerun
     assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
+    reference = run_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1", "--output-dir", "ref"],
+                        tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    assert_identical(tmp_path / "ref", experiments / "ppo_seed42", "ppo_seed42", [3000])  # as if never stopped
     summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
     assert {t["status"] for t in summary["trials"]} == {"completed"}
 

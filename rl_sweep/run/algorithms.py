@@ -103,6 +103,8 @@ def training_loss(algo: str, model: OnPolicyAlgorithm) -> float | None:
 
     PPO logs its total loss; A2C logs only the parts, so its total is rebuilt with its own weights.
     """
+    if getattr(model, "_logger", None) is None:  # SB3 makes its logger when learning starts
+        return None
     logged = model.logger.name_to_value
     if algo == "ppo":
         return logged.get("train/loss")

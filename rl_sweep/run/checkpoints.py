@@ -24,20 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from rl_sweep.atomic import write_atomic
 from rl_sweep.errors import ModelLoadError
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
+from rl_sweep.run.environments import rms_from_dict, rms_to_dict
+from rl_sweep.run.replay import RolloutStart, to_json
 
 
 STATE_ENTRY = "rl_sweep.json"
 MANIFEST_ENTRY = "manifest.json"
+EXACT_ENTRY = "rollout_start.json"  # the state at the start of the current rollout: see rl_sweep.run.replay
 NORMALIZATION_ENTRY = "vec_normalize.json"
 _STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
 
@@ -64,6 +65,7 @@ class RunState:
     training_time_seconds: float = 0.0
     episodes: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None  # the run's identity; None in checkpoints written before runs had one
+    loss: float | None = None  # the latest update's loss, which the time series repeats until the next
 
 
 @dataclass
@@ -75,6 +77,7 @@ class CheckpointContents:
     normalization: dict[str, Any] | None  # VecNormalize's statistics, for a preset that normalises
     has_manifest: bool  # False for zips written before manifests, and plain SB3 zips
     pickled: dict[str, dict[str, Any]]  # the cloudpickled attributes of SB3's data, by name: never unpickled
+    rollout_start: dict[str, Any] | None = field(repr=False)  # for an exact resume; None in older zips
     raw: bytes = field(repr=False)  # the zip as it was checked
 
 
@@ -126,15 +129,19 @@ class CheckpointList:
         return self.folder / self.names[-1] if self.names else None
 
 
-def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState) -> None:
-    """Save ``model`` and ``state`` to ``path`` atomically."""
+def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState,
+                    rollout_start: RolloutStart | None = None) -> None:
+    """Save ``model``, ``state`` and, for an exact resume, the state at the start of the current rollout
+    (:mod:`rl_sweep.run.replay`) to ``path`` atomically."""
     buffer = io.BytesIO()
     model.save(buffer)
     env = model.get_env()
     with zipfile.ZipFile(buffer, mode="a") as archive:
         archive.writestr(STATE_ENTRY, json.dumps(state.__dict__))
+        if rollout_start is not None:
+            archive.writestr(EXACT_ENTRY, json.dumps(to_json(rollout_start)))
         if isinstance(env, VecNormalize):
-            statistics = {name: _rms_to_dict(getattr(env, name)) for name in ("obs_rms", "ret_rms")}
+            statistics = {name: rms_to_dict(getattr(env, name)) for name in ("obs_rms", "ret_rms")}
             archive.writestr(NORMALIZATION_ENTRY, json.dumps(statistics))
         identity = {key: getattr(state, key) for key in ("run_id", "algo", "env_name", "seed", "step")}
         archive.writestr(MANIFEST_ENTRY, json.dumps({"run": identity, "sha256": _digests(archive)}))
@@ -175,6 +182,7 @@ def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
         data = json.loads(entries["data"])
         state = RunState(**json.loads(entries[STATE_ENTRY])) if STATE_ENTRY in entries else None
         statistics = json.loads(entries[NORMALIZATION_ENTRY]) if NORMALIZATION_ENTRY in entries else None
+        rollout_start = json.loads(entries[EXACT_ENTRY]) if EXACT_ENTRY in entries else None
     except (ValueError, TypeError) as exc:
         raise ModelLoadError(f"checkpoint {path} is damaged: an entry is not the JSON it should be ({exc})") from exc
     if state is not None and state.algo != algo:
@@ -183,7 +191,7 @@ def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
             f"resume it with --algo {state.algo}"
         )
     pickled = {key: value for key, value in data.items() if isinstance(value, dict) and ":serialized:" in value}
-    return CheckpointContents(path, state, statistics, MANIFEST_ENTRY in entries, pickled, raw)
+    return CheckpointContents(path, state, statistics, MANIFEST_ENTRY in entries, pickled, rollout_start, raw)
 
 
 def _verify(path: Path, entries: dict[str, bytes]) -> None:
@@ -226,7 +234,7 @@ def load_checkpoint(checkpoint: CheckpointContents, algo: str, env: VecEnv, sett
     custom_objects = {key: getattr(fresh, key) for key in checkpoint.pickled}
     if statistics is not None:
         for name, values in statistics.items():
-            setattr(env, name, _rms_from_dict(values))
+            setattr(env, name, rms_from_dict(values))
     try:
         model = ALGORITHM_CLASSES[algo].load(io.BytesIO(checkpoint.raw), env=env, device="cpu",
                                              custom_objects=custom_objects)
@@ -252,15 +260,3 @@ def _check_spaces(checkpoint: CheckpointContents, env: VecEnv) -> None:
 def _space_text(space: dict[str, Any]) -> str:
     kind = str(space.get(":type:", "")).rsplit(".", 1)[-1].rstrip("'>")
     return f"{kind}({space['n']})" if space.get("n") is not None else f"{kind}{tuple(space.get('_shape') or ())}"
-
-
-def _rms_to_dict(rms: RunningMeanStd) -> dict[str, Any]:
-    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": rms.count}
-
-
-def _rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
-    rms = RunningMeanStd(shape=np.shape(values["mean"]))
-    rms.mean = np.asarray(values["mean"], dtype=np.float64)
-    rms.var = np.asarray(values["var"], dtype=np.float64)
-    rms.count = values["count"]
-    return rms

@@ -38,6 +38,7 @@ from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import make_training_env
 from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
+from rl_sweep.run.replay import restore
 from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
 from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results
 from rl_sweep.run.seeding import check_conda_env, set_seed
@@ -97,19 +98,23 @@ class TrainingRun:
             self.env = make_training_env(config.env_name, config.seed, config.settings)
             log.debug("environment %s: observation space %s, action space %s",
                       config.env_name, self.env.observation_space, self.env.action_space)
+            replay_until = 0
             if checkpoint is not None:
                 self.model, state = self._resume(checkpoint)
                 self.checkpoints = CheckpointList.existing(self.output_dir, state.step, self.run_id)
+                if checkpoint.rollout_start is not None and state.step < config.total_timesteps:
+                    restore(self.model, checkpoint.rollout_start)  # back to its rollout's start, exactly
+                    replay_until = state.step
             else:
                 log.info("Creating new %s model", config.algo.upper())
                 self.model = create_model(config.algo, self.env, config.seed, config.settings)
                 state = RunState(config.algo, config.env_name, config.seed, step=0, run_id=self.run_id)
                 self.checkpoints = CheckpointList(self.output_dir)
             log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
-            self.step_count: int = self.model.num_timesteps
+            self.step_count: int = state.step
             self.episodes = EpisodeStats(state.episodes)
             self.training_time: float = state.training_time_seconds
-            self.loss: float | None = None
+            self.loss: float | None = state.loss
             metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
             series = read_time_series(metrics_json, self.step_count) if checkpoint else []
             if checkpoint and self.step_count and not series:
@@ -123,7 +128,8 @@ class TrainingRun:
                 series, start_step=self.step_count,
             )
             self.facts = RunFacts.of(config, self.env, conda_env, utc_now(), self.run_id)
-            self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop)
+            self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop,
+                                   checkpoint.rollout_start if checkpoint else None, replay_until)
         except BaseException:
             self.close()
             raise
@@ -176,8 +182,11 @@ class TrainingRun:
                        f"this run continues it with seed {config.seed} on {config.env_name}")
         if step >= config.total_timesteps:
             log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)
-        # Fresh randomness for the rest of the run, the same on every resume from this step.
-        model.set_random_seed(config.seed + step)
+        elif checkpoint.rollout_start is None:
+            self._warn(f"{path} holds no state of its rollout (written before rl-sweep kept one, or a plain SB3 "
+                       "zip): the run goes on, but not as it would have without the interruption")
+            # Fresh randomness for the rest of the run, the same on every resume from this step.
+            model.set_random_seed(config.seed + step)
         return model, state
 
     # -- training --------------------------------------------------------------------------
@@ -236,15 +245,19 @@ class TrainingRun:
     # -- files -------------------------------------------------------------------------------
 
     def _state(self) -> RunState:
+        # The latest update's loss, which the time series shows until the next update: a resumed run's logger
+        # has none until then.
+        latest = training_loss(self.config.algo, self.model)
         return RunState(self.config.algo, self.config.env_name, self.config.seed, self.step_count,
-                        self.training_time, self.episodes.state(), self.run_id)
+                        self.training_time, self.episodes.state(), self.run_id,
+                        self.loss if latest is None else latest)
 
     def _save_checkpoint(self) -> Path | None:
         """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
         path = self.checkpoints.path(self.step_count)
         started = time.perf_counter()
         try:
-            save_checkpoint(self.model, path, self._state())
+            save_checkpoint(self.model, path, self._state(), self.stepper.rollout_start)
         except DiskFullError:
             raise
         except Exception as exc:
@@ -281,7 +294,7 @@ class TrainingRun:
                            f"completed in its {self.step_count} steps (a resumed run starts a new one), so the "
                            "untrained policy is what is evaluated")
             model_file = f"{self.config.experiment_id}_model.zip"
-            save_checkpoint(self.model, self.output_dir / model_file, self._state())
+            save_checkpoint(self.model, self.output_dir / model_file, self._state(), self.stepper.rollout_start)
             evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
                                   self.config.eval_episodes)
             self.metrics.write_json(self.episodes, self.step_count)

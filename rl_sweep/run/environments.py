@@ -4,7 +4,11 @@ preset asks."""
 from __future__ import annotations
 
 import gymnasium as gym
+from typing import Any
+
+import numpy as np
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize, sync_envs_normalization
 
 from rl_sweep.errors import EnvCreationError
@@ -20,7 +24,8 @@ def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
         gym_envs = [gym.make(env_name) for _ in range(n_envs)]
     except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError...
         raise EnvCreationError(f"cannot create environment {env_name!r}: {exc}") from exc
-    vec_env = DummyVecEnv([lambda e=e: Monitor(e) for e in gym_envs])
+    # ReplayableEnv remembers each episode's reset and actions, so that a resumed run can rebuild it.
+    vec_env = DummyVecEnv([lambda e=e: Monitor(ReplayableEnv(e)) for e in gym_envs])
     vec_env.seed(seed)
     return vec_env
 
@@ -58,3 +63,42 @@ def reward_threshold(env: VecEnv) -> float | None:
     env = env.unwrapped
     spec = env.envs[0].unwrapped.spec if isinstance(env, DummyVecEnv) else None
     return None if spec is None else spec.reward_threshold
+
+
+def rms_to_dict(rms: RunningMeanStd) -> dict[str, Any]:
+    """VecNormalize's running mean and variance as JSON (exact: floats written by repr read back the same)."""
+    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": rms.count}
+
+
+def rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
+    """The inverse of :func:`rms_to_dict`."""
+    rms = RunningMeanStd(shape=np.shape(values["mean"]))
+    rms.mean = np.asarray(values["mean"], dtype=np.float64)
+    rms.var = np.asarray(values["var"], dtype=np.float64)
+    rms.count = values["count"]
+    return rms
+
+
+class ReplayableEnv(gym.Wrapper):
+    """An environment that remembers how to rebuild its episode: how it was reset (a seed, or its generator's
+    state before the reset) and the actions taken since (see :mod:`rl_sweep.run.replay`)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.reset_with: dict[str, Any] = {}
+        self.actions: list[Any] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        rng = None if seed is not None else self.env.unwrapped.np_random.bit_generator.state
+        self.reset_with = {"seed": seed, "rng": rng, "options": options}
+        self.actions = []  # a new list: a snapshot keeps the previous episode's
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any):
+        self.actions.append(action.tolist() if isinstance(action, (np.ndarray, np.generic)) else action)
+        return self.env.step(action)
+
+    def episode(self) -> dict[str, Any]:
+        """This episode so far, without copying: its actions list is only ever appended to, so the first
+        ``count`` of them are the ones taken so far."""
+        return {"reset": self.reset_with, "actions": self.actions, "count": len(self.actions)}

@@ -17,6 +17,8 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
+from rl_sweep.run.replay import RolloutStart, capture
+
 StepObserver = Callable[[int, list[dict[str, Any]]], None]
 
 
@@ -27,11 +29,17 @@ class Stepper(BaseCallback):
     :param total_timesteps: the step at which training ends.
     :param observe: called in the worker after every environment step with the step and the infos.
     :param stop: once set, the worker pauses at its next step (set it from a signal handler).
+    :param rollout_start: what a resumed run was at the start of its rollout (:mod:`rl_sweep.run.replay`).
+    :param replay_until: the step a resumed run had reached: the steps up to it are collected again.
     """
 
     def __init__(self, model: OnPolicyAlgorithm, total_timesteps: int, observe: StepObserver,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, rollout_start: RolloutStart | None = None, replay_until: int = 0) -> None:
         super().__init__()
+        # The run as its current rollout began, for checkpoints (exact resume); a resumed run re-collects the
+        # steps up to ``replay_until`` without observing them or pausing, as they were made before.
+        self.rollout_start = rollout_start
+        self._replay_until = replay_until
         self._model = model
         self._total = total_timesteps
         self._observe = observe
@@ -74,10 +82,19 @@ class Stepper(BaseCallback):
         except BaseException as exc:  # handed to the caller's thread, which re-raises it
             self._events.put(("error", exc))
         else:
+            start = self.rollout_start
+            if start is not None and self._model.num_timesteps - start["step"] == \
+                    self._model.n_steps * self._model.n_envs:
+                self.rollout_start = capture(self._model)  # the last rollout was trained: the next starts here
             self._events.put(("finished", None))
+
+    def _on_rollout_start(self) -> None:
+        self.rollout_start = capture(self._model)
 
     def _on_step(self) -> bool:
         step = self.num_timesteps
+        if step <= self._replay_until:
+            return True
         self._observe(step, self.locals["infos"])
         if step >= self._total:
             # Stop at exactly the last step; a rollout that completes there is still trained on.

@@ -1,0 +1,113 @@
+"""Exact resume: a run stopped anywhere and resumed ends bitwise identical to one that never stopped
+(real SB3 training, real subprocesses and signals; tensors compared with torch.equal)."""
+
+import io
+import random
+import shutil
+import signal
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import load_json, run_cli, start_cli
+from rl_sweep.errors import ExitCode
+from rl_sweep.run.cli import run_training
+from rl_sweep.run.config import TrainingConfig
+
+NORMALISED = """\
+a2c:
+  timesteps: 3000
+  n_envs: 4
+  normalize: true
+  hyperparameters: {n_steps: 5, gamma: 0.995}
+ppo:
+  timesteps: 4000
+  n_envs: 4
+  normalize: true
+  hyperparameters: {n_steps: 256, batch_size: 64, n_epochs: 4}
+"""
+
+
+def tensors(path: Path, entry: str):
+    return torch.load(io.BytesIO(zipfile.ZipFile(path).read(entry)), weights_only=True)
+
+
+def same(a, b) -> bool:
+    """Equal, with every tensor torch.equal: no tolerance."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def assert_identical(reference: Path, resumed: Path, experiment_id: str, checkpoints: list[int]) -> None:
+    """Final policy and optimizer, final evaluation, time series (but timestamps) and later checkpoints."""
+    for name in [f"{experiment_id}_model.zip", *(f"checkpoint_{step}.zip" for step in checkpoints)]:
+        for entry in ("policy.pth", "policy.optimizer.pth"):
+            assert same(tensors(reference / name, entry), tensors(resumed / name, entry)), (name, entry)
+
+    def series(folder):
+        return [{k: v for k, v in e.items() if k != "timestamp"}
+                for e in load_json(folder / f"{experiment_id}_metrics.json")["training_metrics"]["time_series"]]
+
+    assert series(reference) == series(resumed)
+    metrics = [load_json(folder / f"{experiment_id}_results.json")["experiment_results"]["metrics"]
+               for folder in (reference, resumed)]
+    for key in ("final_reward_mean", "final_reward_std", "episode_length_mean", "total_episodes"):
+        assert metrics[0][key] == metrics[1][key], key
+
+
+@pytest.mark.parametrize("algo, preset, at", [("ppo", "contract", 3000), ("a2c", "normalised", 1500),
+                                              ("ppo", "normalised", 1500)])
+def test_resuming_an_earlier_checkpoint_of_a_finished_run_ends_identical(tmp_path, algo, preset, at):
+    if preset == "normalised":
+        (tmp_path / "normalised.yaml").write_text(NORMALISED)
+        preset = str(tmp_path / "normalised.yaml")
+    config = {"algo": algo, "preset": preset, "checkpoint_interval": 500, "eval_episodes": 2}
+    assert run_training(TrainingConfig(**config, output_dir=tmp_path / "A")) == ExitCode.OK
+    total = TrainingConfig(**config).total_timesteps
+    shutil.copytree(tmp_path / "A", tmp_path / "B")
+    resumed = TrainingConfig(**config, output_dir=tmp_path / "B", resume_from=tmp_path / f"B/checkpoint_{at}.zip")
+    assert run_training(resumed) == ExitCode.OK
+    assert_identical(tmp_path / "A", tmp_path / "B", f"{algo}_seed42", [total])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_stopped_at_a_random_moment_and_resumed_ends_identical(tmp_path, signum):
+    args = ["--algo", "ppo", "--timesteps", "6000", "--eval-episodes", "2"]
+    reference = run_cli([*args, "--output-dir", "reference"], tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    process = start_cli([*args, "--output-dir", "run"], tmp_path)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run/checkpoint_1000.zip").exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.0))  # somewhere in PPO's first or second rollout
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 7, stderr
+    step = load_json(tmp_path / "run/ppo_seed42_results.json")["experiment_results"]["metadata"]["total_timesteps"]
+    assert step < 6000
+    resumed = run_cli([*args, "--output-dir", "run", "--resume-from", f"run/checkpoint_{step}.zip"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_identical(tmp_path / "reference", tmp_path / "run", "ppo_seed42", [5000, 6000])
+
+
+def test_a_checkpoint_without_its_rollouts_state_resumes_with_a_warning(tmp_path):
+    assert run_training(TrainingConfig(algo="a2c", total_timesteps=300, checkpoint_interval=100, eval_episodes=1,
+                                       output_dir=tmp_path / "A")) == ExitCode.OK
+    with zipfile.ZipFile(tmp_path / "A/checkpoint_100.zip") as source, \
+            zipfile.ZipFile(tmp_path / "older.zip", "w", zipfile.ZIP_DEFLATED) as older:
+        for name in source.namelist():
+            if name not in ("rollout_start.json", "manifest.json"):
+                older.writestr(name, source.read(name))
+    result = run_cli(["--algo", "a2c", "--timesteps", "300", "--checkpoint-interval", "100", "--eval-episodes", "1",
+                      "--output-dir", "A", "--resume-from", str(tmp_path / "older.zip")], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "not as it would have without the interruption" in result.stderr
