@@ -48,6 +48,17 @@ def timesteps(output_dir: Path, experiment_id: str) -> list[int]:
     return [entry["timestep"] for entry in metrics["training_metrics"]["time_series"]]
 
 
+def without_entries(source: Path, target: Path, names: tuple[str, ...]) -> Path:
+    """A copy of checkpoint ``source`` without some entries: a checkpoint written before they existed."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as older:
+        for name in original.namelist():
+            if name not in names:
+                older.writestr(name, original.read(name))
+    return target
+
+
 def contract_tree(experiment_id: str, checkpoints: list[int]) -> set[str]:
     """The names in a finished run's folder: exactly the contract's tree."""
     return {f"{experiment_id}_model.zip", f"{experiment_id}_results.json", f"{experiment_id}_metrics.json",

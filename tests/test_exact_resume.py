@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import load_json, run_cli, start_cli
+from conftest import load_json, run_cli, start_cli, without_entries
 from rl_sweep.errors import ExitCode
 from rl_sweep.run.cli import run_training
 from rl_sweep.run.config import TrainingConfig
@@ -102,11 +102,7 @@ def test_a_run_stopped_at_a_random_moment_and_resumed_ends_identical(tmp_path, s
 def test_a_checkpoint_without_its_rollouts_state_resumes_with_a_warning(tmp_path):
     assert run_training(TrainingConfig(algo="a2c", total_timesteps=300, checkpoint_interval=100, eval_episodes=1,
                                        output_dir=tmp_path / "A")) == ExitCode.OK
-    with zipfile.ZipFile(tmp_path / "A/checkpoint_100.zip") as source, \
-            zipfile.ZipFile(tmp_path / "older.zip", "w", zipfile.ZIP_DEFLATED) as older:
-        for name in source.namelist():
-            if name not in ("rollout_start.json", "manifest.json"):
-                older.writestr(name, source.read(name))
+    without_entries(tmp_path / "A/checkpoint_100.zip", tmp_path / "older.zip", ("rollout_start.json", "manifest.json"))
     result = run_cli(["--algo", "a2c", "--timesteps", "300", "--checkpoint-interval", "100", "--eval-episodes", "1",
                       "--output-dir", "A", "--resume-from", str(tmp_path / "older.zip")], tmp_path)
     assert result.returncode == 1, result.stderr

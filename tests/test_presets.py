@@ -6,7 +6,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import load_json, run_cli, timesteps
+from conftest import load_json, run_cli, timesteps, without_entries
 from stable_baselines3 import A2C
 
 from rl_sweep.run.config import TrainingConfig
@@ -88,12 +88,8 @@ def test_a_normalising_preset_keeps_its_statistics_in_every_checkpoint_and_resum
 
     # A checkpoint without its rollout's state (an exact resume would start from the rollout's own statistics,
     # tests/test_exact_resume.py): the statistics come from vec_normalize.json.
-    with zipfile.ZipFile(out / "checkpoint_200.zip") as source, \
-            zipfile.ZipFile(tmp_path / "older.zip", "w", zipfile.ZIP_DEFLATED) as older:
-        for name in source.namelist():
-            if name not in ("rollout_start.json", "manifest.json"):
-                older.writestr(name, source.read(name))
-    resumed = TrainingRun(dataclasses.replace(config, resume_from=tmp_path / "older.zip"))
+    older = without_entries(out / "checkpoint_200.zip", tmp_path / "older.zip", ("rollout_start.json", "manifest.json"))
+    resumed = TrainingRun(dataclasses.replace(config, resume_from=older))
     try:
         assert resumed.env.gamma == 0.995
         assert resumed.env.obs_rms.mean.tolist() == statistics[0]["obs_rms"]["mean"]
