@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecNormalize
 
 from rl_sweep.run.environments import ReplayableEnv, rms_from_dict, rms_to_dict
 
@@ -35,10 +35,6 @@ def _replayable(env: gym.Env) -> ReplayableEnv:
     while not isinstance(env, ReplayableEnv):
         env = env.env
     return env
-
-
-def _base(vec_env: VecEnv) -> DummyVecEnv:
-    return vec_env.venv if isinstance(vec_env, VecNormalize) else vec_env
 
 
 def capture(model: OnPolicyAlgorithm) -> RolloutStart:
@@ -53,7 +49,7 @@ def capture(model: OnPolicyAlgorithm) -> RolloutStart:
         "last_obs": np.copy(model._last_obs),
         "last_obs_dtype": str(model._last_obs.dtype),
         "last_episode_starts": np.copy(model._last_episode_starts),
-        "episodes": [_replayable(e).episode() for e in _base(env).envs],
+        "episodes": [_replayable(e).episode() for e in env.unwrapped.envs],
         "normalization": None,
     }
     if isinstance(env, VecNormalize):
@@ -87,7 +83,7 @@ def restore(model: OnPolicyAlgorithm, start: dict[str, Any]) -> None:
     replay every environment's episode, then restore VecNormalize's state, SB3's counters and the random
     number generators (last: replaying and loading use them)."""
     env = model.get_env()
-    for sub_env, episode in zip(_base(env).envs, start["episodes"], strict=True):
+    for sub_env, episode in zip(env.unwrapped.envs, start["episodes"], strict=True):
         how = episode["reset"]
         if how["seed"] is None:
             sub_env.unwrapped.np_random.bit_generator.state = how["rng"]

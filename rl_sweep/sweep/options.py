@@ -134,3 +134,8 @@ def _first_line(error: BaseException) -> str:
     cause = getattr(error, "cause", None) or error
     return one_line(cause)
 
+
+
+def trial_records(result_grid: Any) -> list[dict[str, Any]]:
+    """The record of every trial of a finished Tune run (its ``ResultGrid``)."""
+    return [trial_record(result.config or {}, result.metrics or {}, result.error) for result in result_grid]

@@ -16,7 +16,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import (
     check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
 )
-from rl_sweep.sweep.options import SweepOptions, trial_config, trial_record
+from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
 from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.sweep")
@@ -91,8 +91,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps, preset {options.preset}, on "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
     result_grid = build_tuner(options, callbacks, resume).fit()
-    summary = summarize(options, [trial_record(r.config or {}, r.metrics or {}, r.error) for r in result_grid],
-                        started)
+    summary = summarize(options, trial_records(result_grid), started)
     print_summary(summary)
     try:
         summary["report"] = write_sweep_report(storage, options.folder(), summary)

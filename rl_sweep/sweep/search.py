@@ -29,7 +29,7 @@ from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
     check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
 )
-from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_record
+from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_records
 from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.search")
@@ -53,8 +53,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
               f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
         result_grid = build_search_tuner(options, algo, runs[algo]).fit()
-        searches[algo], trials[algo] = rank_settings(
-            [trial_record(r.config or {}, r.metrics or {}, r.error) for r in result_grid])
+        searches[algo], trials[algo] = rank_settings(trial_records(result_grid))
         print_ranking(algo, searches[algo])
         if searches[algo] and searches[algo][0]["status"] == "completed":
             best[algo] = searches[algo][0]
