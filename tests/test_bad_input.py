@@ -5,12 +5,14 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import cli_env, load_json, run_cli, start_cli
+from rl_sweep.run.checkpoints import inspect_checkpoint
 
 
 def problem_lines(stderr: str) -> list[str]:
@@ -133,21 +135,37 @@ def test_report_bad_input(tmp_path):
     assert "| a2c_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
 
 
-def test_a_second_ctrl_c_still_exits_7_with_the_files_intact(tmp_path):
+@pytest.mark.parametrize("moment, delay", [
+    ("the first", 0.0), ("the first", 0.3),  # while the run saves its checkpoint
+    ("shutdown", 0.0), ("shutdown", 0.3),  # after its last line, while Python shuts down
+])
+def test_a_second_ctrl_c_still_exits_7_with_the_files_intact(tmp_path, moment, delay):
     process = start_cli(["--algo", "ppo", "--timesteps", "200000", "--output-dir", "out"], tmp_path)
+    stderr: list[str] = []
+    said_interrupted = threading.Event()
+
+    def read() -> None:
+        for line in process.stderr:
+            stderr.append(line)
+            if "interrupted at step" in line:
+                said_interrupted.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     out = tmp_path / "out"
     deadline = time.monotonic() + 120
     while not (out / "checkpoint_2000.zip").exists():
         assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    time.sleep(0.05)
-    assert process.poll() is None  # still saving: the second Ctrl-C lands on a run that is stopping
+    if moment == "shutdown":
+        assert said_interrupted.wait(timeout=60), "".join(stderr)
+    time.sleep(delay)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 7, stderr
-    assert "SIGINT received again" in stderr
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    assert process.returncode == 7, "".join(stderr)
     results = load_json(out / "ppo_seed42_results.json")["experiment_results"]
     assert results["metadata"]["status"] == "interrupted"
     step = results["metadata"]["total_timesteps"]
-    assert (out / f"checkpoint_{step}.zip").exists()
+    assert inspect_checkpoint(out / f"checkpoint_{step}.zip", "ppo").state.step == step  # whole: its manifest holds

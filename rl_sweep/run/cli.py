@@ -115,4 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _install_signal_handlers(stop)
         return _train(config, stop)
 
-    return exit_code_of(command)
+    code = exit_code_of(command)
+    _ignore_signals_from_now_on()
+    return code
+
+
+def _ignore_signals_from_now_on() -> None:
+    """The run is over and its files are written: a signal now has nothing left to stop. Python's shutdown
+    puts back the default disposition of every signal it handled, and a Ctrl-C during that second or so
+    (torch's modules are torn down then) would kill the process by SIGINT instead of letting it exit with
+    its code. A signal ignored at the OS level stays ignored to the end."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
