@@ -33,19 +33,19 @@ def _seconds_between(start: str, end: str) -> float:
     return (datetime.strptime(end, fmt) - datetime.strptime(start, fmt)).total_seconds()
 
 
-def trial_figures(experiment_dir: Path, experiment_id: str) -> dict:
-    """Final evaluation, speed and time to 200 of one finished run, from its contract files."""
+def trial_figures(experiment_dir: Path, experiment_id: str, threshold: float = THRESHOLD) -> dict:
+    """Final evaluation, speed and time to the threshold (200) of one finished run, from its contract files."""
     results = json.loads((experiment_dir / f"{experiment_id}_results.json").read_text())["experiment_results"]
     series = json.loads((experiment_dir / f"{experiment_id}_metrics.json").read_text())[
         "training_metrics"]["time_series"]
     metrics, metadata = results["metrics"], results["metadata"]
-    reached = next((e for e in series if e["reward"] is not None and e["reward"] >= THRESHOLD), None)
+    reached = next((e for e in series if e["reward"] is not None and e["reward"] >= threshold), None)
     return {
         "final": metrics["final_reward_mean"], "std": metrics["final_reward_std"],
         "steps": metrics["total_timesteps"], "train_s": metrics["training_time_seconds"],
         "steps_per_s": metrics["steps_per_second"],
-        "steps_to_200": reached["timestep"] if reached else None,
-        "time_to_200": _seconds_between(metadata["start_time"], reached["timestamp"]) if reached else None,
+        "steps_to_threshold": reached["timestep"] if reached else None,
+        "time_to_threshold": _seconds_between(metadata["start_time"], reached["timestamp"]) if reached else None,
     }
 
 
@@ -82,13 +82,13 @@ def main() -> None:
             continue
         f = trial_figures(Path(trial["experiment_dir"]), trial["trial"])
         by_algo.setdefault(trial["algo"], []).append(f)
-        to_steps = "-" if f["steps_to_200"] is None else str(f["steps_to_200"])
-        to_time = "-" if f["time_to_200"] is None else f"{f['time_to_200']:.0f}"
+        to_steps = "-" if f["steps_to_threshold"] is None else str(f["steps_to_threshold"])
+        to_time = "-" if f["time_to_threshold"] is None else f"{f['time_to_threshold']:.0f}"
         print(f"{trial['trial']:<14} {f['final']:8.1f} ± {f['std']:5.1f} {'yes' if f['final'] >= THRESHOLD else 'no':>6} "
               f"{f['steps']:>8} {f['train_s']:8.0f} {f['steps_per_s']:8.0f} {to_steps:>13} {to_time:>9}")
     for algo, figures in by_algo.items():
         landed = sum(f["final"] >= THRESHOLD for f in figures)
-        times = [f["time_to_200"] for f in figures if f["time_to_200"] is not None]
+        times = [f["time_to_threshold"] for f in figures if f["time_to_threshold"] is not None]
         reached = (f"median time to 200 (training reward) {statistics.median(times):.0f} s over {len(times)} seed(s)"
                    if times else "the training reward never reached 200")
         print(f"{algo}: {landed}/{len(figures)} seeds at 200 or more; mean final reward "

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rl_sweep.numerics import pin
+
+pin()  # before torch first computes: see rl_sweep.numerics
+
 __version__ = "0.1.0"
 
 __all__ = ["RunTrainable", "TrainingConfig", "__version__"]

@@ -8,10 +8,12 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from rl_sweep.errors import ExitCode, PipelineError, exit_code_for
-from rl_sweep.presets import DEFAULT_PRESET, available_presets
+import yaml
+
+from rl_sweep.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_for
+from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, available_presets
 
 log = logging.getLogger("rl_sweep.cli")
 
@@ -46,10 +48,47 @@ def positive_int(text: str) -> int:
     return value
 
 
+class Once(argparse.Action):
+    """An option that may be given once: a second ``--env`` is refused, not silently taken instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest) is not None:
+            several = " (rl-sweep takes several as --envs ID [ID ...])" if option_string == "--env" else ""
+            parser.error(f"{option_string} is given twice{several}")
+        setattr(namespace, self.dest, values)
+
+
+def env_argument(text: str) -> tuple[str, Any]:
+    """An argparse type: ``KEY=VALUE``, the value read as a YAML scalar (``true``, ``0.5``, ``-9.8``, ``name``)."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a YAML value") from None
+    return key, parsed
+
+
+def env_kwargs_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The environment arguments the options give; one given twice is refused."""
+    kwargs: dict[str, Any] = {}
+    for key, value in args.env_kwargs:
+        if key in kwargs:
+            raise ConfigError(f"--env-kwargs gives {key} twice")
+        kwargs[key] = value
+    return kwargs
+
+
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options a single run and a sweep share, with the contract's defaults."""
-    parser.add_argument("--env", default="LunarLander-v3", dest="env_name", metavar="ENV",
-                        help="Gymnasium environment id (default: %(default)s)")
+    parser.add_argument("--env", default=None, dest="env_name", metavar="ENV", action=Once,
+                        help="Gymnasium environment id, or package.module:EnvId-v0 for one a module of yours "
+                             f"registers (default: {DEFAULT_ENV})")
+    parser.add_argument("--env-kwargs", nargs="+", type=env_argument, default=[], metavar="KEY=VALUE",
+                        help="arguments for the environment, values read as YAML (continuous=true "
+                             "enable_wind=true gravity=-9.8)")
     parser.add_argument("--timesteps", type=positive_int, default=None, dest="total_timesteps", metavar="N",
                         help="environment steps per run, exactly (default: the preset's; 50000 for contract)")
     parser.add_argument("--checkpoint-interval", type=positive_int, default=None, metavar="N",
@@ -58,6 +97,9 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="deterministic evaluation episodes of the final model (default: %(default)s)")
     parser.add_argument("--conda-env", default="rocm", metavar="NAME",
                         help="conda environment required when conda is active (default: %(default)s)")
+    parser.add_argument("--fast-numerics", action="store_true",
+                        help="let MKL pick its kernels by CPU: results then depend on the CPU (default: pinned, "
+                             "the same numbers on every x86-64 CPU with AVX2)")
     presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
                          help=f"hyperparameter preset: {', '.join(available_presets())} "
@@ -76,7 +118,7 @@ def exit_code_of(command: Callable[[], int]) -> int:
     too with --verbose, which logs DEBUG) and the contract's exit code for it."""
     try:
         return int(command())
-    except (Exception, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt, Interrupted) as exc:
         log.debug("failure details", exc_info=True)
         log.error("%s", one_line(exc))
         return int(exit_code_for(exc))
@@ -85,7 +127,7 @@ def exit_code_of(command: Callable[[], int]) -> int:
 def one_line(exc: BaseException) -> str:
     """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
     and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, (KeyboardInterrupt, Interrupted)):
         return "interrupted"
     text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split()) or type(exc).__name__

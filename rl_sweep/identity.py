@@ -1,9 +1,11 @@
-"""A run's name: ``{algo}_seed{seed}``, the stem of its files and the name of its folder, in one place."""
+"""A run's name: ``{algo}_seed{seed}``, the stem of its files and the name of its folder, and the folder of an
+environment in a sweep of several, in one place."""
 
 from __future__ import annotations
 
 import re
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _NAME = re.compile(r"^(?P<algo>[a-z0-9]+)(?:_s(?P<setting>\d+))?_seed(?P<seed>\d+)$")
 
 
@@ -18,3 +20,9 @@ def parse_experiment_id(name: str) -> tuple[str, int | None]:
     if match is None:
         return name.partition("_seed")[0], None
     return match["algo"], int(match["seed"])
+
+
+def env_folder(env_id: str) -> str:
+    """An environment id as one safe folder name: every character but letters, digits, ``.``, ``_`` and ``-``
+    becomes ``-`` (``ALE/Pong-v5``: ``ALE-Pong-v5``; ``pkg.mod:Env-v0``: ``pkg.mod-Env-v0``)."""
+    return _UNSAFE.sub("-", env_id)

@@ -6,6 +6,13 @@ run), ``normalize`` (running normalisation of observations and rewards, SB3's ``
 absent), ``hyperparameters`` (passed to the SB3 constructor; ``"lin_<value>"`` is a linear schedule from
 <value> to 0, the RL Zoo's convention) and optionally ``policy_kwargs`` and ``search``, the space
 ``rl-sweep --search`` samples (see :mod:`rl_sweep.search`), which a plain run ignores.
+
+Such a block applies to every environment. A preset may instead hold, per algorithm, one block per
+environment id (the RL Zoo's convention) and optionally ``default``, the block for any other environment::
+
+    ppo:
+      LunarLander-v3: {timesteps: 600000, ...}
+      CartPole-v1: {timesteps: 100000, ...}
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ def _configs_dir() -> Path:
 
 CONFIGS_DIR = _configs_dir()
 DEFAULT_PRESET = "contract"
+DEFAULT_ENV = "LunarLander-v3"
+ANY_ENVIRONMENT = "default"  # the block of a per-environment preset that serves every other environment
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,9 @@ def preset_path(preset: str) -> Path:
     return CONFIGS_DIR / f"{preset}.yaml"
 
 
-def load_settings(preset: str, algo: str) -> AlgoSettings:
-    """``algo``'s block of ``preset``; a ConfigError (exit code 3) for anything unusable."""
+def load_settings(preset: str, algo: str, env_name: str = DEFAULT_ENV) -> AlgoSettings:
+    """``algo``'s settings in ``preset`` for ``env_name``; a ConfigError (exit code 3) for anything unusable,
+    and for a per-environment preset with no block for ``env_name`` and no ``default``."""
     path = preset_path(preset)
     try:
         document = yaml.safe_load(path.read_text())
@@ -86,14 +96,28 @@ def load_settings(preset: str, algo: str) -> AlgoSettings:
     block = document.get(algo) if isinstance(document, dict) else None
     if not isinstance(block, dict):
         raise ConfigError(f"{path} has no settings for {algo}")
+    where = algo
+    if not set(block) & set(AlgoSettings.__dataclass_fields__):  # one block per environment
+        environments = [name for name in block if name != ANY_ENVIRONMENT]
+        # Gymnasium's module:id form names the environment of the id after the colon.
+        found = next((name for name in (env_name, env_name.rpartition(":")[2], ANY_ENVIRONMENT) if name in block),
+                     None)
+        if found is None:
+            raise ConfigError(f"preset {preset} has no {algo} settings for {env_name}; it has settings for "
+                              f"{', '.join(environments) or 'no environment'} (give --config FILE.yaml for others)")
+        block, where = block[found], f"{algo} {found}"
+        if not isinstance(block, dict):
+            raise ConfigError(f"{path}: {where} must be a block of settings")
     unknown = set(block) - set(AlgoSettings.__dataclass_fields__)
     if unknown:
-        raise ConfigError(f"{path}: unknown keys for {algo}: {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{path}: unknown keys for {where}: {', '.join(sorted(unknown))}")
+    if "timesteps" not in block:
+        raise ConfigError(f"{path}: {where} has no timesteps")
     settings = AlgoSettings(**block)
     for name in ("timesteps", "checkpoint_interval", "n_envs"):
         value = getattr(settings, name)
         if not is_positive_int(value):
-            raise ConfigError(f"{path}: {algo} {name} must be a positive integer, not {value!r}")
+            raise ConfigError(f"{path}: {where} {name} must be a positive integer, not {value!r}")
     if not isinstance(settings.normalize, bool):
-        raise ConfigError(f"{path}: {algo} normalize must be true or false, not {settings.normalize!r}")
+        raise ConfigError(f"{path}: {where} normalize must be true or false, not {settings.normalize!r}")
     return settings

@@ -15,8 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment for a CLI subprocess: no conda env active unless a test sets one."""
-    env = {k: v for k, v in os.environ.items() if k != "CONDA_DEFAULT_ENV"}
+    """The environment for a CLI subprocess, as a user's shell has it: no conda env active unless a test sets
+    one, and none of the numerics this process was pinned to on importing rl_sweep."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_DEFAULT_ENV", "MKL_CBWR", "RL_SWEEP_SET_MKL_CBWR")}
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env

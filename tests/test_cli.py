@@ -48,7 +48,7 @@ def test_full_training_workflow(tmp_path):
     assert results["metadata"]["conda_environment"] is None
     assert results["model"]["checkpoints"][-1] == "checkpoint_10000.zip"
     assert results["environment"] == {"name": "LunarLander-v3", "observation_space": "Box(8,)",
-                                      "action_space": "Discrete(4)", "reward_threshold": 200.0}
+                                      "action_space": "Discrete(4)", "reward_threshold": 200.0, "kwargs": {}}
     metrics = results["metrics"]
     assert metrics["eval_episodes"] == 3
     assert metrics["converged"] == (metrics["final_reward_mean"] >= 200.0)

@@ -102,7 +102,7 @@ class Cluster:
         wait_for_port(head_port)
         for _ in range(2):
             self._node(["--address", self.address, "--num-cpus", "1"],
-                       hide=[self.root, REPO / "rl_sweep", REPO / "configs"])
+                       hide=[self.root, REPO / "rl_sweep", REPO / "configs", REPO / "tests" / "envs"])
         self.wait_for_cpus(2)
 
     def _node(self, args: list[str], hide: list[Path]) -> None:
@@ -213,3 +213,28 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
     assert report.returncode == 0, report.stderr
     assert cluster.read_json("team/sweeps/c1/summary.json")["report"]["algorithms"]["ppo"]["seeds_completed"] == 1
     assert not any(work.iterdir())  # nothing was written beside the driver
+
+
+def test_a_users_environment_reaches_the_workers_with_py_modules(cluster):
+    """The workers cannot see tests/envs: the user's package reaches them through Ray's runtime_env, or not
+    at all."""
+    from test_environments import CORRIDOR, USER_ENVS
+
+    work = cluster.root / "driver_user_env"
+    work.mkdir()
+    env = {**cluster.env, "PYTHONPATH": f"{cluster.env['PYTHONPATH']}:{USER_ENVS}"}  # the driver has it installed
+    results = cluster.uri("team")
+
+    def sweep(name: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results,
+                               "--algos", "a2c", "--env", CORRIDOR, "--timesteps", "300", "--checkpoint-interval", "100",
+                               "--eval-episodes", "1", "--max-failures", "0", "--name", name, *extra],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=300)
+
+    without = sweep("u1")
+    assert without.returncode == 2, without.stdout + without.stderr
+    assert "rl_sweep_test_envs" in cluster.read_json("team/sweeps/u1/summary.json")["trials"][0]["error"]
+    shipped = sweep("u2", "--py-modules", str(Path(USER_ENVS) / "rl_sweep_test_envs"))
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    [trial] = cluster.read_json("team/sweeps/u2/summary.json")["trials"]
+    assert trial["status"] == "completed" and trial["env"] == CORRIDOR

@@ -1,4 +1,5 @@
-"""The comparison report: rliable statistics on known numbers, missing runs, one seed, the CLI."""
+"""The comparison report: rliable statistics on known numbers, missing runs, one seed, the CLI; several
+environments: a section each, scores normalised between a random policy and the threshold, a sweep's report."""
 
 import json
 import subprocess
@@ -8,8 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scipy.stats import trim_mean
+
+from rl_sweep.identity import env_folder
 from rl_sweep.report.runs import load_run as load_trial
-from rl_sweep.report.document import write_report as _write_report
+from rl_sweep.report.document import reproduce_command, write_report as _write_report, write_sweep_report
+from rl_sweep.run.evaluation import evaluate_random
+from rl_sweep.storage import Storage
 
 from conftest import cli_env, load_json
 
@@ -22,8 +28,11 @@ PPO_FINALS = [100.0, 200.0, 300.0, 400.0]
 A2C_FINALS = [0.0, 50.0, 60.0, 500.0]
 
 
-def make_experiment(root: Path, algo: str, seed: int, final: float, slope: float = 1.0) -> Path:
-    """An experiment folder as rl-train writes it, with a straight-line training curve."""
+def make_experiment(root: Path, algo: str, seed: int, final: float, slope: float = 1.0,
+                    env: str = "LunarLander-v3", threshold: float | None = 200.0, eval_episodes: int = 10,
+                    env_kwargs: dict | None = None, eval_cut: int | None = None) -> Path:
+    """An experiment folder as rl-train writes it, with a straight-line training curve; without ``env_kwargs``
+    and ``eval_cut``, as rl-train wrote it before it recorded them."""
     out = root / f"{algo}_seed{seed}"
     out.mkdir(parents=True)
     name = f"{algo}_seed{seed}"
@@ -31,16 +40,22 @@ def make_experiment(root: Path, algo: str, seed: int, final: float, slope: float
     series = [{"timestep": s, "episode": s // 50, "reward": None if s == 100 else slope * s - 400,
                "episode_length": 50.0, "loss": 1.0, "timestamp": "2026-11-25T00:00:00Z"} for s in steps]
     (out / f"{name}_metrics.json").write_text(json.dumps({"training_metrics": {
-        "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": "LunarLander-v3",
+        "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": env,
                      "seed": seed, "recording_interval": 100},
         "time_series": series, "aggregated": {}}}))
+    metrics = {"final_reward_mean": final, "final_reward_std": 1.0, "total_timesteps": 1000,
+               "training_time_seconds": 2.0, "steps_per_second": 500.0, "eval_episodes": eval_episodes}
+    environment = {"name": env, "reward_threshold": threshold}
+    if eval_cut is not None:
+        metrics["eval_cut_at_time_limit"] = eval_cut
+    if env_kwargs is not None:
+        environment["kwargs"] = env_kwargs
     (out / f"{name}_results.json").write_text(json.dumps({"experiment_results": {
-        "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": "LunarLander-v3",
+        "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": env,
                      "seed": seed, "total_timesteps": 1000, "target_timesteps": 1000, "status": "completed"},
         "model": {"checkpoint_interval": 500},
-        "metrics": {"final_reward_mean": final, "final_reward_std": 1.0, "total_timesteps": 1000,
-                    "training_time_seconds": 2.0, "steps_per_second": 500.0, "eval_episodes": 10},
-        "environment": {"name": "LunarLander-v3", "reward_threshold": 200.0}}}))
+        "metrics": metrics,
+        "environment": environment}}))
     return out
 
 
@@ -126,3 +141,128 @@ def test_rl_report_cli_on_folders_and_its_argument_errors(four_seeds, tmp_path):
     assert load_json(tmp_path / "cli/summary.json")["report"]["algorithms"]["ppo"]["iqm"] == pytest.approx(250.0)
     assert rl_report().returncode == 3
     assert rl_report("--sweep", "nope").returncode == 2
+
+
+# -- several environments: a section each, then scores normalised between a random policy and the threshold --
+
+EPISODES = 3  # the synthetic runs' evaluation episodes: the report evaluates the random policy on as many
+SEEDS = [0, 1, 2, 3]
+CARTPOLE = {"ppo": [475.0] * 4, "a2c": [20.0, 30.0, 40.0, 50.0]}  # threshold 475
+ACROBOT_PPO = [-100.0, -150.0, -200.0, -250.0]  # threshold -100; A2C ends where the random policy does
+
+
+def random_score(env: str, seeds: list[int]) -> float:
+    """A uniform random policy under the evaluation's protocol, measured here as the report should."""
+    return float(np.mean([evaluate_random(env, seed, EPISODES)["reward_mean"] for seed in seeds]))
+
+
+def make_runs(root: Path, env: str, finals: dict[str, list[float]], threshold: float | None, **extra) -> list[Path]:
+    return [make_experiment(root / env_folder(env), algo, seed, final, env=env, threshold=threshold,
+                            eval_episodes=EPISODES, **extra)
+            for algo, algo_finals in finals.items() for seed, final in zip(SEEDS, algo_finals)]
+
+
+@pytest.fixture(scope="module")
+def two_envs(tmp_path_factory):
+    """The report of PPO and A2C on CartPole-v1 and Acrobot-v1, 4 seeds each; and the random score of Acrobot-v1."""
+    root = tmp_path_factory.mktemp("two_envs")
+    acrobot_random = random_score("Acrobot-v1", SEEDS)
+    folders = (make_runs(root, "CartPole-v1", CARTPOLE, 475.0)
+               + make_runs(root, "Acrobot-v1", {"ppo": ACROBOT_PPO, "a2c": [acrobot_random] * 4}, -100.0))
+    return root / "report", write_report([load_trial(f) for f in folders], root / "report"), acrobot_random
+
+
+def test_several_environments_each_get_their_sections_and_figures(two_envs):
+    out, report, _ = two_envs
+    for env in ("CartPole-v1", "Acrobot-v1"):
+        for figure in ("learning_curves", "final_performance"):
+            assert (out / f"{figure}_{env}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "performance_profiles.png").stat().st_size > 0 and not (out / "learning_curves.png").exists()
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("# PPO vs A2C on 2 environments\n")
+    assert "## CartPole-v1\n" in markdown and "## Acrobot-v1\n" in markdown and "## Across environments\n" in markdown
+    assert markdown.count("### Verdict") == 2 and markdown.count("### Final performance") == 2
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 5
+    assert set(report) == {"environments", "across_environments", "command", "versions", "generated"}
+    assert list(report["environments"]) == ["CartPole-v1", "Acrobot-v1"]
+    cartpole = report["environments"]["CartPole-v1"]
+    assert cartpole["environment"] == "CartPole-v1" and cartpole["reward_threshold"] == 475.0
+    assert cartpole["algorithms"]["a2c"]["iqm"] == pytest.approx(35.0) and len(cartpole["runs"]) == 8
+    assert "--envs CartPole-v1 Acrobot-v1 --eval-episodes 3" in report["command"]
+    assert "--env-kwargs" not in report["command"]
+
+
+def test_scores_are_normalised_between_a_random_policy_and_the_threshold(two_envs):
+    out, report, acrobot_random = two_envs
+    across = report["across_environments"]
+    assert across["environments"] == ["CartPole-v1", "Acrobot-v1"] and across["left_out"] == {}
+    cartpole, acrobot = across["normalisation"]["CartPole-v1"], across["normalisation"]["Acrobot-v1"]
+    assert [(e["seed"], e["episodes"]) for e in cartpole["random_evaluations"]] == [(s, EPISODES) for s in SEEDS]
+    assert cartpole["random_score"] == pytest.approx(np.mean([e["reward_mean"]
+                                                              for e in cartpole["random_evaluations"]]))
+    assert acrobot["random_score"] == pytest.approx(acrobot_random)
+    assert (cartpole["reference"], acrobot["reference"]) == (475.0, -100.0)
+    assert cartpole["reference_source"] == acrobot["reference_source"] == "reward threshold"
+    iqm = across["normalised_iqm"]
+    assert iqm["CartPole-v1"]["ppo"] == pytest.approx(1.0)  # every final at the threshold
+    assert iqm["Acrobot-v1"]["a2c"] == pytest.approx(0.0)  # every final at the random score
+    r = cartpole["random_score"]
+    assert iqm["CartPole-v1"]["a2c"] == pytest.approx((35.0 - r) / (475.0 - r))  # (30 + 40) / 2, normalised
+    ppo = across["algorithms"]["ppo"]
+    acrobot_ppo = [(f - acrobot_random) / (-100.0 - acrobot_random) for f in ACROBOT_PPO]
+    assert ppo["seeds"] == 4
+    assert ppo["iqm"] == pytest.approx(trim_mean([1.0] * 4 + acrobot_ppo, 0.25))
+    assert ppo["mean"] == pytest.approx((1.0 + np.mean(acrobot_ppo)) / 2)
+    assert ppo["optimality_gap"] == pytest.approx(np.mean([0.0] * 4 + [1 - v for v in acrobot_ppo]))
+    for key in ("iqm", "mean", "median", "optimality_gap"):
+        low, high = ppo[f"{key}_ci"]
+        assert low <= ppo[key] <= high
+    improvement = across["probability_of_improvement"]["ppo>a2c"]
+    assert improvement["point"] == pytest.approx(1.0) and len(improvement["ci"]) == 2  # ahead on both
+    assert any(line.startswith("Across environments: PPO is better than A2C") for line in across["verdict"])
+    markdown = (out / "report.md").read_text()
+    assert "| CartPole-v1 |" in markdown and "PPO normalised IQM" in markdown and "performance_profiles.png" in markdown
+
+
+def test_a_sweep_across_environments_reports_from_remote_storage_and_its_trial_records(tmp_path):
+    """Trial names with their environment (``Acrobot-v1/a2c_seed2``), a run that left no files, an environment
+    without a threshold, evaluation episodes cut at the step limit; the runs in storage, not on this disk."""
+    storage, folder = Storage("mock:///bucket/results"), "sweeps/s"
+    finals = {"CartPole-v1": ({"ppo": [475.0] * 3, "a2c": [30.0] * 3}, 475.0),
+              "Acrobot-v1": ({"ppo": [-200.0, -150.0, -300.0], "a2c": [-400.0, -120.0]}, None)}
+    trials = []
+    for env, (by_algo, threshold) in finals.items():
+        for local in make_runs(tmp_path, env, by_algo, threshold, env_kwargs={},
+                               eval_cut=2 if env == "Acrobot-v1" else 0):
+            storage.fs.create_dir(storage.path(folder, env, local.name))  # pyarrow's mock filesystem wants folders
+            storage.upload(local, folder, env, local.name)
+        for algo, seed in [(a, s) for a in by_algo for s in SEEDS[:3]]:
+            name = f"{env}/{algo}_seed{seed}"
+            trials.append({"trial": name, "env": env, "folder": f"{folder}/{name}", "experiment_dir": name,
+                           "status": "completed" if storage.exists(folder, name) else "failed"})
+    report = write_sweep_report(storage, folder, {"trials": trials, "command": "rl-sweep (test)"}, reps=500)
+    acrobot = report["environments"]["Acrobot-v1"]
+    assert acrobot["algorithms"]["a2c"]["not_completed"] == {"a2c_seed2": "failed"}
+    across = report["across_environments"]
+    assert across["normalisation"]["Acrobot-v1"]["reference"] == -120.0  # A2C's best: across all algorithms
+    assert across["normalisation"]["Acrobot-v1"]["reference_source"] == "best final score seen"
+    r = across["normalisation"]["Acrobot-v1"]["random_score"]
+    assert across["normalised_iqm"]["Acrobot-v1"]["a2c"] == pytest.approx(((-400.0 - r) / (-120.0 - r) + 1.0) / 2)
+    assert across["algorithms"]["ppo"]["seeds"] == 3 and across["algorithms"]["a2c"]["seeds"] == 2
+    assert "iqm_ci" in across["algorithms"]["ppo"] and "iqm_ci" not in across["algorithms"]["a2c"]
+    markdown = storage.read_text(folder, "report.md")
+    assert ("Acrobot-v1 has no reward threshold: its 1 is the best final score seen on it (-120.0, across all "
+            "algorithms and seeds).") in markdown
+    assert "seeds per environment PPO 3, A2C 2" in markdown
+    assert "2 evaluation episodes of ppo_seed0, 2 of ppo_seed1" in markdown
+    assert "stopped at 10,000 steps: Acrobot-v1 has no time limit of its own." in markdown
+    assert "evaluation episodes of" not in markdown.split("## Acrobot-v1")[0]  # none cut on CartPole-v1
+    for name in ("report.html", "performance_profiles.png", "learning_curves_Acrobot-v1.png"):
+        assert storage.exists(folder, name)
+
+
+def test_the_reproduce_command_gives_the_environment_arguments(tmp_path):
+    folders = [make_experiment(tmp_path, algo, 42, 100.0, env_kwargs={"continuous": True}) for algo in ("ppo", "a2c")]
+    assert reproduce_command([load_trial(f) for f in folders]) == (
+        "rl-sweep --algos ppo a2c --seeds 1 --timesteps 1000 --checkpoint-interval 500 --env LunarLander-v3 "
+        "--eval-episodes 10 --env-kwargs continuous=True")

@@ -194,6 +194,62 @@ def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
     assert "has no search space" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggregates(ray_cluster, tmp_path):
+    module_id = "gymnasium.envs.classic_control:CartPole-v1"  # an id with ':' in it
+    code, summary = run_sweep(options(tmp_path, envs=[module_id, "Acrobot-v1"], timesteps=1000, seeds=1))
+    assert code == ExitCode.OK
+    sweep = tmp_path / "results/sweeps/test"
+    folders = {"gymnasium.envs.classic_control-CartPole-v1": module_id, "Acrobot-v1": "Acrobot-v1"}
+    assert {p.name for p in sweep.iterdir() if p.is_dir()} == {*folders, "tune"}
+    assert [(t["env"], t["algo"]) for t in summary["trials"]] == [
+        (module_id, "ppo"), (module_id, "a2c"), ("Acrobot-v1", "ppo"), ("Acrobot-v1", "a2c")]
+    for trial in summary["trials"]:
+        folder, name = trial["trial"].split("/")
+        assert folders[folder] == trial["env"]  # the id as given, its folder a safe name
+        out = Path(trial["experiment_dir"])
+        assert out == sweep / folder / name
+        assert {p.name for p in out.iterdir()} == contract_tree(name, [1000])
+        assert load_json(out / f"{name}_results.json")["experiment_results"]["metadata"]["environment"] == trial["env"]
+    report = (sweep / "report.md").read_text()
+    assert "Across environments" in report and (sweep / "performance_profiles.png").exists()
+
+
+def test_a_users_environment_runs_in_a_local_sweep(tmp_path):
+    """As a user runs it: their package on PYTHONPATH, which the local cluster's workers inherit."""
+    from test_environments import CORRIDOR, user_env
+
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--env", CORRIDOR,
+                             "--env-kwargs", "length=4", "--timesteps", "400", "--eval-episodes", "1",
+                             "--name", "mine", "--no-dashboard"], cwd=tmp_path, env=cli_env(**user_env()),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [trial] = load_json(tmp_path / "results/sweeps/mine/summary.json")["trials"]
+    assert trial["env"] == CORRIDOR and trial["env_kwargs"] == {"length": 4} and trial["status"] == "completed"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--env", "CartPole-v1", "--env", "Acrobot-v1"], "--envs"),
+    (["--env", "CartPole-v1", "--envs", "Acrobot-v1"], "not both"),
+    (["--envs", "CartPole-v1", "Acrobot-v1", "--search", "2"], "one environment"),
+    (["--envs", "CartPole-v1", "CartPole-v1"], "twice"),
+    (["--envs", "ALE/Pong-v5", "ALE:Pong-v5"], "share the folder"),
+])
+def test_sweep_cli_refuses_environment_options_that_do_not_fit_with_exit_3(tmp_path, args, says):
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_sweep_cli_refuses_env_kwargs_the_environment_does_not_take_with_exit_5(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--env-kwargs", "nope=1"], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 5, result.stderr
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
     for args in (["--algos", "dqn"], ["--seeds", "0"], ["--bogus"]):
         result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=tmp_path, env=cli_env(),

@@ -1,7 +1,9 @@
 """``rl-report`` / ``python -m rl_sweep.report``: the comparison report of a sweep, or of any experiment folders.
 
 Writes ``learning_curves.png``, ``final_performance.png``, ``report.md``, a self-contained
-``report.html`` (images embedded) and ``summary.json`` (the numbers, under the key ``report``).
+``report.html`` (images embedded) and ``summary.json`` (the numbers, under the key ``report``). Runs of
+several environments get a section each, with their figures named after the environment
+(``learning_curves_CartPole-v1.png``), and a comparison across them (``performance_profiles.png``).
 ``rl-sweep`` writes the same report into its sweep folder when it ends.
 """
 
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("experiments", nargs="*", type=Path, metavar="EXPERIMENT_DIR",
-                        help="experiment folders ({algo}_seed{seed}) to compare")
+                        help="experiment folders ({algo}_seed{seed}) to compare, of one environment or several")
     parser.add_argument("--sweep", metavar="NAME", help="report on sweep NAME, into its folder")
     parser.add_argument("--results-dir", default="results", metavar="DIR",
                         help="where sweeps/ lives: a folder or a storage URI such as s3://bucket/prefix "
@@ -69,7 +71,7 @@ def report(args: argparse.Namespace) -> int:
             raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, args.experiments))}")
         write_json_atomic(out_dir / "summary.json", {"report": write_report(runs, out_dir)})
         where = out_dir / "report.html"
-    print(f"Report: {where} (and report.md, learning_curves.png, final_performance.png)")
+    print(f"Report: {where} (and report.md, and the figures beside it)")
     return ExitCode.OK
 
 

@@ -1,4 +1,5 @@
-"""The report's two figures: learning curves, and final performance per algorithm."""
+"""The report's figures: per environment, learning curves and final performance per algorithm; across
+environments, performance profiles."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rl_sweep.report.runs import RunRecord  # noqa: E402
-from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, aggregate_curve  # noqa: E402
+from rl_sweep.report.statistics import (  # noqa: E402
+    CURVE_REPS, AlgorithmStatistics, aggregate_curve, score_profiles,
+)
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -85,6 +88,31 @@ def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistic
         ax.set_ylabel("final evaluation return\n(deterministic policy)")
         ax.set_title(f"Final performance on {environment}")
         ax.grid(axis="y", alpha=0.3)
+        _legend_below(ax)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+
+
+def performance_profiles(scores: dict[str, np.ndarray], path: Path, reps: int = CURVE_REPS) -> None:
+    """For each normalised score tau, the fraction of an algorithm's runs (every seed on every environment)
+    scoring above it, with its 95% band; 0 is a random policy, 1 the reference."""
+    colour = colours(list(scores))
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+        for algo, profile in score_profiles(scores, reps).items():
+            seeds, envs = scores[algo].shape
+            ax.plot(profile.taus, profile.fraction, color=colour[algo], linewidth=2.2,
+                    label=f"{algo.upper()} ({seeds} seed{'s' if seeds > 1 else ''} x {envs} environments)")
+            if profile.low is not None:
+                ax.fill_between(profile.taus, profile.low, profile.high, color=colour[algo], alpha=0.25,
+                                linewidth=0, label=f"{algo.upper()} 95% bootstrap CI")
+        for tau, name in ((0, "random policy (0)"), (1, "reference (1)")):
+            ax.axvline(tau, color="#444444", linestyle=":" if tau == 0 else "--", linewidth=1.2, label=name)
+        ax.set_xlabel("normalised final score τ")
+        ax.set_ylabel("fraction of runs with score > τ")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("Performance profiles across environments")
+        ax.grid(alpha=0.3)
         _legend_below(ax)
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)

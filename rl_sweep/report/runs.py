@@ -26,8 +26,10 @@ class RunRecord:
     training_time: float | None = None
     steps_per_second: float | None = None
     threshold: float | None = None
-    env_name: str | None = None
+    env_name: str | None = None  # the id as the user gave it: ALE/Pong-v5, mypkg.envs:Corridor-v0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_episodes: int | None = None
+    eval_cut_at_time_limit: int = 0  # evaluation episodes cut at the evaluation's step limit
     curve_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curve_rewards: np.ndarray = field(default_factory=lambda: np.zeros(0))
     config: dict[str, Any] = field(default_factory=dict)
@@ -37,24 +39,39 @@ class RunRecord:
         return self.status == "completed" and self.final_reward is not None
 
 
-def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None) -> RunRecord:
+def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None,
+             env_name: str | None = None) -> RunRecord:
     """Read a run's results and metrics JSON; a folder without them is a ``missing`` run, one whose files are
     not the contract's JSON an ``unreadable`` one: both are listed in the report, never dropped.
 
     :param status: what the sweep knows of the run (a failed trial may still have files).
-    :param name: the run's name when the folder does not say it.
+    :param name: the run's name when the folder does not say it; a sweep's trial name
+        (``CartPole-v1/ppo_seed42``) without its environment part, which ``env_name`` gives.
+    :param env_name: the run's environment when the folder does not say it.
     """
     experiment_dir = Path(experiment_dir)
-    name = name or experiment_dir.name
+    name = (name or experiment_dir.name).rpartition("/")[2]
     results_files = sorted(experiment_dir.glob("*_results.json"))
     if not results_files:
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, status or "missing", str(experiment_dir))
+        return RunRecord(name, algo, seed, status or "missing", str(experiment_dir), env_name=env_name)
     try:
         return _read_run(experiment_dir, results_files[0], status)
     except (ValueError, KeyError, TypeError, AttributeError, OSError):  # not JSON, or not the contract's shape
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, "unreadable", str(experiment_dir))
+        return RunRecord(name, algo, seed, "unreadable", str(experiment_dir), env_name=env_name)
+
+
+def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
+    """Runs grouped by environment, in the order environments first appear. A run that does not say its
+    environment (a folder without results) joins the only one there is; beside several it is under None."""
+    known = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
+    if len(known) <= 1:
+        return {known[0] if known else None: list(runs)}
+    groups: dict[str | None, list[RunRecord]] = {env: [r for r in runs if r.env_name == env] for env in known}
+    if unknown := [r for r in runs if not r.env_name]:
+        groups[None] = unknown
+    return groups
 
 
 def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
@@ -66,7 +83,8 @@ def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> R
         final_reward=metrics["final_reward_mean"], timesteps=metrics.get("total_timesteps", meta["total_timesteps"]),
         training_time=metrics["training_time_seconds"], steps_per_second=metrics.get("steps_per_second"),
         threshold=results["environment"]["reward_threshold"], env_name=meta["environment"],
-        eval_episodes=metrics.get("eval_episodes"),
+        env_kwargs=results["environment"].get("kwargs") or {},
+        eval_episodes=metrics.get("eval_episodes"), eval_cut_at_time_limit=metrics.get("eval_cut_at_time_limit", 0),
         config={"timesteps": meta.get("target_timesteps", meta["total_timesteps"]),
                 "checkpoint_interval": results["model"]["checkpoint_interval"],
                 "preset": meta.get("preset", "contract")},

@@ -66,6 +66,8 @@ class RunState:
     episodes: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None  # the run's identity; None in checkpoints written before runs had one
     loss: float | None = None  # the latest update's loss, which the time series repeats until the next
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # the environment's arguments ({} in older zips)
+    numerics: dict[str, Any] | None = None  # MKL's code path and torch's threads; None in older zips
 
 
 @dataclass

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options, exit_code_of, preset_of
-from rl_sweep.errors import ExitCode
+from rl_sweep.cli import Parser, add_training_options, env_kwargs_of, exit_code_of, preset_of
+from rl_sweep.errors import ExitCode, Interrupted
 from rl_sweep.logs import configure_console
+from rl_sweep.presets import DEFAULT_ENV
 from rl_sweep.run.config import ALGORITHMS, TrainingConfig
 
 log = logging.getLogger("rl_sweep.train")
@@ -37,6 +38,8 @@ examples:
   python -m rl_sweep.train --algo a2c --checkpoint-interval 500
   python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/checkpoint_10000.zip
   python -m rl_sweep.train --algo a2c --config my_settings.yaml
+  python -m rl_sweep.train --algo ppo --env-kwargs continuous=true enable_wind=true
+  python -m rl_sweep.train --algo ppo --env mypackage.envs:Corridor-v0   # an environment of yours
 """
 
 
@@ -92,7 +95,11 @@ def _train(config: TrainingConfig, stop: threading.Event) -> ExitCode:
             log.warning("interrupted at step %d; resume with --resume-from %s",
                         run.step_count, run.latest_checkpoint)
             return ExitCode.INTERRUPTED
-        run.finish()
+        try:
+            run.finish()
+        except Interrupted:  # during the evaluation: the final checkpoint is saved
+            log.warning("interrupted while finishing; finish with --resume-from %s", run.latest_checkpoint)
+            return ExitCode.INTERRUPTED
         return run.exit_code
 
 
@@ -100,6 +107,8 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
     """The run the command line describes."""
     values = vars(args).copy()
     values["preset"] = preset_of(args)
+    values["env_kwargs"] = env_kwargs_of(args)
+    values["env_name"] = args.env_name or DEFAULT_ENV
     del values["config_file"]
     return TrainingConfig(**values)
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from rl_sweep.errors import ConfigError
 from rl_sweep.identity import experiment_id
-from rl_sweep.presets import DEFAULT_PRESET, AlgoSettings, is_positive_int, load_settings
+from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, AlgoSettings, is_positive_int, load_settings
 
 ALGORITHMS = ("ppo", "a2c")
 # Seeds are taken by NumPy up to 2**32 - 1; a run also seeds seed + step and seed + 1,000,000 (evaluation),
@@ -21,7 +21,11 @@ class TrainingConfig:
     """Configuration for RL agent training.
 
     :param algo: "ppo" or "a2c".
-    :param env_name: Gymnasium environment id.
+    :param env_name: Gymnasium environment id; ``package.module:EnvId-v0`` imports the module that
+        registers it (Gymnasium's own form).
+    :param env_kwargs: arguments for ``gym.make`` (``{"continuous": True}``); None: none.
+    :param fast_numerics: let MKL pick its kernels by CPU: faster on some, but the numbers then depend on
+        the CPU (see :mod:`rl_sweep.numerics`).
     :param seed: seed for Python, NumPy, PyTorch and the environment.
     :param total_timesteps: environment steps to train, exactly; None: the preset's (50,000 for
         ``contract``).
@@ -42,7 +46,7 @@ class TrainingConfig:
     """
 
     algo: str
-    env_name: str = "LunarLander-v3"
+    env_name: str = DEFAULT_ENV
     seed: int = 42
     total_timesteps: Optional[int] = None
     checkpoint_interval: Optional[int] = None
@@ -54,6 +58,8 @@ class TrainingConfig:
     preset: str = DEFAULT_PRESET
     overrides: Optional[dict[str, Any]] = None
     settings: Optional[AlgoSettings] = None
+    env_kwargs: Optional[dict[str, Any]] = None
+    fast_numerics: bool = False
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -61,10 +67,11 @@ class TrainingConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, not {self.seed!r}")
         self.preset = str(self.preset)
+        self.env_kwargs = dict(self.env_kwargs or {})
         if isinstance(self.settings, dict):
             self.settings = AlgoSettings(**self.settings)
         if self.settings is None:
-            self.settings = load_settings(self.preset, self.algo).with_overrides(self.overrides or {})
+            self.settings = load_settings(self.preset, self.algo, self.env_name).with_overrides(self.overrides or {})
         # The preset's defaults, resolved here and nowhere else.
         if self.total_timesteps is None:
             self.total_timesteps = self.settings.timesteps

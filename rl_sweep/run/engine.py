@@ -23,11 +23,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import torch
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.errors import DiskFullError, ExitCode, PipelineError
+from rl_sweep.errors import DiskFullError, ExitCode, Interrupted, PipelineError
+from rl_sweep.numerics import pin, pinning, unpin
 from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
 from rl_sweep.run.algorithms import check_settings, create_model, training_loss
 from rl_sweep.run.checkpoints import (
@@ -35,7 +38,7 @@ from rl_sweep.run.checkpoints import (
     step_from_filename,
 )
 from rl_sweep.run.config import TrainingConfig
-from rl_sweep.run.environments import make_training_env
+from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs, make_training_env
 from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
 from rl_sweep.run.replay import restore
@@ -86,18 +89,31 @@ class TrainingRun:
         resumed = checkpoint.state if checkpoint else None
         # A resumed run keeps its identity; one written before runs had an id stays without (None).
         self.run_id: str | None = resumed.run_id if resumed else uuid.uuid4().hex
+        if config.fast_numerics:
+            unpin()
+            log.warning("--fast-numerics: MKL picks its kernels by CPU, so this run's numbers depend on the CPU "
+                        "it runs on")
+        else:
+            pin()
         set_seed(config.seed)
+        self.numerics = pinning(torch.get_num_threads())
+        # Made before the folder is touched: an environment that cannot be made leaves nothing behind.
+        self.env = make_training_env(config.env_name, config.seed, config.settings, config.env_kwargs)
         self._lock = FolderLock(self.output_dir)
-        aside = self._claim_folder(keep={self.run_id} if checkpoint else set())
+        try:
+            aside = self._claim_folder(keep={self.run_id} if checkpoint else set())
+        except BaseException:
+            self.env.close()
+            raise
         stamp = file_stamp()
         try:
             self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
             if aside is not None:
                 log.info("%s held files of another run: moved them, whole, to %s", self.output_dir, aside)
             self._log_start(conda_env)
-            self.env = make_training_env(config.env_name, config.seed, config.settings)
-            log.debug("environment %s: observation space %s, action space %s",
-                      config.env_name, self.env.observation_space, self.env.action_space)
+            log.debug("environment %s%s: observation space %s, action space %s", config.env_name,
+                      f" ({format_kwargs(config.env_kwargs)})" if config.env_kwargs else "",
+                      self.env.observation_space, self.env.action_space)
             replay_until = 0
             if checkpoint is not None:
                 self.model, state = self._resume(checkpoint)
@@ -108,7 +124,8 @@ class TrainingRun:
             else:
                 log.info("Creating new %s model", config.algo.upper())
                 self.model = create_model(config.algo, self.env, config.seed, config.settings)
-                state = RunState(config.algo, config.env_name, config.seed, step=0, run_id=self.run_id)
+                state = RunState(config.algo, config.env_name, config.seed, step=0, run_id=self.run_id,
+                                 env_kwargs=config.env_kwargs, numerics=self._pinning)
                 self.checkpoints = CheckpointList(self.output_dir)
             log.debug("preset %s: %s; policy: %s", config.preset, config.settings, self.model.policy)
             self.step_count: int = state.step
@@ -127,7 +144,7 @@ class TrainingRun:
                                 recording_interval=RECORDING_INTERVAL, run_id=self.run_id),
                 series, start_step=self.step_count,
             )
-            self.facts = RunFacts.of(config, self.env, conda_env, utc_now(), self.run_id)
+            self.facts = RunFacts.of(config, self.env, conda_env, utc_now(), self.run_id, self.numerics)
             self.stepper = Stepper(self.model, config.total_timesteps, self._observe, self._stop,
                                    checkpoint.rollout_start if checkpoint else None, replay_until)
         except BaseException:
@@ -180,6 +197,15 @@ class TrainingRun:
         elif state.seed != config.seed or state.env_name != config.env_name:
             self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
                        f"this run continues it with seed {config.seed} on {config.env_name}")
+        if state is not None and state.numerics is not None and state.numerics != self._pinning:
+            self._warn(f"checkpoint was trained with numerics {state.numerics}; this run continues it with "
+                       f"{self._pinning}: it will not go on as it would have")
+        if state is not None and state.env_kwargs != config.env_kwargs:
+            changed = sorted(key for key in {*state.env_kwargs, *config.env_kwargs}
+                             if state.env_kwargs.get(key, "unset") != config.env_kwargs.get(key, "unset"))
+            self._warn(f"checkpoint was trained with environment arguments {format_kwargs(state.env_kwargs) or 'none'}; "
+                       f"this run continues it with {format_kwargs(config.env_kwargs) or 'none'} "
+                       f"(changed: {', '.join(changed)})")
         if step >= config.total_timesteps:
             log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)
         elif checkpoint.rollout_start is None:
@@ -250,7 +276,7 @@ class TrainingRun:
         latest = training_loss(self.config.algo, self.model)
         return RunState(self.config.algo, self.config.env_name, self.config.seed, self.step_count,
                         self.training_time, self.episodes.state(), self.run_id,
-                        self.loss if latest is None else latest)
+                        self.loss if latest is None else latest, self.config.env_kwargs, self._pinning)
 
     def _save_checkpoint(self) -> Path | None:
         """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
@@ -295,8 +321,14 @@ class TrainingRun:
                            "untrained policy is what is evaluated")
             model_file = f"{self.config.experiment_id}_model.zip"
             save_checkpoint(self.model, self.output_dir / model_file, self._state(), self.stepper.rollout_start)
-            evaluation = evaluate(self.model, self.config.env_name, self.config.seed,
-                                  self.config.eval_episodes)
+            if self._stop.is_set():
+                raise Interrupted("stop")
+            evaluation = evaluate(self.model, self.config.env_name, self.config.seed, self.config.eval_episodes,
+                                  self.config.env_kwargs, self._stop)
+            if evaluation["cut_at_time_limit"]:
+                self._warn(f"{evaluation['cut_at_time_limit']} of {evaluation['episodes']} evaluation episodes "
+                           f"stopped at {EVAL_TIME_LIMIT:,} steps: {self.config.env_name} has no time limit of "
+                           "its own (give one with --env-kwargs max_episode_steps=N)")
             self.metrics.write_json(self.episodes, self.step_count)
             results = self._write_results("completed", evaluation, model_file)
             self.status = "completed"
@@ -336,7 +368,7 @@ class TrainingRun:
         try:
             yield
         except BaseException as exc:
-            self.abort("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+            self.abort("interrupted" if isinstance(exc, (KeyboardInterrupt, Interrupted)) else "failed")
             raise
 
     def _ensure_checkpoint(self) -> None:
@@ -344,6 +376,11 @@ class TrainingRun:
         self.step_count = self.model.num_timesteps
         if not self.checkpoints.has(self.step_count):
             self._save_checkpoint()
+
+    @property
+    def _pinning(self) -> dict[str, Any]:
+        """What a checkpoint records of the numerics: the pinning, not the CPU (which pinning makes moot)."""
+        return {key: self.numerics[key] for key in ("mkl_cbwr", "torch_threads")}
 
     def _warn(self, message: str, level: int = logging.WARNING) -> None:
         """Log something that lessens trust in the run's files; the run then exits with code 1."""

@@ -3,8 +3,10 @@ preset asks."""
 
 from __future__ import annotations
 
-import gymnasium as gym
+import importlib
 from typing import Any
+
+import gymnasium as gym
 
 import numpy as np
 from stable_baselines3.common.monitor import Monitor
@@ -15,34 +17,69 @@ from rl_sweep.errors import EnvCreationError
 from rl_sweep.presets import AlgoSettings
 
 
-def make_env(env_name: str, seed: int, n_envs: int = 1) -> VecEnv:
-    """``n_envs`` monitored ``env_name`` in one DummyVecEnv; environment i first resets with ``seed + i``.
+# An evaluation episode of an environment without a time limit of its own ends here.
+EVAL_TIME_LIMIT = 10_000
 
-    Raises :class:`EnvCreationError` for an unknown id or a missing dependency (Box2D).
+
+def make_env(env_name: str, seed: int, n_envs: int = 1, env_kwargs: dict[str, Any] | None = None,
+             time_limit: int | None = None) -> VecEnv:
+    """``n_envs`` monitored ``env_name`` (made with ``env_kwargs``) in one DummyVecEnv; environment i first
+    resets with ``seed + i``. ``time_limit``: the episode length at which an environment without a time
+    limit of its own is cut.
+
+    Raises :class:`EnvCreationError` for an unknown id, a missing dependency (Box2D), an argument the
+    environment does not take or a value it refuses.
     """
+    env_kwargs = dict(env_kwargs or {})
+    if time_limit is not None and not has_time_limit(env_name, env_kwargs):
+        env_kwargs["max_episode_steps"] = time_limit
     try:
-        gym_envs = [gym.make(env_name) for _ in range(n_envs)]
-    except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError...
-        raise EnvCreationError(f"cannot create environment {env_name!r}: {exc}") from exc
+        gym_envs = [gym.make(env_name, **env_kwargs) for _ in range(n_envs)]
+    except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError, TypeError...
+        arguments = f" with {format_kwargs(env_kwargs)}" if env_kwargs else ""
+        raise EnvCreationError(f"cannot create environment {env_name!r}{arguments}: "
+                               f"{type(exc).__name__}: {exc}") from exc
     # ReplayableEnv remembers each episode's reset and actions, so that a resumed run can rebuild it.
     vec_env = DummyVecEnv([lambda e=e: Monitor(ReplayableEnv(e)) for e in gym_envs])
     vec_env.seed(seed)
     return vec_env
 
 
-def make_training_env(env_name: str, seed: int, settings: AlgoSettings) -> VecEnv:
+def has_time_limit(env_name: str, env_kwargs: dict[str, Any] | None = None) -> bool:
+    """Whether episodes of ``env_name`` end at a time limit: its registration's, or ``max_episode_steps``
+    given as an argument."""
+    if (env_kwargs or {}).get("max_episode_steps") is not None:
+        return True
+    module, _, env_id = env_name.rpartition(":")  # Gymnasium's module:id form imports the module first
+    try:
+        if module:
+            importlib.import_module(module)
+        return gym.spec(env_id).max_episode_steps is not None
+    except Exception:  # an id gym.make refuses too; make_env says why
+        return False
+
+
+def format_kwargs(env_kwargs: dict[str, Any]) -> str:
+    """``continuous=True gravity=-9.8``: environment arguments as the command line gives them."""
+    return " ".join(f"{key}={value}" for key, value in env_kwargs.items())
+
+
+def make_training_env(env_name: str, seed: int, settings: AlgoSettings,
+                      env_kwargs: dict[str, Any] | None = None) -> VecEnv:
     """The environments a run trains on: ``settings.n_envs`` of them, in a ``VecNormalize`` when the preset
     normalises (returns discounted with the algorithm's gamma, 0.99 unless set, as in SB3)."""
-    env = make_env(env_name, seed, settings.n_envs)
+    env = make_env(env_name, seed, settings.n_envs, env_kwargs)
     if settings.normalize:
         env = VecNormalize(env, gamma=settings.hyperparameters.get("gamma", 0.99))
     return env
 
 
-def make_eval_env(env_name: str, seed: int, training_env: VecEnv | None) -> VecEnv:
-    """One environment to evaluate on; normalised with ``training_env``'s frozen statistics when that is
-    a ``VecNormalize``, rewards left raw."""
-    env = make_env(env_name, seed)
+def make_eval_env(env_name: str, seed: int, training_env: VecEnv | None,
+                  env_kwargs: dict[str, Any] | None = None) -> VecEnv:
+    """One environment to evaluate on, its episodes cut at ``EVAL_TIME_LIMIT`` steps when it has no time
+    limit; normalised with ``training_env``'s frozen statistics when that is a ``VecNormalize``, rewards
+    left raw."""
+    env = make_env(env_name, seed, env_kwargs=env_kwargs, time_limit=EVAL_TIME_LIMIT)
     if isinstance(training_env, VecNormalize):
         env = VecNormalize(env, training=False, norm_reward=False)
         sync_envs_normalization(training_env, env)
@@ -81,12 +118,14 @@ def rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
 
 class ReplayableEnv(gym.Wrapper):
     """An environment that remembers how to rebuild its episode: how it was reset (a seed, or its generator's
-    state before the reset) and the actions taken since (see :mod:`rl_sweep.run.replay`)."""
+    state before the reset) and the actions taken since, with their NumPy dtype (see :mod:`rl_sweep.run.replay`):
+    a continuous action replayed as float64 where it was float32 would move the environment elsewhere."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         self.reset_with: dict[str, Any] = {}
         self.actions: list[Any] = []
+        self.action_dtype: str | None = None  # of array actions (continuous ones); None for plain integers
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         rng = None if seed is not None else self.env.unwrapped.np_random.bit_generator.state
@@ -95,10 +134,15 @@ class ReplayableEnv(gym.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any):
-        self.actions.append(action.tolist() if isinstance(action, (np.ndarray, np.generic)) else action)
+        if isinstance(action, (np.ndarray, np.generic)):
+            self.action_dtype = str(action.dtype)
+            self.actions.append(action.tolist())
+        else:
+            self.actions.append(action)
         return self.env.step(action)
 
     def episode(self) -> dict[str, Any]:
         """This episode so far, without copying: its actions list is only ever appended to, so the first
         ``count`` of them are the ones taken so far."""
-        return {"reset": self.reset_with, "actions": self.actions, "count": len(self.actions)}
+        return {"reset": self.reset_with, "actions": self.actions, "count": len(self.actions),
+                "dtype": self.action_dtype}

@@ -74,7 +74,8 @@ def to_json(start: RolloutStart) -> dict[str, Any]:
         "torch_rng": base64.b64encode(start["torch_rng"].numpy().tobytes()).decode(),
         "last_obs": start["last_obs"].tolist(),
         "last_episode_starts": start["last_episode_starts"].tolist(),
-        "episodes": [{"reset": e["reset"], "actions": e["actions"][:e["count"]]} for e in start["episodes"]],
+        "episodes": [{"reset": e["reset"], "actions": e["actions"][:e["count"]], "dtype": e["dtype"]}
+                     for e in start["episodes"]],
     }
 
 
@@ -88,8 +89,9 @@ def restore(model: OnPolicyAlgorithm, start: dict[str, Any]) -> None:
         if how["seed"] is None:
             sub_env.unwrapped.np_random.bit_generator.state = how["rng"]
         sub_env.reset(seed=how["seed"], options=how["options"])
+        dtype = episode.get("dtype")  # absent in checkpoints written before it was kept
         for action in episode["actions"]:
-            sub_env.step(np.asarray(action) if isinstance(action, list) else action)
+            sub_env.step(np.asarray(action, dtype=dtype) if isinstance(action, list) else action)
     if start["normalization"] is not None:
         statistics = start["normalization"]
         env.obs_rms, env.ret_rms = rms_from_dict(statistics["obs_rms"]), rms_from_dict(statistics["ret_rms"])

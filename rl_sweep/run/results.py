@@ -35,6 +35,7 @@ class ResultsMetadata(TypedDict):
     n_envs: int
     normalize: bool
     run_id: Optional[str]
+    numerics: dict[str, Any]  # MKL's code path, torch's threads, the CPU (rl_sweep.numerics)
 
 
 class ResultsModel(TypedDict):
@@ -58,6 +59,7 @@ class ResultsMetrics(TypedDict):
     eval_episodes: int
     steps_per_second: Optional[float]
     training_reward_mean: Optional[float]
+    eval_cut_at_time_limit: int  # evaluation episodes cut at EVAL_TIME_LIMIT: the environment has no limit
 
 
 class ResultsEnvironment(TypedDict):
@@ -65,6 +67,8 @@ class ResultsEnvironment(TypedDict):
     observation_space: str
     action_space: str
     reward_threshold: Optional[float]
+    # Added to the contract's keys:
+    kwargs: dict[str, Any]  # the arguments given to gym.make
 
 
 class ExperimentResults(TypedDict):
@@ -86,6 +90,7 @@ class RunFacts:
     experiment_id: str
     algo: str
     env_name: str
+    env_kwargs: dict[str, Any]
     seed: int
     output_dir: Path
     checkpoint_interval: int
@@ -102,14 +107,16 @@ class RunFacts:
     resumed_from: str | None
     start_time: str
     run_id: str | None
+    numerics: dict[str, Any]
 
     @classmethod
     def of(cls, config: TrainingConfig, env: VecEnv, conda_environment: str | None, start_time: str,
-           run_id: str | None) -> RunFacts:
+           run_id: str | None, numerics: dict[str, Any]) -> RunFacts:
         """The facts of the run ``config`` describes, training on ``env``."""
         settings = config.settings
         return cls(
-            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name, seed=config.seed,
+            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
+            env_kwargs=dict(config.env_kwargs), seed=config.seed,
             output_dir=config.output_dir, checkpoint_interval=config.checkpoint_interval,
             target_timesteps=config.total_timesteps, policy=POLICY, preset=config.preset,
             n_envs=settings.n_envs, normalize=settings.normalize,
@@ -119,7 +126,7 @@ class RunFacts:
             action_space=describe_space(env.action_space),
             reward_threshold=reward_threshold(env), conda_environment=conda_environment,
             resumed_from=str(config.resume_from) if config.resume_from else None,
-            start_time=start_time, run_id=run_id,
+            start_time=start_time, run_id=run_id, numerics=numerics,
         )
 
 
@@ -159,6 +166,7 @@ def build_results(
             n_envs=facts.n_envs,
             normalize=facts.normalize,
             run_id=facts.run_id,
+            numerics=facts.numerics,
         ),
         model=ResultsModel(
             algorithm=facts.algo.upper(),
@@ -179,6 +187,7 @@ def build_results(
             eval_episodes=evaluation["episodes"] if evaluation else 0,
             steps_per_second=steps / training_time if training_time > 0 else None,
             training_reward_mean=recent_reward,
+            eval_cut_at_time_limit=evaluation["cut_at_time_limit"] if evaluation else 0,
         ),
         hyperparameters=facts.hyperparameters,
         environment=ResultsEnvironment(
@@ -186,5 +195,6 @@ def build_results(
             observation_space=facts.observation_space,
             action_space=facts.action_space,
             reward_threshold=threshold,
+            kwargs=facts.env_kwargs,
         ),
     ))

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options, exit_code_of, positive_float, positive_int, preset_of
+from rl_sweep.cli import (
+    Parser, add_training_options, env_kwargs_of, exit_code_of, positive_float, positive_int, preset_of,
+)
 from rl_sweep.errors import ConfigError
 from rl_sweep.logs import configure_console
+from rl_sweep.presets import DEFAULT_ENV
 from rl_sweep.run.config import ALGORITHMS
 from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.options import SweepOptions
@@ -24,7 +27,8 @@ log = logging.getLogger("rl_sweep.sweep")
 EPILOG = """\
 files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI such as s3://...):
   sweep.json, summary.json, report.md, report.html, learning_curves.png, final_performance.png;
-  {algo}_seed{seed}/ per trial, the files of rl-train; tune/ Ray Tune's state and checkpoints.
+  {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs);
+  tune/ Ray Tune's state and checkpoints.
 
 exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
 5 environment creation failed; 7 interrupted (continue with --resume NAME).
@@ -32,6 +36,9 @@ exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 co
 examples:
   rl-sweep --algos ppo a2c --seeds 5
   rl-sweep --algos ppo --seeds 3 --timesteps 20000 --name quick
+  rl-sweep --envs LunarLander-v3 CartPole-v1 Acrobot-v1 --preset tuned --seeds 5   # across environments
+  rl-sweep --env LunarLander-v3 --env-kwargs continuous=true enable_wind=true --seeds 5
+  rl-sweep --env mypackage.envs:Corridor-v0 --address HEAD_IP:6379 --py-modules ./mypackage --results-dir s3://b/rl
   rl-sweep --resume quick
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
   rl-sweep --address HEAD_IP:6379 --results-dir s3://my-bucket/rl --seeds 10 --name big   # on a cluster
@@ -64,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
+    parser.add_argument("--envs", nargs="+", default=None, metavar="ENV",
+                        help="several environments: one trial per (environment, algorithm, seed), each "
+                             "environment's trials in sweeps/{name}/{env}/, and a report across them "
+                             "(instead of --env)")
+    parser.add_argument("--py-modules", nargs="+", type=Path, default=[], metavar="DIR",
+                        help="with --address: folders of your own Python packages (an environment module for "
+                             "--env package.module:EnvId-v0) to ship to every node of the cluster")
     parser.add_argument("--results-dir", default="results", metavar="DIR|URI",
                         help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
                              "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
@@ -102,7 +116,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     if args.resume:
         stored = f"{sweep_folder(args.resume)}/sweep.json"
         try:
-            options = SweepOptions(**json.loads(storage.read_text(stored)))
+            options = SweepOptions.from_json(json.loads(storage.read_text(stored)))
         except FileNotFoundError:
             raise ConfigError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
         options.results_dir = results_dir  # the folder may have moved
@@ -110,11 +124,19 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
+    if args.envs and args.env_name:
+        raise ConfigError("give --env for one environment or --envs for several, not both")
+    for folder in args.py_modules:
+        if not folder.is_dir():
+            raise ConfigError(f"--py-modules {folder} is not a folder (give a package's folder)")
     return SweepOptions(
         algos=list(dict.fromkeys(args.algos)), seeds=args.seeds, seed_start=args.seed_start,
-        timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval, env_name=args.env_name,
+        timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
+        envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args),
+        py_modules=[str(folder.resolve()) for folder in args.py_modules],
         preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
-        eval_episodes=args.eval_episodes, conda_env=args.conda_env, results_dir=results_dir, name=name,
+        eval_episodes=args.eval_episodes, fast_numerics=args.fast_numerics, conda_env=args.conda_env,
+        results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
         search=args.search, early_stopping=args.early_stopping, command=shlex.join(["rl-sweep", *argv]),
     )

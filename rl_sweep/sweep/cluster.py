@@ -38,8 +38,8 @@ def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> N
         check_settings(run.algo, run.settings, run.preset)
     for conda_env in {run.conda_env for run in runs}:
         check_conda_env(conda_env)
-    for env_name in {run.env_name for run in runs}:
-        make_env(env_name, 0).close()
+    for env_name in dict.fromkeys(run.env_name for run in runs):
+        make_env(env_name, 0, env_kwargs=runs[0].env_kwargs).close()
     if address and address != "auto":
         _check_reachable(address)
 
@@ -52,9 +52,11 @@ def check_name_free(options: SweepOptions) -> None:
                           f"--resume {options.name}, or choose another --name")
 
 
-def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage) -> None:
+def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage,
+              py_modules: Sequence[str] = ()) -> None:
     """Start a local Ray cluster sized to this machine, or attach to ``address``, unless Ray runs already;
-    print where the dashboard is."""
+    print where the dashboard is. ``py_modules``: folders of the user's packages, shipped to every worker
+    through Ray's ``runtime_env`` (this package is shipped too on a cluster)."""
     import ray
 
     if ray.is_initialized():
@@ -66,9 +68,12 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
         "log_to_driver": verbose,
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
+    shipped = [*([str(PACKAGE_DIR)] if address else []), *py_modules]
+    if shipped:
+        # Ship these packages to the cluster's workers; their dependencies must be installed there.
+        kwargs["runtime_env"] = {"py_modules": shipped}
     if address:
-        # Ship this package to the cluster's workers; its dependencies must be installed there.
-        kwargs.update(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]})
+        kwargs["address"] = address
     else:
         kwargs.update(include_dashboard=dashboard, dashboard_host="127.0.0.1")
     url = ray.init(**kwargs).dashboard_url
@@ -113,10 +118,10 @@ def tune_config(max_concurrent: int | None, scheduler: Any = None):
     (a new trial in the same process saves importing torch and SB3 again)."""
     from ray import tune
 
-    from rl_sweep.sweep.options import trial_name
+    from rl_sweep.sweep.options import trial_dirname, trial_name
 
     return tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True, scheduler=scheduler,
-                           trial_name_creator=trial_name, trial_dirname_creator=trial_name)
+                           trial_name_creator=trial_name, trial_dirname_creator=trial_dirname)
 
 
 def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float, storage: Storage) -> dict[str, Any]:

@@ -9,6 +9,7 @@ A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
 
     sweeps/{name}/sweep.json, summary.json, report.md, report.html, *.png
     sweeps/{name}/{algo}_seed{seed}/      each trial's contract files (a search: trials/{algo}_s{setting}_seed{seed}/)
+    sweeps/{name}/{env}/{algo}_seed{seed}/  the same, for a sweep of several environments ({env}: env_folder)
     sweeps/{name}/tune/                   Ray Tune's experiment state and checkpoints (a search: tune_{algo}/)
 """
 
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rl_sweep.identity import experiment_id
-from rl_sweep.presets import DEFAULT_PRESET
+from rl_sweep.errors import ConfigError
+from rl_sweep.identity import env_folder, experiment_id
+from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET
 from rl_sweep.run.config import ALGORITHMS, TrainingConfig
 from rl_sweep.storage import Storage, sweep_folder
 
@@ -36,8 +38,10 @@ class SweepOptions:
     timesteps: int | None = None  # None: each algorithm's preset default
     preset: str = DEFAULT_PRESET
     checkpoint_interval: int | None = None  # None: each algorithm's preset default
-    env_name: str = "LunarLander-v3"
+    envs: list[str] = field(default_factory=lambda: [DEFAULT_ENV])
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # given to every environment
     eval_episodes: int = 10
+    fast_numerics: bool = False
     conda_env: str = "rocm"
     results_dir: str = "results"  # a local folder (absolute) or a storage URI
     name: str = ""
@@ -46,7 +50,34 @@ class SweepOptions:
     max_concurrent: int | None = None
     search: int = 0  # >0: a hyperparameter search of this many settings per algorithm, each on `seeds` seeds
     early_stopping: bool = True  # a search's ASHA
+    py_modules: list[str] = field(default_factory=list)  # folders of the user's packages, shipped to a cluster
     command: str = ""
+
+    def __post_init__(self) -> None:
+        folders: dict[str, str] = {}
+        for env in self.envs:
+            other = folders.setdefault(env_folder(env), env)
+            if other != env:
+                raise ConfigError(f"--envs {other} and {env} would share the folder {env_folder(env)}: "
+                                  "run them in separate sweeps")
+        if len(folders) < len(self.envs):
+            raise ConfigError(f"--envs names an environment twice: {' '.join(self.envs)}")
+        if self.search and len(self.envs) > 1:
+            raise ConfigError("--search takes one environment (--env ID), not several")
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> SweepOptions:
+        """The options a ``sweep.json`` holds; one written before sweeps had several environments names its
+        one environment ``env_name``."""
+        values = dict(values)
+        if "env_name" in values:
+            values["envs"] = [values.pop("env_name")]
+        return cls(**values)
+
+    @property
+    def env_name(self) -> str:
+        """The environment of a sweep of one (a search's)."""
+        return self.envs[0]
 
     @property
     def storage(self) -> Storage:
@@ -56,42 +87,63 @@ class SweepOptions:
         """A path under the sweep's folder, ``sweeps/{name}/...``, as storage names it."""
         return "/".join([sweep_folder(self.name), *parts])
 
-    def run_config(self, algo: str, seed: int, folder: str,
-                   overrides: dict[str, Any] | None = None) -> TrainingConfig:
-        """One trial's run, validated, its preset resolved here (on the driver). Its output folder is
-        ``folder`` on a local storage; a trial on remote storage writes to a staging folder of its own node
-        (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
+    def run_config(self, algo: str, seed: int, folder: str, overrides: dict[str, Any] | None = None,
+                   env_name: str | None = None) -> TrainingConfig:
+        """One trial's run, validated, its preset resolved here (on the driver) for its environment (the
+        sweep's first by default). Its output folder is ``folder`` on a local storage; a trial on remote
+        storage writes to a staging folder of its own node (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
         storage = self.storage
         output_dir = storage.local_path(folder) if storage.is_local else Path(folder)
-        return TrainingConfig(algo=algo, seed=seed, env_name=self.env_name, total_timesteps=self.timesteps,
-                              checkpoint_interval=self.checkpoint_interval, eval_episodes=self.eval_episodes,
-                              conda_env=self.conda_env, output_dir=output_dir, preset=self.preset,
-                              overrides=overrides)
+        return TrainingConfig(algo=algo, seed=seed, env_name=env_name or self.env_name, env_kwargs=self.env_kwargs,
+                              total_timesteps=self.timesteps, checkpoint_interval=self.checkpoint_interval,
+                              eval_episodes=self.eval_episodes, conda_env=self.conda_env, output_dir=output_dir,
+                              preset=self.preset, overrides=overrides, fast_numerics=self.fast_numerics)
 
-    def sweep_runs(self) -> list[TrainingConfig]:
-        """The runs of a seed sweep: every algorithm on every seed, each in ``sweeps/{name}/{algo}_seed{seed}``."""
-        return [self.run_config(algo, seed, self.folder(experiment_id(algo, seed)))
-                for algo in self.algos for seed in range(self.seed_start, self.seed_start + self.seeds)]
+    def trial_name(self, env_name: str, algo: str, seed: int) -> str:
+        """A seed-sweep trial's name and folder under the sweep's: ``{algo}_seed{seed}``, and
+        ``{env}/{algo}_seed{seed}`` in a sweep of several environments."""
+        name = experiment_id(algo, seed)
+        return name if len(self.envs) == 1 else f"{env_folder(env_name)}/{name}"
+
+    def sweep_runs(self) -> list[tuple[str, TrainingConfig]]:
+        """The trials of a seed sweep, each as its name and run: every environment, algorithm and seed."""
+        trials = []
+        for env in self.envs:
+            for algo in self.algos:
+                for seed in range(self.seed_start, self.seed_start + self.seeds):
+                    name = self.trial_name(env, algo, seed)
+                    trials.append((name, self.run_config(algo, seed, self.folder(name), env_name=env)))
+        return trials
 
 
-def trial_config(run: TrainingConfig, folder: str, setting: int | None = None) -> dict[str, Any]:
+def trial_config(run: TrainingConfig, folder: str, setting: int | None = None,
+                 name: str | None = None) -> dict[str, Any]:
     """What a Tune trial's config holds: the run (every field, its settings resolved), the folder its files
-    go to in storage and, for a search trial, the index of its setting."""
+    go to in storage, its name (the run's experiment id unless given) and, for a search trial, the index of
+    its setting."""
     values = run.to_dict()
     values["folder"] = folder
+    values["name"] = name or experiment_id(run.algo, run.seed, setting)
     if setting is not None:
         values["setting"] = setting
     return values
 
 
 def trial_name(trial: Any) -> str:
-    """A Tune trial's name in the live table and its folder in Tune's state: its run's name."""
+    """A Tune trial's name in the live table: its run's name (``CartPole-v1/ppo_seed42`` in a sweep of
+    several environments)."""
     return run_name(trial.config["run"])
 
 
+def trial_dirname(trial: Any) -> str:
+    """A Tune trial's folder in Tune's state: its name, one folder deep."""
+    return trial_name(trial).replace("/", "_")
+
+
 def run_name(run: dict[str, Any]) -> str:
-    """The experiment id of a trial's run; a search trial's carries its setting (its seeds repeat)."""
-    return experiment_id(run["algo"], run["seed"], run.get("setting"))
+    """The name of a trial's run; a search trial's carries its setting (its seeds repeat). Trials of sweeps
+    written before trials carried their name are named by their experiment id."""
+    return run.get("name") or experiment_id(run["algo"], run["seed"], run.get("setting"))
 
 
 def trial_status(metrics: dict[str, Any], failed: bool) -> str:
@@ -110,6 +162,8 @@ def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseExc
     storage = Storage(config["storage"]) if run and "storage" in config else None
     return {
         "trial": run_name(run) if run else None,
+        "env": run.get("env_name"),
+        "env_kwargs": run.get("env_kwargs") or {},
         "algo": run.get("algo"),
         "seed": run.get("seed"),
         "setting": run.get("setting"),

@@ -32,7 +32,7 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
     if resume:
         return tune.Tuner.restore(storage.uri(options.folder("tune")), RunTrainable,
                                   resume_errored=True)
-    trials = [trial_config(run, options.folder(run.experiment_id)) for run in options.sweep_runs()]
+    trials = [trial_config(run, options.folder(name), name=name) for name, run in options.sweep_runs()]
     return tune.Tuner(
         RunTrainable,
         param_space=param_space(trials, options.cpus_per_trial, storage),
@@ -44,8 +44,10 @@ def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bo
 def summarize(options: SweepOptions, trials: list[dict[str, Any]], started: str) -> dict[str, Any]:
     """``summary.json``: every trial's record (status, final reward, steps, wall time, experiment folder),
     in the order of ``--algos`` and seeds, and the sweep's status."""
+    envs = {env: i for i, env in enumerate(options.envs)}
     order = {algo: i for i, algo in enumerate(options.algos)}
-    trials = sorted(trials, key=lambda t: (order.get(t["algo"], len(order)), t["seed"] or 0))
+    trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(t["algo"], len(order)),
+                                           t["seed"] or 0))
     statuses = {t["status"] for t in trials}
     status = "completed" if statuses == {"completed"} else "failed" if "failed" in statuses else "interrupted"
     return {"sweep": options.name, "status": status, "command": options.command,
@@ -55,20 +57,23 @@ def summarize(options: SweepOptions, trials: list[dict[str, Any]], started: str)
 def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
     """One screen: a line per trial, each algorithm's mean final reward, and the error of a failed trial."""
     print(f"\nSweep {summary['sweep']}: {summary['status']}", file=stream)
-    print(f"{'trial':<16} {'status':<11} {'steps':>8} {'final reward':>13} {'wall s':>8}  experiment", file=stream)
+    width = max([16, *(len(t["trial"] or "") for t in summary["trials"])])
+    print(f"{'trial':<{width}} {'status':<11} {'steps':>8} {'final reward':>13} {'wall s':>8}  experiment",
+          file=stream)
     for t in summary["trials"]:
         reward = ("-" if t["final_reward_mean"] is None
                   else f"{number(t['final_reward_mean'])} ± {number(t['final_reward_std'])}")
-        print(f"{t['trial']:<16} {t['status']:<11} {t['timesteps']:>8} {reward:>13} "
+        print(f"{t['trial']:<{width}} {t['status']:<11} {t['timesteps']:>8} {reward:>13} "
               f"{number(t['wall_time_seconds'], 0, '-', 8)}  {t['experiment_dir']}", file=stream)
         if t["error"]:
             print(f"  {t['trial']} failed: {t['error']}", file=stream)
-    for algo in dict.fromkeys(t["algo"] for t in summary["trials"]):
+    several = len({t.get("env") for t in summary["trials"]}) > 1
+    for env, algo in dict.fromkeys((t.get("env"), t["algo"]) for t in summary["trials"]):
         rewards = [t["final_reward_mean"] for t in summary["trials"]
-                   if t["algo"] == algo and t["final_reward_mean"] is not None]
+                   if t["algo"] == algo and t.get("env") == env and t["final_reward_mean"] is not None]
         if rewards:
-            print(f"{algo}: mean final reward {number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)",
-                  file=stream)
+            print(f"{algo}{f' on {env}' if several else ''}: mean final reward "
+                  f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
 
 
 def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | None = None,
@@ -78,18 +83,19 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
 
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
 
-    runs = options.sweep_runs()
+    runs = [run for _, run in options.sweep_runs()]
     check_before_start(runs, address)
     storage = options.storage
     if not resume:
         check_name_free(options)
     started = utc_now()
-    start_ray(address, dashboard, verbose, storage)
+    start_ray(address, dashboard, verbose, storage, options.py_modules)
     if not resume:  # once Ray runs: a sweep that could not start leaves its name free
         storage.write_json(asdict(options), options.folder("sweep.json"))
     steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for run in runs))
-    print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps, preset {options.preset}, on "
-          f"{ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}", flush=True)
+    print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps on {', '.join(options.envs)}, preset "
+          f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
+          flush=True)
     result_grid = build_tuner(options, callbacks, resume).fit()
     summary = summarize(options, trial_records(result_grid), started)
     print_summary(summary)

@@ -45,7 +45,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     storage = options.storage
     check_name_free(options)
     started = utc_now()
-    start_ray(address, dashboard, verbose, storage)
+    start_ray(address, dashboard, verbose, storage, options.py_modules)
     storage.write_json(asdict(options), options.folder("sweep.json"))
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
@@ -128,7 +128,7 @@ def search_seeds(count: int, random_state: int) -> list[int]:
 def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int]]:
     """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its folder
     (``trials/{algo}_s{setting}_seed{seed}``) and setting index, every setting on the same seeds."""
-    preset = load_settings(options.preset, algo)
+    preset = load_settings(options.preset, algo, options.env_name)
     settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
                                starting_point(preset), options.search, options.seed_start)
     if len(settings) < options.search:
@@ -200,7 +200,7 @@ def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfi
     runs and the chosen setting)."""
     document: dict[str, Any] = {}
     for algo, (run, chosen) in best.items():
-        settings = load_settings(options.preset, algo).with_overrides(chosen["overrides"])
+        settings = load_settings(options.preset, algo, options.env_name).with_overrides(chosen["overrides"])
         block = asdict(replace(settings, timesteps=run.total_timesteps,
                                checkpoint_interval=run.checkpoint_interval))
         del block["search"]  # the space searched, not part of the setting

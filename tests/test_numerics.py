@@ -1,0 +1,85 @@
+"""Pinned numerics: the same seed gives bitwise the same run on any x86-64 CPU with AVX2, checked on this one
+as if on several, through the libraries' own switches (MKL's instruction sets, ATen's kernel dispatch,
+NumPy's SIMD features)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import cli_env, load_json, run_cli
+from test_exact_resume import assert_identical
+
+# What this machine computes like when it is an AVX2-only CPU (no AVX-512), as far as each library goes.
+AS_IF_AVX2 = {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+              "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+
+PRESET = """\
+ppo:
+  timesteps: 1536
+  n_envs: 2
+  normalize: {normalize}
+  hyperparameters: {{n_steps: 256, batch_size: 64, n_epochs: 2}}
+a2c:
+  timesteps: 1000
+  n_envs: 2
+  normalize: {normalize}
+  hyperparameters: {{n_steps: 5}}
+"""
+
+
+def run(tmp_path, algo: str, folder: str, env: dict[str, str], *extra: str):
+    result = run_cli(["--algo", algo, "--config", "preset.yaml", "--checkpoint-interval", "500", "--eval-episodes", "2",
+                      "--output-dir", folder, *extra], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / folder
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_a_run_is_bitwise_the_same_on_an_avx2_cpu_as_on_this_one(tmp_path, algo, normalize):
+    (tmp_path / "preset.yaml").write_text(PRESET.format(normalize=str(normalize).lower()))
+    native = run(tmp_path, algo, "native", {})
+    as_avx2 = run(tmp_path, algo, "avx2", AS_IF_AVX2)
+    total = 1536 if algo == "ppo" else 1000
+    assert_identical(native, as_avx2, f"{algo}_seed42", [500, total])
+    numerics = load_json(native / f"{algo}_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
+    assert numerics["mkl_cbwr"] == "AVX2" and numerics["torch_threads"] == 1
+    assert numerics["cpu"] and "avx2" in numerics["instruction_sets"]
+
+
+def test_a_sweep_trial_on_an_avx2_cpu_matches_rl_train_on_this_one(tmp_path):
+    (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
+    native = run(tmp_path, "a2c", "native", {})
+    sweep = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--config", "preset.yaml",
+                            "--checkpoint-interval", "500", "--eval-episodes", "2", "--name", "avx2", "--no-dashboard"],
+                           cwd=tmp_path, env=cli_env(**AS_IF_AVX2), capture_output=True, text=True, timeout=300)
+    assert sweep.returncode == 0, sweep.stdout + sweep.stderr
+    assert_identical(native, tmp_path / "results/sweeps/avx2/a2c_seed42", "a2c_seed42", [500, 1000])
+
+
+def test_fast_numerics_says_results_depend_on_the_cpu_and_records_no_pinning(tmp_path):
+    (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
+    result = run_cli(["--algo", "a2c", "--config", "preset.yaml", "--eval-episodes", "1", "--fast-numerics",
+                      "--output-dir", "fast"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "depend on the CPU" in result.stderr
+    numerics = load_json(tmp_path / "fast/a2c_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
+    assert numerics["mkl_cbwr"] is None
+
+
+def test_a_resume_under_other_numerics_goes_on_with_a_warning(tmp_path):
+    (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
+    run(tmp_path, "a2c", "out", {})
+    result = run_cli(["--algo", "a2c", "--config", "preset.yaml", "--eval-episodes", "1", "--fast-numerics",
+                      "--output-dir", "out", "--resume-from", "out/checkpoint_500.zip"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    warnings = load_json(tmp_path / "out/a2c_seed42_results.json")["experiment_results"]["metadata"]["warnings"]
+    assert any("numerics" in w for w in warnings)
+
+
+def test_a_value_the_user_set_for_mkl_stays(tmp_path):
+    (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
+    folder = run(tmp_path, "a2c", "mine", {"MKL_CBWR": "COMPATIBLE"})
+    numerics = load_json(folder / "a2c_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
+    assert numerics["mkl_cbwr"] == "COMPATIBLE"
