@@ -81,3 +81,13 @@ def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     result = run_cli(["--algo", "ppo", "--seed", "42", "--timesteps", "5000", "--eval-episodes", "3"], cwd)
     assert result.returncode == 0, result.stderr
     return FinishedRun(result, cwd / "results" / "experiments" / "ppo_seed42")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

@@ -227,8 +227,9 @@ def test_a_users_environment_reaches_the_workers_with_py_modules(cluster):
 
     def sweep(name: str, *extra: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results,
-                               "--algos", "a2c", "--env", CORRIDOR, "--timesteps", "300", "--checkpoint-interval", "100",
-                               "--eval-episodes", "1", "--max-failures", "0", "--name", name, *extra],
+                               "--algos", "a2c", "--env", CORRIDOR, "--timesteps", "300",
+                               "--checkpoint-interval", "100", "--eval-episodes", "1", "--max-failures", "0",
+                               "--name", name, *extra],
                               cwd=work, env=env, capture_output=True, text=True, timeout=300)
 
     without = sweep("u1")

@@ -27,14 +27,6 @@ from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.runner import run_sweep
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """One local Ray cluster for the in-process sweep tests (2 CPUs, like CI)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def options(tmp_path: Path, **overrides) -> SweepOptions:
     values = {"algos": ["ppo", "a2c"], "seeds": 1, "timesteps": 2000, "eval_episodes": 2,
               "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)"}

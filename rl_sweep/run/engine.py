@@ -203,8 +203,9 @@ class TrainingRun:
         if state is not None and state.env_kwargs != config.env_kwargs:
             changed = sorted(key for key in {*state.env_kwargs, *config.env_kwargs}
                              if state.env_kwargs.get(key, "unset") != config.env_kwargs.get(key, "unset"))
-            self._warn(f"checkpoint was trained with environment arguments {format_kwargs(state.env_kwargs) or 'none'}; "
-                       f"this run continues it with {format_kwargs(config.env_kwargs) or 'none'} "
+            self._warn(f"checkpoint was trained with environment arguments "
+                       f"{format_kwargs(state.env_kwargs) or 'none'}; this run continues it with "
+                       f"{format_kwargs(config.env_kwargs) or 'none'} "
                        f"(changed: {', '.join(changed)})")
         if step >= config.total_timesteps:
             log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)

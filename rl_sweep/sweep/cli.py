@@ -43,6 +43,7 @@ examples:
   rl-sweep --address auto --cpus-per-trial 1 --max-concurrent 32 --seeds 10
   rl-sweep --address HEAD_IP:6379 --results-dir s3://my-bucket/rl --seeds 10 --name big   # on a cluster
   rl-sweep --preset tuned --algos ppo a2c --seeds 5      # lands the lander (about 18 min on 2 CPUs)
+  rl-sweep --until-decided --preset tuned --algos ppo a2c           # seeds until AdaStop decides
   rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
   rl-sweep --search 12 --seeds 3 --preset tuned --algos a2c          # each setting on 3 seeds
 
@@ -66,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS), metavar="ALGO",
                         help="algorithms to train: ppo, a2c (default: ppo a2c)")
-    parser.add_argument("--seeds", type=positive_int, default=1, metavar="N",
-                        help="number of seeds per algorithm; with --search, per setting (default: %(default)s)")
+    parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                        help="number of seeds per algorithm; with --search, per setting (default: 1)")
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
@@ -92,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                         help="with --search: train every trial to the end (no ASHA), for algorithms whose "
                              "early reward says little about the final one")
+    decide = parser.add_argument_group("deciding the comparison (AdaStop)")
+    decide.add_argument("--until-decided", action="store_true",
+                        help="instead of a fixed --seeds: rounds of --seeds-per-round seeds per algorithm until "
+                             "AdaStop decides every comparison (on each environment), or --max-rounds")
+    decide.add_argument("--seeds-per-round", type=int, default=5, metavar="N",
+                        help="seeds per algorithm in each round, 2 or more (default: %(default)s)")
+    decide.add_argument("--max-rounds", type=int, default=4, metavar="K",
+                        help="rounds at most; after them an undecided comparison is 'not shown different' "
+                             "(default: %(default)s)")
+    decide.add_argument("--alpha", type=float, default=0.05, metavar="A",
+                        help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
     parser.add_argument("--max-failures", type=int, default=2, metavar="N",
@@ -124,13 +136,15 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
+    if args.until_decided and args.seeds is not None:
+        raise ConfigError("--until-decided chooses the number of seeds itself: give --seeds-per-round, not --seeds")
     if args.envs and args.env_name:
         raise ConfigError("give --env for one environment or --envs for several, not both")
     for folder in args.py_modules:
         if not folder.is_dir():
             raise ConfigError(f"--py-modules {folder} is not a folder (give a package's folder)")
     return SweepOptions(
-        algos=list(dict.fromkeys(args.algos)), seeds=args.seeds, seed_start=args.seed_start,
+        algos=list(dict.fromkeys(args.algos)), seeds=args.seeds or 1, seed_start=args.seed_start,
         timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
         envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args),
         py_modules=[str(folder.resolve()) for folder in args.py_modules],
@@ -138,7 +152,9 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         eval_episodes=args.eval_episodes, fast_numerics=args.fast_numerics, conda_env=args.conda_env,
         results_dir=results_dir, name=name,
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
-        search=args.search, early_stopping=args.early_stopping, command=shlex.join(["rl-sweep", *argv]),
+        search=args.search, early_stopping=args.early_stopping, until_decided=args.until_decided,
+        seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds, alpha=args.alpha,
+        command=shlex.join(["rl-sweep", *argv]),
     )
 
 
@@ -154,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rl_sweep.sweep.search import run_search
 
             code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
+        elif options.until_decided:
+            from rl_sweep.sweep.rounds import run_rounds
+
+            code, _ = run_rounds(options, resume=bool(args.resume), address=args.address, dashboard=args.dashboard,
+                                 verbose=args.verbose)
         else:
             from rl_sweep.sweep.runner import run_sweep
 

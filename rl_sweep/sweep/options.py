@@ -15,10 +15,12 @@ A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rl_sweep.decision import DecisionSettings
 from rl_sweep.errors import ConfigError
 from rl_sweep.identity import env_folder, experiment_id
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET
@@ -51,6 +53,12 @@ class SweepOptions:
     search: int = 0  # >0: a hyperparameter search of this many settings per algorithm, each on `seeds` seeds
     early_stopping: bool = True  # a search's ASHA
     py_modules: list[str] = field(default_factory=list)  # folders of the user's packages, shipped to a cluster
+    until_decided: bool = False  # rounds of seeds until AdaStop decides (rl_sweep.sweep.rounds)
+    seeds_per_round: int = 5
+    max_rounds: int = 4
+    alpha: float = 0.05
+    permutations: int = 10_000
+    comparator_seed: int = 0
     command: str = ""
 
     def __post_init__(self) -> None:
@@ -64,6 +72,23 @@ class SweepOptions:
             raise ConfigError(f"--envs names an environment twice: {' '.join(self.envs)}")
         if self.search and len(self.envs) > 1:
             raise ConfigError("--search takes one environment (--env ID), not several")
+        if self.until_decided:
+            if self.search:
+                raise ConfigError("--until-decided decides a comparison of algorithms; it does not take --search")
+            if len(self.algos) < 2:
+                raise ConfigError("--until-decided compares algorithms: give two or more with --algos")
+            if self.seeds_per_round < 2:
+                raise ConfigError(f"--seeds-per-round must be 2 or more, not {self.seeds_per_round}")
+            if self.max_rounds < 1:
+                raise ConfigError(f"--max-rounds must be 1 or more, not {self.max_rounds}")
+            if not 0 < self.alpha < 1:
+                raise ConfigError(f"--alpha must be between 0 and 1, not {self.alpha}")
+
+    @property
+    def decision_settings(self) -> DecisionSettings:
+        """How ``--until-decided`` runs its test."""
+        return DecisionSettings(self.seeds_per_round, self.max_rounds, self.alpha, self.permutations,
+                                self.comparator_seed)
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> SweepOptions:
@@ -107,10 +132,20 @@ class SweepOptions:
 
     def sweep_runs(self) -> list[tuple[str, TrainingConfig]]:
         """The trials of a seed sweep, each as its name and run: every environment, algorithm and seed."""
+        seeds = range(self.seed_start, self.seed_start + self.seeds)
+        return self._runs({env: self.algos for env in self.envs}, seeds)
+
+    def round_runs(self, k: int, needed: dict[str, list[str]]) -> list[tuple[str, TrainingConfig]]:
+        """The trials of round ``k`` (from 1) of ``--until-decided``: the round's ``seeds_per_round`` seeds, after
+        the earlier rounds', of the algorithms each environment still ``needed``."""
+        first = self.seed_start + (k - 1) * self.seeds_per_round
+        return self._runs(needed, range(first, first + self.seeds_per_round))
+
+    def _runs(self, algos_by_env: dict[str, list[str]], seeds: range) -> list[tuple[str, TrainingConfig]]:
         trials = []
-        for env in self.envs:
-            for algo in self.algos:
-                for seed in range(self.seed_start, self.seed_start + self.seeds):
+        for env, algos in algos_by_env.items():
+            for algo in algos:
+                for seed in seeds:
                     name = self.trial_name(env, algo, seed)
                     trials.append((name, self.run_config(algo, seed, self.folder(name), env_name=env)))
         return trials
@@ -137,7 +172,12 @@ def trial_name(trial: Any) -> str:
 
 def trial_dirname(trial: Any) -> str:
     """A Tune trial's folder in Tune's state: its name, one folder deep."""
-    return trial_name(trial).replace("/", "_")
+    return run_dirname(trial.config["run"])
+
+
+def run_dirname(run: dict[str, Any]) -> str:
+    """The folder in Tune's state of the trial of ``run``."""
+    return run_name(run).replace("/", "_")
 
 
 def run_name(run: dict[str, Any]) -> str:
@@ -190,6 +230,13 @@ def _first_line(error: BaseException) -> str:
 
 
 
-def trial_records(result_grid: Any) -> list[dict[str, Any]]:
-    """The record of every trial of a finished Tune run (its ``ResultGrid``)."""
-    return [trial_record(result.config or {}, result.metrics or {}, result.error) for result in result_grid]
+def trial_records(result_grid: Any, trials: Sequence[dict[str, Any]], storage: str) -> list[dict[str, Any]]:
+    """The record of every trial of a finished Tune run (its ``ResultGrid``). A trial that never started (the
+    run was interrupted first) has no config in Tune's results: it is found among ``trials``, the configs
+    the run was given (see :func:`trial_config`), by its folder in Tune's state."""
+    by_folder = {run_dirname(trial): trial for trial in trials}
+    records = []
+    for result in result_grid:
+        config = result.config or {"run": by_folder.get(Path(result.path).name, {}), "storage": storage}
+        records.append(trial_record(config, result.metrics or {}, result.error))
+    return records

@@ -14,6 +14,7 @@ and the decision is recomputed from the trials' results, with no searcher or com
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rl_sweep.decision import EnvironmentDecision, decide, decision_document, sentence
@@ -43,7 +44,7 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     started = utc_now()
     start_ray(address, dashboard, verbose, storage, options.py_modules)
     if not resume:
-        storage.write_json(options.to_json(), options.folder("sweep.json"))
+        storage.write_json(asdict(options), options.folder("sweep.json"))
     print(f"Sweep {options.name}: until decided by AdaStop on {', '.join(options.envs)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.preset}; files in {options.results_dir}", flush=True)
@@ -57,15 +58,17 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
-        round_records = trial_records(build_tuner(options, trials, folder, restore=restoring).fit())
+        round_records = trial_records(build_tuner(options, trials, folder, restore=restoring).fit(), trials,
+                                      storage.location)
         records += round_records
         if any(t["status"] != "completed" for t in round_records):
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong
         for env in needed:
             decisions[env] = decide(env, rewards_of(records, env, options.algos), settings)
-            for comparison in decisions[env].comparisons:
-                if comparison.round == k:
-                    print(f"  {sentence(vars(comparison), decision_document(settings, [decisions[env]]))}")
+            document = decision_document(settings, [decisions[env]])
+            for comparison in document["comparisons"]:
+                if comparison["round"] == k:
+                    print(f"  {sentence(comparison, document)}", flush=True)
         needed = {env: decisions[env].needed for env in needed if decisions[env].needed}
     document = decision_document(settings, [decisions[env] for env in options.envs if env in decisions])
     return finish_sweep(options, records, started, decision=document)

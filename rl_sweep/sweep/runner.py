@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rl_sweep.cli import one_line
+from rl_sweep.decision import sentence
 from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import (
@@ -22,22 +23,22 @@ from rl_sweep.text import number
 log = logging.getLogger("rl_sweep.sweep")
 
 
-def build_tuner(options: SweepOptions, callbacks: Sequence[Any] = (), resume: bool = False):
-    """The Tuner of the sweep, its state in ``sweeps/{name}/tune``; with ``resume``, restored from there."""
+def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, restore: bool = False,
+                callbacks: Sequence[Any] = ()):
+    """The Tuner of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`), its state in ``folder`` of the
+    sweep's storage; with ``restore``, restored from there (its finished trials are not run again)."""
     from ray import tune
 
     from rl_sweep.sweep.trainable import RunTrainable
 
     storage = options.storage
-    if resume:
-        return tune.Tuner.restore(storage.uri(options.folder("tune")), RunTrainable,
-                                  resume_errored=True)
-    trials = [trial_config(run, options.folder(name), name=name) for name, run in options.sweep_runs()]
+    if restore:
+        return tune.Tuner.restore(storage.uri(folder), RunTrainable, resume_errored=True)
     return tune.Tuner(
         RunTrainable,
         param_space=param_space(trials, options.cpus_per_trial, storage),
         tune_config=tune_config(options.max_concurrent),
-        run_config=tune_run_config(storage, options.folder("tune"), options.max_failures, callbacks),
+        run_config=tune_run_config(storage, folder, options.max_failures, callbacks),
     )
 
 
@@ -74,6 +75,12 @@ def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
         if rewards:
             print(f"{algo}{f' on {env}' if several else ''}: mean final reward "
                   f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
+    decision = summary.get("decision")
+    if decision is not None:
+        for comparison in decision["comparisons"]:
+            print(f"Decision: {sentence(comparison, decision)}.", file=stream)
+        if not decision["comparisons"]:
+            print(f"Decision: none yet ({decision['method']} needs every round's trials completed).", file=stream)
 
 
 def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | None = None,
@@ -81,10 +88,8 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     """Run (or resume) the sweep to its end; write and return its summary."""
     import ray
 
-    from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
-
-    runs = [run for _, run in options.sweep_runs()]
-    check_before_start(runs, address)
+    runs = options.sweep_runs()
+    check_before_start([run for _, run in runs], address)
     storage = options.storage
     if not resume:
         check_name_free(options)
@@ -92,12 +97,25 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     start_ray(address, dashboard, verbose, storage, options.py_modules)
     if not resume:  # once Ray runs: a sweep that could not start leaves its name free
         storage.write_json(asdict(options), options.folder("sweep.json"))
-    steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for run in runs))
+    steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for _, run in runs))
     print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps on {', '.join(options.envs)}, preset "
           f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
           flush=True)
-    result_grid = build_tuner(options, callbacks, resume).fit()
-    summary = summarize(options, trial_records(result_grid), started)
+    trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
+    result_grid = build_tuner(options, trials, options.folder("tune"), resume, callbacks).fit()
+    return finish_sweep(options, trial_records(result_grid, trials, storage.location), started)
+
+
+def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: str,
+                 decision: dict[str, Any] | None = None) -> tuple[ExitCode, dict]:
+    """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``) on the console and
+    in ``summary.json``, the report, and the exit code."""
+    from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
+
+    storage = options.storage
+    summary = summarize(options, records, started)
+    if decision is not None:
+        summary["decision"] = decision
     print_summary(summary)
     try:
         summary["report"] = write_sweep_report(storage, options.folder(), summary)

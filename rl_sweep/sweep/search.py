@@ -53,7 +53,8 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
               f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
         result_grid = build_search_tuner(options, algo, runs[algo]).fit()
-        searches[algo], trials[algo] = rank_settings(trial_records(result_grid))
+        configs = [trial_config(*trial) for trial in runs[algo]]
+        searches[algo], trials[algo] = rank_settings(trial_records(result_grid, configs, options.storage.location))
         print_ranking(algo, searches[algo])
         if searches[algo] and searches[algo][0]["status"] == "completed":
             best[algo] = searches[algo][0]
@@ -155,7 +156,8 @@ def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[Traini
                  if options.early_stopping else None)
     return tune.Tuner(
         RunTrainable,
-        param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial, options.storage),
+        param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial,
+                                options.storage),
         tune_config=tune_config(options.max_concurrent, scheduler),
         run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures),
     )

@@ -1,0 +1,125 @@
+"""rl-sweep --until-decided: rounds of seeds until AdaStop decides PPO vs A2C (real sweeps on a real Ray cluster,
+the decision recomputed here with the adastop package itself)."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from adastop import MultipleAgentsComparator
+
+from conftest import cli_env, load_json
+from rl_sweep.decision import DecisionSettings, decide
+from rl_sweep.errors import ExitCode
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.rounds import run_rounds
+
+# Rounds of 3: with 3 runs against 3 there are 20 permutations, and AdaStop's first-round level (alpha / K)
+# is below 1/20, so round 1 never decides: every such sweep has a round 2.
+ROUNDS = {"until_decided": True, "seeds_per_round": 3, "max_rounds": 3}
+ROUND_ARGS = ["--until-decided", "--seeds-per-round", "3", "--max-rounds", "3"]
+RUN = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "timesteps": 1000, "eval_episodes": 3}
+RUN_ARGS = ["--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps", "1000", "--eval-episodes", "3"]
+
+
+def recomputed(summary: dict) -> dict:
+    """The decision, from summary.json's trials, with the adastop package as the README shows it."""
+    decision = summary["decision"]
+    n = decision["seeds_per_round"]
+    rewards = {algo: [t["final_reward_mean"] for t in sorted(summary["trials"], key=lambda t: t["seed"])
+                      if t["algo"] == algo] for algo in ("ppo", "a2c")}
+    comparator = MultipleAgentsComparator(n=n, K=decision["max_rounds"], B=decision["permutations"],
+                                          alpha=decision["alpha"], seed=decision["comparator_seed"])
+    for k in range(decision["rounds"]):
+        comparator.partial_compare({a: np.array(v[:(k + 1) * n]) for a, v in rewards.items()}, verbose=False)
+    return {"finished": comparator.is_finished, "decision": comparator.decisions[str(comparator.comparisons[0])]}
+
+
+@pytest.fixture(scope="module")
+def decided(ray_cluster, tmp_path_factory):
+    options = SweepOptions(**RUN, **ROUNDS, results_dir=str(tmp_path_factory.mktemp("decided")), name="decided",
+                           command="rl-sweep (test)")
+    code, summary = run_rounds(options)
+    assert code == ExitCode.OK, summary
+    return summary
+
+
+def test_rounds_add_seeds_until_adastop_decides_and_the_package_confirms_it(decided):
+    decision = decided["decision"]
+    assert {k: decision[k] for k in ("method", "alpha", "seeds_per_round", "max_rounds", "permutations",
+                                     "comparator_seed")} == {"method": "AdaStop", "alpha": 0.05, "seeds_per_round": 3,
+                                                             "max_rounds": 3, "permutations": 10_000,
+                                                             "comparator_seed": 0}
+    rounds = decision["rounds"]
+    assert 2 <= rounds <= 3
+    [comparison] = decision["comparisons"]
+    assert (comparison["env"], comparison["first"], comparison["second"]) == ("CartPole-v1", "ppo", "a2c")
+    assert comparison["round"] == rounds and comparison["decision"] in ("larger", "smaller", "equal")
+    # every round trained 3 new seeds of both algorithms, continuing from --seed-start
+    assert sorted(t["trial"] for t in decided["trials"]) == sorted(
+        f"{algo}_seed{seed}" for algo in ("ppo", "a2c") for seed in range(42, 42 + 3 * rounds))
+    assert all(t["status"] == "completed" for t in decided["trials"])
+    again = recomputed(decided)
+    assert again["finished"] and again["decision"] == comparison["decision"]
+
+
+def test_decide_needs_only_the_rewards_and_stops_asking_for_seeds_once_decided():
+    settings = DecisionSettings(seeds_per_round=3, max_rounds=3)
+    apart = {"ppo": [500.0, 498.0, 499.0, 497.0, 500.0, 496.0], "a2c": [10.0, 12.0, 9.0, 11.0, 8.0, 13.0]}
+    first_round = decide("CartPole-v1", {a: v[:3] for a, v in apart.items()}, settings)
+    assert first_round.rounds == 1 and first_round.needed == ["ppo", "a2c"] and not first_round.comparisons
+    both = decide("CartPole-v1", apart, settings)
+    assert both.finished and both.rounds == 2
+    [comparison] = both.comparisons
+    assert (comparison.decision, comparison.round) == ("larger", 2)
+
+
+def test_a_sweep_interrupted_in_round_2_resumes_to_the_same_trials_and_decision(decided, tmp_path):
+    command = [sys.executable, "-m", "rl_sweep.sweep", *RUN_ARGS, *ROUND_ARGS, "--name", "decided", "--no-dashboard"]
+    driver = subprocess.Popen(command, cwd=tmp_path, env=cli_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in driver.stdout:
+        lines.append(line)
+        if line.startswith("Round 2"):
+            break
+    folder = tmp_path / "results/sweeps/decided"
+    deadline = time.monotonic() + 120
+    while not list(folder.glob("*_seed45/checkpoint_*.zip")):  # a round-2 trial under way
+        assert driver.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGINT)
+    output = "".join(lines) + driver.communicate(timeout=180)[0]
+    assert driver.returncode == ExitCode.INTERRUPTED, output
+    resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "decided", "--no-dashboard"],
+                             cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    summary = load_json(folder / "summary.json")
+    assert summary["decision"] == decided["decision"]
+
+    def finals(s):
+        return sorted((t["trial"], t["final_reward_mean"]) for t in s["trials"])
+
+    assert finals(summary) == finals(decided)  # the same trials, to the last bit
+    assert "Decision:" in resumed.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--seeds", "3"], "--seeds-per-round"),
+    (["--search", "2"], "--search"),
+    (["--algos", "ppo"], "two or more"),
+    (["--seeds-per-round", "1"], "--seeds-per-round"),
+    (["--max-rounds", "0"], "--max-rounds"),
+    (["--alpha", "0"], "--alpha"),
+    (["--alpha", "1.5"], "--alpha"),
+])
+def test_until_decided_refuses_what_does_not_fit_with_exit_3_before_ray_starts(tmp_path, args, says):
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--until-decided", *args], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and says in lines[0], result.stderr
+    assert not (tmp_path / "results").exists()
