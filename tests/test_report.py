@@ -1,5 +1,6 @@
 """The comparison report: rliable statistics on known numbers, missing runs, one seed, the CLI; several
-environments: a section each, scores normalised between a random policy and the threshold, a sweep's report."""
+environments: a section each, scores normalised between a random policy and the threshold, a sweep's report;
+the lead: AdaStop's decision (a sweep's, or a one-round test's), unequal budgets and the common budget."""
 
 import json
 import subprocess
@@ -30,20 +31,22 @@ A2C_FINALS = [0.0, 50.0, 60.0, 500.0]
 
 def make_experiment(root: Path, algo: str, seed: int, final: float, slope: float = 1.0,
                     env: str = "LunarLander-v3", threshold: float | None = 200.0, eval_episodes: int = 10,
-                    env_kwargs: dict | None = None, eval_cut: int | None = None) -> Path:
-    """An experiment folder as rl-train writes it, with a straight-line training curve; without ``env_kwargs``
-    and ``eval_cut``, as rl-train wrote it before it recorded them."""
+                    env_kwargs: dict | None = None, eval_cut: int | None = None, timesteps: int = 1000,
+                    interval: int = 100) -> Path:
+    """An experiment folder as rl-train writes it, with a straight-line training curve (reward ``slope * step -
+    400``, recorded every ``interval`` steps, none at the first); without ``env_kwargs`` and ``eval_cut``, as
+    rl-train wrote it before it recorded them."""
     out = root / f"{algo}_seed{seed}"
     out.mkdir(parents=True)
     name = f"{algo}_seed{seed}"
-    steps = list(range(100, 1001, 100))
-    series = [{"timestep": s, "episode": s // 50, "reward": None if s == 100 else slope * s - 400,
+    steps = list(range(interval, timesteps + 1, interval))
+    series = [{"timestep": s, "episode": s // 50, "reward": None if s == interval else slope * s - 400,
                "episode_length": 50.0, "loss": 1.0, "timestamp": "2026-11-25T00:00:00Z"} for s in steps]
     (out / f"{name}_metrics.json").write_text(json.dumps({"training_metrics": {
         "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": env,
-                     "seed": seed, "recording_interval": 100},
+                     "seed": seed, "recording_interval": interval},
         "time_series": series, "aggregated": {}}}))
-    metrics = {"final_reward_mean": final, "final_reward_std": 1.0, "total_timesteps": 1000,
+    metrics = {"final_reward_mean": final, "final_reward_std": 1.0, "total_timesteps": timesteps,
                "training_time_seconds": 2.0, "steps_per_second": 500.0, "eval_episodes": eval_episodes}
     environment = {"name": env, "reward_threshold": threshold}
     if eval_cut is not None:
@@ -52,7 +55,8 @@ def make_experiment(root: Path, algo: str, seed: int, final: float, slope: float
         environment["kwargs"] = env_kwargs
     (out / f"{name}_results.json").write_text(json.dumps({"experiment_results": {
         "metadata": {"experiment_id": name, "algorithm": algo.upper(), "environment": env,
-                     "seed": seed, "total_timesteps": 1000, "target_timesteps": 1000, "status": "completed"},
+                     "seed": seed, "total_timesteps": timesteps, "target_timesteps": timesteps,
+                     "status": "completed"},
         "model": {"checkpoint_interval": 500},
         "metrics": metrics,
         "environment": environment}}))
@@ -129,6 +133,9 @@ def test_one_seed_says_too_few_to_tell_and_prints_no_intervals(tmp_path):
     assert report["probability_of_improvement"]["ppo>a2c"]["ci"] is None
     assert any(line.startswith("Too few seeds to tell") for line in report["verdict"])
     assert (tmp_path / "report/final_performance.png").exists()
+    assert report["lead"][0] == ("No one-round AdaStop test on LunarLander-v3: PPO has 1 completed seed, A2C has 1 "
+                                 "completed seed, and it needs at least 2 of each algorithm.")
+    assert report["decision"]["environments"]["LunarLander-v3"]["skipped"] is True
 
 
 def test_rl_report_cli_on_folders_and_its_argument_errors(four_seeds, tmp_path):
@@ -183,12 +190,18 @@ def test_several_environments_each_get_their_sections_and_figures(two_envs):
     assert "## CartPole-v1\n" in markdown and "## Acrobot-v1\n" in markdown and "## Across environments\n" in markdown
     assert markdown.count("### Verdict") == 2 and markdown.count("### Final performance") == 2
     assert (out / "report.html").read_text().count("data:image/png;base64,") == 5
-    assert set(report) == {"environments", "across_environments", "command", "versions", "generated"}
+    assert set(report) == {"environments", "across_environments", "decision", "lead", "command", "versions",
+                           "generated"}
     assert list(report["environments"]) == ["CartPole-v1", "Acrobot-v1"]
     cartpole = report["environments"]["CartPole-v1"]
     assert cartpole["environment"] == "CartPole-v1" and cartpole["reward_threshold"] == 475.0
     assert cartpole["algorithms"]["a2c"]["iqm"] == pytest.approx(35.0) and len(cartpole["runs"]) == 8
     assert "--envs CartPole-v1 Acrobot-v1 --eval-episodes 3" in report["command"]
+    # Each environment is its own one-round test, with its line in the lead.
+    assert list(report["decision"]["environments"]) == ["CartPole-v1", "Acrobot-v1"]
+    first, second = report["lead"][:2]
+    assert first.startswith("A one-round AdaStop test at these 4 seeds per algorithm: ") and "on CartPole-v1" in first
+    assert second.startswith("A one-round AdaStop test at these 4 seeds per algorithm: ") and "on Acrobot-v1" in second
     assert "--env-kwargs" not in report["command"]
 
 
@@ -266,3 +279,90 @@ def test_the_reproduce_command_gives_the_environment_arguments(tmp_path):
     assert reproduce_command([load_trial(f) for f in folders]) == (
         "rl-sweep --algos ppo a2c --seeds 1 --timesteps 1000 --checkpoint-interval 500 --env LunarLander-v3 "
         "--eval-episodes 10 --env-kwargs continuous=True")
+
+
+# -- the lead: AdaStop's decision first; unequal budgets said, and compared at the common budget --
+
+def first_paragraph(markdown: str) -> str:
+    """The paragraph right after the title."""
+    return markdown.split("\n\n")[1].strip()
+
+
+DECISION = {"method": "AdaStop", "alpha": 0.05, "seeds_per_round": 5, "max_rounds": 4, "permutations": 10000,
+            "comparator_seed": 0, "rounds": 2,
+            "comparisons": [{"env": "LunarLander-v3", "first": "ppo", "second": "a2c", "decision": "larger",
+                             "round": 2}]}
+
+
+def test_a_sweep_decided_by_adastop_leads_with_its_decision(four_seeds, tmp_path):
+    storage, folder = Storage("mock:///bucket/results"), "sweeps/s"
+    trials = []
+    for local in four_seeds:
+        storage.fs.create_dir(storage.path(folder, local.name))
+        storage.upload(local, folder, local.name)
+        trials.append({"trial": local.name, "env": "LunarLander-v3", "folder": f"{folder}/{local.name}",
+                       "experiment_dir": local.name, "status": "completed"})
+    summary = {"trials": trials, "command": "rl-sweep --until-decided (test)", "decision": DECISION}
+    report = write_sweep_report(storage, folder, summary, reps=500)
+    markdown = storage.read_text(folder, "report.md")
+    assert first_paragraph(markdown) == ("PPO is better than A2C on LunarLander-v3 (AdaStop, family-wise error at most "
+                                         "5%, decided after 2 rounds of 5 seeds each).")
+    assert ('Mathieu et al., "AdaStop: adaptive statistical testing for sound comparisons of deep RL agents", '
+            "TMLR 2024, arXiv:2306.10882") in markdown.split("## Verdict")[0]
+    numbers = json.loads(storage.read_text(folder, "comparison.json"))
+    assert numbers["decision"] == DECISION
+    assert numbers == json.loads(json.dumps(report))  # summary.json's report holds the same numbers
+    assert numbers["algorithms"]["ppo"]["iqm"] == pytest.approx(250.0) and numbers["common_budget"] is None
+
+
+def test_a_fixed_seed_report_leads_with_what_a_one_round_adastop_test_says(tmp_path):
+    from adastop import MultipleAgentsComparator
+
+    ppo = [300.0, 310.0, 320.0, 330.0, 340.0, -1000.0]  # the sixth seed is left out: A2C has five
+    a2c = [0.0, 10.0, 20.0, 30.0, 40.0]
+    order = [5, 2, 0, 4, 1, 3]  # folders out of seed order: the test takes each algorithm's seeds in order
+    folders = [make_experiment(tmp_path / "exp", "ppo", i, ppo[i]) for i in order]
+    folders += [make_experiment(tmp_path / "exp", "a2c", i, a2c[i]) for i in order if i < 5]
+    report = write_report([load_trial(f) for f in folders], tmp_path / "report")
+    comparator = MultipleAgentsComparator(n=5, K=1, B=10000, alpha=0.05, seed=0)
+    comparator.partial_compare({"ppo": np.array(ppo[:5]), "a2c": np.array(a2c)}, verbose=False)
+    [expected] = comparator.decisions.values()
+    test = load_json(tmp_path / "report/comparison.json")["decision"]
+    assert test["one_round"] is True
+    one = test["environments"]["LunarLander-v3"]
+    assert (one["seeds_per_round"], one["max_rounds"], one["completed_seeds"]) == (5, 1, {"ppo": 6, "a2c": 5})
+    assert [(c["first"], c["second"], c["decision"]) for c in one["comparisons"]] == [("ppo", "a2c", expected)]
+    assert expected == "larger"
+    assert first_paragraph((tmp_path / "report/report.md").read_text()) == (
+        "A one-round AdaStop test at the first 5 completed seeds of each algorithm: PPO is better than A2C on "
+        "LunarLander-v3 (AdaStop, family-wise error at most 5%, decided after 1 round of 5 seeds each).")
+    assert report["decision"] == test
+
+
+def test_unequal_budgets_are_said_first_and_compared_at_the_common_budget(tmp_path):
+    """PPO trains 1,000 steps, recorded every 100; A2C 2,000, recorded every 300 (its last point by step 1,000 is
+    at 900); A2C's final evaluations are higher, as a run trained twice as long may well be."""
+    ppo_slopes, a2c_slopes = [1.0, 1.1, 1.2, 1.3], [0.2, 0.4, 0.6, 0.8]
+    folders = [make_experiment(tmp_path / "exp", "ppo", i, 100.0 + i, slope=k) for i, k in enumerate(ppo_slopes)]
+    folders += [make_experiment(tmp_path / "exp", "a2c", i, 300.0 + i, slope=k, timesteps=2000, interval=300)
+                for i, k in enumerate(a2c_slopes)]
+    report = write_report([load_trial(f) for f in folders], tmp_path / "report")
+    markdown = (tmp_path / "report/report.md").read_text()
+    assert ("Budgets differ: PPO runs trained 1,000 steps, A2C runs 2,000: final evaluations, and any test of them, "
+            "are not a like-for-like comparison") in first_paragraph(markdown)
+    common = load_json(tmp_path / "report/comparison.json")["common_budget"]
+    assert common["step"] == 1000 and common["budgets"] == {"ppo": [1000], "a2c": [2000]}
+    ppo_returns = [k * 1000 - 400 for k in ppo_slopes]
+    a2c_returns = [k * 900 - 400 for k in a2c_slopes]
+    ppo, a2c = common["algorithms"]["ppo"], common["algorithms"]["a2c"]
+    assert list(ppo["training_returns"].values()) == pytest.approx(ppo_returns)
+    assert ppo["iqm"] == pytest.approx(trim_mean(ppo_returns, 0.25))
+    assert a2c["iqm"] == pytest.approx(trim_mean(a2c_returns, 0.25))
+    assert ppo["iqm_ci"][0] <= ppo["iqm"] <= ppo["iqm_ci"][1]
+    assert common["probability_of_improvement"]["ppo>a2c"]["point"] == pytest.approx(1.0)  # every PPO run ahead
+    assert not any(line.startswith("Final performance:") for line in report["verdict"])
+    assert any(line.startswith("Final performance (budgets differ: not a like-for-like comparison): A2C is better")
+               for line in report["verdict"])
+    assert any(line.startswith("At the common budget of 1,000 steps (training return): PPO is better than A2C")
+               for line in report["verdict"])
+    assert "## At the common budget of 1,000 steps\n" in markdown

@@ -24,6 +24,11 @@ def estimate(value: float | None, ci: list[float] | None, digits: int = 1) -> st
     return num(value, digits) + (f" [{num(ci[0], digits)}, {num(ci[1], digits)}]" if ci else "")
 
 
+def steps_span(steps: list[int]) -> str:
+    """Budgets in steps, smallest first: ``1,000``, or ``1,000 to 2,000`` when they differ."""
+    return f"{steps[0]:,}" if steps[0] == steps[-1] else f"{steps[0]:,} to {steps[-1]:,}"
+
+
 @dataclass
 class Heading:
     level: int

@@ -1,7 +1,8 @@
 """``rl-report`` / ``python -m rl_sweep.report``: the comparison report of a sweep, or of any experiment folders.
 
 Writes ``learning_curves.png``, ``final_performance.png``, ``report.md``, a self-contained
-``report.html`` (images embedded) and ``summary.json`` (the numbers, under the key ``report``). Runs of
+``report.html`` (images embedded), ``comparison.json`` (every number the report shows, and AdaStop's decision)
+and ``summary.json`` (the same numbers, under the key ``report``). Runs of
 several environments get a section each, with their figures named after the environment
 (``learning_curves_CartPole-v1.png``), and a comparison across them (``performance_profiles.png``).
 ``rl-sweep`` writes the same report into its sweep folder when it ends.

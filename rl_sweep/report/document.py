@@ -1,6 +1,7 @@
-"""The report document: per environment, the verdict in plain language, the figures and the tables; across
-environments, when there are several, the same on normalised scores; written as ``report.md`` and a
-self-contained ``report.html`` (:mod:`~rl_sweep.report.blocks`)."""
+"""The report document: first what AdaStop decides (the sweep's decision, or a one-round test at the seeds there
+are) and whether the budgets differ; per environment, the verdict in plain language, the figures and the tables;
+across environments, when there are several, the same on normalised scores; written as ``report.md`` and a
+self-contained ``report.html`` (:mod:`~rl_sweep.report.blocks`), with every number in ``comparison.json``."""
 
 from __future__ import annotations
 
@@ -11,26 +12,29 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
-from rl_sweep.atomic import write_atomic
+from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.identity import env_folder
 from rl_sweep.logs import utc_now
 from rl_sweep.report import plots
 from rl_sweep.report.blocks import (
-    Block, Code, Heading, Image, Paragraph, Table, estimate, num, to_html, to_markdown,
+    Block, Code, Heading, Image, Paragraph, Table, estimate, num, steps_span, to_html, to_markdown,
 )
+from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
 from rl_sweep.report.normalisation import measure_normalisation
+from rl_sweep.report.one_round import one_round_decision
 from rl_sweep.report.runs import RunRecord, by_environment, load_run
 from rl_sweep.report.statistics import (
-    CURVE_REPS, MIN_SEEDS, REPS, AcrossEnvironments, AlgorithmStatistics, Comparison, compare, compare_across,
-    learning_curve_area, normalised_scores, steps_to_threshold,
+    CURVE_REPS, MIN_SEEDS, REPS, AcrossEnvironments, AlgorithmStatistics, Comparison, Improvement, compare,
+    compare_across, learning_curve_area, normalised_scores, steps_to_threshold,
 )
-from rl_sweep.report.verdict import across_verdict, verdict
+from rl_sweep.report.verdict import across_verdict, common_budget_title, lead, verdict
 from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs
 from rl_sweep.storage import Storage
 
 RUN_FILES = ("_results.json", "_metrics.json")  # what the report reads of a run
 PACKAGES = ("rl-sweep", "stable-baselines3", "gymnasium", "torch", "numpy", "ray", "rliable", "matplotlib")
 PROFILES = "performance_profiles.png"
+NUMBERS = "comparison.json"
 
 
 def versions() -> dict[str, str]:
@@ -77,10 +81,12 @@ def reproduce_command(runs: list[RunRecord]) -> str:
 
 @dataclass
 class EnvironmentReport:
-    """One environment's part of the report: its runs, their statistics, the verdict and its two figures."""
+    """One environment's part of the report: its runs, their statistics, the comparison at the common budget
+    when the runs' budgets differ, the verdict and its two figures."""
 
     runs: list[RunRecord]
     stats: Comparison
+    common: CommonBudget | None
     verdict: list[str]
     learning_curves: str
     final_performance: str
@@ -88,6 +94,8 @@ class EnvironmentReport:
     def numbers(self) -> dict[str, Any]:
         return {
             **self.stats.to_json(),
+            "budgets": budgets(self.runs),
+            "common_budget": self.common.to_json() if self.common else None,
             "verdict": self.verdict,
             "runs": [{"run": r.name, "algo": r.algo, "seed": r.seed, "status": r.status,
                       "final_reward_mean": r.final_reward, "timesteps": r.timesteps,
@@ -100,9 +108,9 @@ class EnvironmentReport:
 def environment_report(runs: list[RunRecord], out_dir: Path, suffix: str, reps: int) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
     runs of one environment."""
-    stats = compare(runs, reps)
+    stats, common = compare(runs, reps), common_budget(runs, reps)
     env = stats.environment or "the environment"
-    part = EnvironmentReport(runs, stats, verdict(stats), f"learning_curves{suffix}.png",
+    part = EnvironmentReport(runs, stats, common, verdict(stats, common), f"learning_curves{suffix}.png",
                              f"final_performance{suffix}.png")
     plots.learning_curves(runs, stats.reward_threshold, env, out_dir / part.learning_curves, min(reps, CURVE_REPS))
     plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance)
@@ -118,6 +126,33 @@ def _cut_episodes(runs: list[RunRecord], env: str) -> str | None:
     phrases = [f"{first} evaluation episode{'s' if first > 1 else ''} of {name}", *(f"{n} of {r}" for n, r in rest)]
     listed = phrases[0] if not rest else ", ".join(phrases[:-1]) + " and " + phrases[-1]
     return f"{listed} stopped at {EVAL_TIME_LIMIT:,} steps: {env} has no time limit of its own."
+
+
+def _pairs(improvements: dict[str, Improvement]) -> list[list[str]]:
+    """The rows of a probability-of-improvement table: ``P(X > Y)``, its estimate [95% CI]."""
+    return [[f"P({k.split('>')[0].upper()} > {k.split('>')[1].upper()})",
+             "n/a" if v.point is None else estimate(v.point, v.ci, 2)] for k, v in improvements.items()]
+
+
+def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
+    """The section that compares the runs at the common budget, its heading at ``level``."""
+    algos = list(common.algorithms)
+    trained = ", ".join(f"{a.upper()} {steps_span(steps)}" for a, steps in common.budgets.items())
+    rows = [
+        ["budget (steps)", *(steps_span(steps) for steps in common.budgets.values())],
+        ["runs with a training return by then", *(str(len(s.training_returns)) for s in common.algorithms.values())],
+        ["training return IQM [95% CI]", *(estimate(s.iqm, s.iqm_ci) for s in common.algorithms.values())],
+    ]
+    return [
+        Heading(level, common_budget_title(common.step)),
+        Paragraph(f"The runs trained for different numbers of steps ({trained}), so their final evaluations compare "
+                  f"unequal budgets. Here every run is taken at the shorter runs' budget, {common.step:,} steps: its "
+                  f"training return (the mean of its last 100 training episodes) at the last point of its training "
+                  f"curve at or before {common.step:,} steps. IQM across seeds with its 95% stratified-bootstrap CI "
+                  f"(with at least {MIN_SEEDS} runs), and P(X > Y) of those training returns."),
+        Table(["", *[a.upper() for a in algos]], rows),
+        Table(["", "estimate [95% CI]"], _pairs(common.probability_of_improvement)),
+    ]
 
 
 def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
@@ -146,9 +181,7 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
         row("training time per run (s)", lambda s: num(s.training_time_mean)),
         row("steps per second", lambda s: num(s.steps_per_second_mean, 0)),
     ]
-    pairs = [[f"P({k.split('>')[0].upper()} > {k.split('>')[1].upper()})",
-              "n/a" if v.point is None else estimate(v.point, v.ci, 2)]
-             for k, v in stats.probability_of_improvement.items()]
+    pairs = _pairs(stats.probability_of_improvement)
     run_rows = [[r.name, r.status, num(r.final_reward), f"{r.timesteps:,}",
                  num(steps_to_threshold(r), 0) if r.completed and steps_to_threshold(r) else "not reached"
                  if r.completed else "", r.experiment_dir] for r in runs]
@@ -172,6 +205,7 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
         Paragraph("P(X > Y): the probability that a run of X ends with a higher final reward than a run of Y "
                   "(Mann-Whitney U statistic), with its 95% stratified-bootstrap CI."),
         Table(["", "estimate [95% CI]"], pairs),
+        *(common_budget_blocks(part.common, level) if part.common else []),
         Heading(level, "Runs"),
         Table(["run", "status", "final reward", "steps", f"steps to {t}", "experiment folder"], run_rows),
     ]
@@ -194,9 +228,7 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
         row("median [95% CI]", lambda s: estimate(s.median, s.median_ci, 2)),
         row("optimality gap to 1 [95% CI]", lambda s: estimate(s.optimality_gap, s.optimality_gap_ci, 2)),
     ]
-    pairs = [[f"P({k.split('>')[0].upper()} > {k.split('>')[1].upper()})",
-              "n/a" if v.point is None else estimate(v.point, v.ci, 2)]
-             for k, v in across.probability_of_improvement.items()]
+    pairs = _pairs(across.probability_of_improvement)
     return [
         Heading(2, "Across environments"),
         Paragraph("Scores are normalised per environment: 0 is a uniform random policy, evaluated with the "
@@ -219,13 +251,16 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
     ]
 
 
-def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None,
-                 reps: int = REPS) -> dict[str, Any]:
-    """Write the figures, report.md and report.html into ``out_dir``; return the report's numbers. With runs
-    of several environments, each has its section and its figures, and a section compares across them.
+def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
+                 decision: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the figures, report.md, report.html and ``comparison.json`` (the report's numbers) into ``out_dir``;
+    return those numbers. With runs of several environments, each has its section and its figures, and a
+    section compares across them.
 
     :param reps: bootstrap replicates of each confidence interval (the learning-curve band and the
         performance profiles use at most ``CURVE_REPS``).
+    :param decision: the sweep's AdaStop ``decision`` (``rl-sweep --until-decided``), which the report leads
+        with; without one, a one-round AdaStop test at the seeds the runs have.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     groups = by_environment(runs)
@@ -233,8 +268,9 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     title = " vs ".join(a.upper() for a in algos)
     if len(groups) == 1:
         [(env, env_runs)] = groups.items()
-        part = environment_report(env_runs, out_dir, "", reps)
-        blocks = [Heading(1, f"{title} on {env or 'the environment'}"), *environment_blocks(part, 2)]
+        parts = {env or "the environment": environment_report(env_runs, out_dir, "", reps)}
+        [part] = parts.values()
+        heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
         unplaced = groups.pop(None, [])
@@ -246,25 +282,32 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         if scores:
             plots.performance_profiles(scores, out_dir / PROFILES, min(reps, CURVE_REPS))
         lines = across_verdict(across, algos, unplaced)
-        blocks = [Heading(1, f"{title} on {len(groups)} environments")]
+        heading, sections = f"{title} on {len(groups)} environments", []
         for env, part in parts.items():
-            blocks += [Heading(2, env), *environment_blocks(part, 3)]
-        blocks += across_blocks(across, lines, algos, bool(scores))
+            sections += [Heading(2, env), *environment_blocks(part, 3)]
+        sections += across_blocks(across, lines, algos, bool(scores))
         numbers = {"environments": {env: part.numbers() for env, part in parts.items()},
                    "across_environments": {**across.to_json(), "verdict": lines}}
+    decision = decision or one_round_decision({env: part.runs for env, part in parts.items()})
+    first = lead(decision, {env: part.common for env, part in parts.items()})
     command = command or reproduce_command(runs)
     found_versions = versions()
-    blocks += [Heading(2, "Reproduce"), Code(command),
-               Heading(2, "Versions"), Paragraph(", ".join(f"{k} {v}" for k, v in found_versions.items()))]
+    blocks = [Heading(1, heading), *map(Paragraph, first), *sections,
+              Heading(2, "Reproduce"), Code(command),
+              Heading(2, "Versions"), Paragraph(", ".join(f"{k} {v}" for k, v in found_versions.items()))]
     markdown, page = to_markdown(blocks), to_html(blocks, out_dir)
+    numbers = {**numbers, "decision": decision, "lead": first, "command": command, "versions": found_versions,
+               "generated": utc_now()}
+    write_json_atomic(out_dir / NUMBERS, numbers)
     write_atomic(out_dir / "report.md", lambda f: f.write(markdown.encode()))
     write_atomic(out_dir / "report.html", lambda f: f.write(page.encode()))
-    return {**numbers, "command": command, "versions": found_versions, "generated": utc_now()}
+    return numbers
 
 
 def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], reps: int = REPS) -> dict[str, Any]:
     """The report of the sweep whose summary is ``summary``, written into its ``folder`` in ``storage`` from the
-    files of the runs it lists (on remote storage, through a scratch folder on this machine).
+    files of the runs it lists (on remote storage, through a scratch folder on this machine); it leads with the
+    summary's AdaStop ``decision`` when the sweep ran until decided.
 
     :param reps: bootstrap replicates of each confidence interval.
     """
@@ -279,7 +322,7 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
             run.experiment_dir = trial["experiment_dir"]
             runs.append(run)
         out = storage.local_path(folder) if storage.is_local else Path(scratch, "report")
-        report = write_report(runs, out, summary.get("command"), reps)
+        report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"))
         if not storage.is_local:
             for path in sorted(out.iterdir()):
                 storage.upload(path, folder, path.name)

@@ -86,7 +86,7 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
-        return _without_missing_intervals(asdict(self))
+        return without_missing_intervals(asdict(self))
 
 
 @dataclass
@@ -133,10 +133,11 @@ class AcrossEnvironments:
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
-        return _without_missing_intervals(asdict(self))
+        return without_missing_intervals(asdict(self))
 
 
-def _without_missing_intervals(document: dict[str, Any]) -> dict[str, Any]:
+def without_missing_intervals(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` without the intervals of its ``algorithms`` that were not computed."""
     for stats in document["algorithms"].values():
         for key in [k for k, v in stats.items() if k.endswith("_ci") and v is None]:
             del stats[key]
@@ -207,7 +208,8 @@ def _bootstrap(score_dict: dict[str, Any], func, reps: int) -> dict[str, np.ndar
     return intervals
 
 
-def _interval(scores: np.ndarray, func, reps: int) -> list[Interval]:
+def bootstrap_intervals(scores: np.ndarray, func, reps: int) -> list[Interval]:
+    """The seeded 95% stratified-bootstrap interval of each statistic ``func`` gives of a (runs x tasks) matrix."""
     return _bootstrap({"x": scores}, func, reps)["x"].reshape(2, -1).T.tolist()
 
 
@@ -238,7 +240,7 @@ def algorithm_statistics(runs: list[RunRecord], threshold: float | None, reps: i
     stats.iqm = float(rl_metrics.aggregate_iqm(scores))
     stats.optimality_gap = float(rl_metrics.aggregate_optimality_gap(scores, gamma=gap_threshold))
     if len(done) >= MIN_SEEDS:
-        intervals = _interval(scores, _aggregates(gap_threshold), reps)
+        intervals = bootstrap_intervals(scores, _aggregates(gap_threshold), reps)
         stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = intervals
     stats.steps_to_threshold = {r.name: steps_to_threshold(r) for r in done}
     reached = [v for v in stats.steps_to_threshold.values() if v is not None]
@@ -250,7 +252,7 @@ def algorithm_statistics(runs: list[RunRecord], threshold: float | None, reps: i
     stats.final_training_reward_mean = _mean([float(r.curve_rewards[-1]) for r in done
                                               if r.curve_rewards.size and not np.isnan(r.curve_rewards[-1])])
     if len(areas) >= MIN_SEEDS:
-        [stats.auc_ci] = _interval(np.array(areas).reshape(-1, 1),
+        [stats.auc_ci] = bootstrap_intervals(np.array(areas).reshape(-1, 1),
                                    lambda s: np.array([rl_metrics.aggregate_mean(s)]), reps)
     stats.training_time_mean = _mean([r.training_time for r in done if r.training_time is not None])
     stats.steps_per_second_mean = _mean([r.steps_per_second for r in done if r.steps_per_second])
@@ -261,11 +263,12 @@ def probability_of_improvement(x: list[RunRecord], y: list[RunRecord], reps: int
     """P(X > Y) over final rewards (Mann-Whitney), with a 95% CI when both have enough seeds."""
     sx = np.array([r.final_reward for r in x if r.completed], dtype=float).reshape(-1, 1)
     sy = np.array([r.final_reward for r in y if r.completed], dtype=float).reshape(-1, 1)
-    return _improvement(sx, sy, reps)
+    return improvement_of_scores(sx, sy, reps)
 
 
-def _improvement(sx: np.ndarray, sy: np.ndarray, reps: int) -> Improvement:
-    """P(X > Y) on each task (column) of two score matrices, averaged over tasks."""
+def improvement_of_scores(sx: np.ndarray, sy: np.ndarray, reps: int) -> Improvement:
+    """P(X > Y) on each task (column) of two score matrices, averaged over tasks; a 95% CI with ``MIN_SEEDS``
+    runs or more of each."""
     if not len(sx) or not len(sy):
         return Improvement(None, None)
     point = float(rl_metrics.probability_of_improvement(sx, sy))
@@ -358,7 +361,7 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
         stats = AggregateStatistics(seeds=len(matrix))
         stats.iqm, stats.mean, stats.median, stats.optimality_gap = _aggregates(1.0)(matrix).tolist()
         if len(matrix) >= MIN_SEEDS:
-            stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = _interval(
+            stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = bootstrap_intervals(
                 matrix, _aggregates(1.0), reps)
         algorithms[algo] = stats
     return AcrossEnvironments(
@@ -372,7 +375,7 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
         confidence=CONFIDENCE,
         bootstrap_replicates=reps,
         algorithms=algorithms,
-        probability_of_improvement={f"{x}>{y}": _improvement(scores[x], scores[y], reps)
+        probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
                                     for x, y in itertools.combinations(scores, 2)},
     )
 

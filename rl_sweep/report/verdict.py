@@ -1,12 +1,24 @@
-"""The report's conclusions in plain language: per environment, and across environments; each says when
-there are too few seeds to tell."""
+"""The report's words: its lead (what AdaStop decides, whether the runs' budgets differ), and its conclusions in
+plain language, per environment and across environments; each says when there are too few seeds to tell."""
 
 from __future__ import annotations
 
-from rl_sweep.report.blocks import estimate, num
+from typing import Any
+
+from rl_sweep.decision import sentence
+from rl_sweep.report.blocks import estimate, num, steps_span
+from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
+from rl_sweep.report.one_round import MIN_TEST_SEEDS
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import MIN_SEEDS, AcrossEnvironments, Comparison, Improvement
+
+ADASTOP = ('Mathieu et al., "AdaStop: adaptive statistical testing for sound comparisons of deep RL agents", '
+           'TMLR 2024, arXiv:2306.10882')
+
+
+def common_budget_title(step: int) -> str:
+    return f"At the common budget of {step:,} steps"
 
 
 def difference(label: str, x: str, y: str, p: Improvement, iqm: dict[str, str], measure: str = "IQM") -> str:
@@ -25,8 +37,10 @@ def difference(label: str, x: str, y: str, p: Improvement, iqm: dict[str, str], 
             "contains 0.5. More seeds would narrow it.")
 
 
-def verdict(stats: Comparison) -> list[str]:
-    """Plain-language conclusions; says when there are too few seeds to tell."""
+def verdict(stats: Comparison, common: CommonBudget | None = None) -> list[str]:
+    """Plain-language conclusions; says when there are too few seeds to tell, and when the runs' budgets differ
+    (``common``: the comparison at the common budget), that their final evaluations are not like-for-like."""
+    unequal = " (budgets differ: not a like-for-like comparison)" if common else ""
     by_algo = stats.algorithms
     algos = [a for a, s in by_algo.items() if s.seeds_completed]
     threshold = stats.reward_threshold
@@ -53,16 +67,19 @@ def verdict(stats: Comparison) -> list[str]:
         return lines + [
             f"Too few seeds to tell: {counts} "
             f"completed run(s), and with fewer than {MIN_SEEDS} per algorithm confidence intervals mean nothing. "
-            f"Point estimates only: mean final reward {x.upper()} {num(sx.mean)}, {y.upper()} {num(sy.mean)}. "
+            f"Point estimates only: mean final reward{unequal} {x.upper()} {num(sx.mean)}, {y.upper()} {num(sy.mean)}. "
             f"Run more seeds (rl-sweep --seeds 5 or more) before drawing a conclusion."
         ]
-    lines.append(difference("Final performance", x, y, stats.probability_of_improvement[f"{x}>{y}"],
+    lines.append(difference(f"Final performance{unequal}", x, y, stats.probability_of_improvement[f"{x}>{y}"],
                             {a: estimate(s.iqm, s.iqm_ci) for a, s in by_algo.items()}))
+    if common:
+        lines.append(_at_common_budget(common, x, y))
+    speed = "Learning speed (over runs of unequal lengths)" if common else "Learning speed"
     ax, ay = sx.auc_ci, sy.auc_ci
     if ax and ay and (ax[0] > ay[1] or ay[0] > ax[1]):
         faster, slower = (x, y) if ax[0] > ay[1] else (y, x)
         f, sl = by_algo[faster], by_algo[slower]
-        line = (f"Learning speed: {faster.upper()} learned faster: its mean training reward over the run "
+        line = (f"{speed}: {faster.upper()} learned faster: its mean training reward over the run "
                 f"(area under the learning curve) is {num(f.auc_mean)} vs {num(sl.auc_mean)}, "
                 "with non-overlapping 95% CIs")
         end_fast, end_slow = f.final_training_reward_mean, sl.final_training_reward_mean
@@ -71,9 +88,80 @@ def verdict(stats: Comparison) -> list[str]:
                      "the curves cross")
         lines.append(line + ".")
     elif ax and ay:
-        lines.append("Learning speed: the areas under the learning curves overlap at 95% confidence: "
+        lines.append(f"{speed}: the areas under the learning curves overlap at 95% confidence: "
                      "no reliable difference in how fast they learned.")
     return lines
+
+
+def _at_common_budget(common: CommonBudget, x: str, y: str) -> str:
+    """X against Y at the common budget, from the training returns there."""
+    title, at = common_budget_title(common.step), common.algorithms
+    if not (at[x].training_returns and at[y].training_returns):
+        return f"{title}: {x.upper()} and {y.upper()} do not both have a training return by then."
+    iqm = {a: estimate(s.iqm, s.iqm_ci) for a, s in at.items()}
+    p = common.probability_of_improvement[f"{x}>{y}"]
+    if p.ci is None:
+        return (f"{title}: too few runs with a training return by then for an interval (fewer than {MIN_SEEDS}). "
+                f"Point estimates only: IQM training return {x.upper()} {iqm[x]}, {y.upper()} {iqm[y]}.")
+    return difference(f"{title} (training return)", x, y, p, iqm, "IQM training return")
+
+
+def lead(decision: dict[str, Any], commons: dict[str, CommonBudget | None]) -> list[str]:
+    """The report's first paragraphs: per environment (``commons``' keys), what AdaStop decides and whether the
+    budgets differ; then what AdaStop is.
+
+    :param decision: the sweep's ``decision``, or the one-round test's (``one_round``).
+    :param commons: per environment, its comparison at the common budget (None: equal budgets).
+    """
+    several = len(commons) > 1
+    lines = [" ".join([decision_line(env, decision),
+                       *([budget_line(common, f" on {env}" if several else "")] if common else [])])
+             for env, common in commons.items()]
+    about = (f"AdaStop ({ADASTOP}) is a sequential permutation test of the algorithms' final evaluations: after each "
+             "round of seeds it decides every comparison it can and runs another round for the rest, up to its "
+             "last, keeping the family-wise error (the chance of calling any pair different when it is not) at "
+             "most its level.")
+    if decision.get("one_round"):
+        about += (" A one-round test is AdaStop with a single round at the seeds there are: \"not shown different\" "
+                  "says these seeds do not settle it, not that the algorithms are equal.")
+    return lines + [about]
+
+
+def decision_line(env: str, decision: dict[str, Any]) -> str:
+    """What AdaStop says on ``env``: the sweep's decision, or the one-round test's (``decision["one_round"]``)."""
+    if decision.get("one_round"):
+        return _one_round_line(env, decision["environments"][env])
+    comparisons = [c for c in decision["comparisons"] if c["env"] == env]
+    if not comparisons:
+        return (f"No {decision['method']} decision on {env}: rl-sweep --until-decided decides once every trial of "
+                "a round has completed.")
+    return "; ".join(sentence(c, decision) for c in comparisons) + "."
+
+
+def _one_round_line(env: str, test: dict[str, Any]) -> str:
+    counts = test["completed_seeds"]
+    if test.get("skipped"):
+        few = [f"{algo.upper()} has {k} completed seed{'s' if k != 1 else ''}"
+               for algo, k in counts.items() if k < MIN_TEST_SEEDS]
+        why = (f"{', '.join(few)}, and it needs at least {MIN_TEST_SEEDS} of each algorithm" if len(counts) >= 2
+               else "it needs completed runs of two algorithms at least")
+        return f"No one-round AdaStop test on {env}: {why}."
+    n = test["seeds_per_round"]
+    seeds = (f"these {n} seeds per algorithm" if len(set(counts.values())) == 1
+             else f"the first {n} completed seeds of each algorithm")
+    sentences = "; ".join(sentence(c, test) for c in test["comparisons"])
+    settled = all(c["decision"] != "equal" for c in test["comparisons"])
+    return (f"A one-round AdaStop test at {seeds}: {sentences}"
+            + ("." if settled else "; rl-sweep --until-decided adds seeds until it is decided."))
+
+
+def budget_line(common: CommonBudget, where: str = "") -> str:
+    """The runs' budgets differ ``where``: what each algorithm's runs trained, and where they are compared alike."""
+    trained = [f"{algo.upper()} runs {'trained ' if i == 0 else ''}{steps_span(steps)}{' steps' if i == 0 else ''}"
+               for i, (algo, steps) in enumerate(common.budgets.items())]
+    return (f"Budgets differ{where}: {', '.join(trained)}: final evaluations, and any test of them, are not a "
+            f"like-for-like comparison; \"{common_budget_title(common.step)}\" compares every run at the shorter "
+            "runs' budget.")
 
 
 def across_verdict(across: AcrossEnvironments, algos: list[str], unplaced: list[RunRecord]) -> list[str]:

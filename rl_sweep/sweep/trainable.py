@@ -21,6 +21,7 @@ from typing import Any
 from ray import tune
 from ray.tune import PlacementGroupFactory
 
+from rl_sweep.errors import ConfigError
 from rl_sweep.run.checkpoints import step_from_filename
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.engine import TrainingRun
@@ -29,8 +30,10 @@ from rl_sweep.sweep.options import METRIC
 
 
 class RunTrainable(tune.Trainable):
-    """Ray Tune trainable whose config holds a run under ``run`` (:class:`TrainingConfig` field names,
-    see :func:`~rl_sweep.sweep.options.trial_config`) and ``cpus_per_trial`` (default 1), the CPUs each
+    """Ray Tune trainable of one training run. Its config holds the run's :class:`TrainingConfig` field names
+    (``algo``, ``seed``, ``total_timesteps``, ``checkpoint_interval``, ``output_dir``, ...) at its top, or, as
+    a sweep gives it, under ``run`` with the folder the run's files go to in ``storage`` (see
+    :func:`~rl_sweep.sweep.options.trial_config`); beside them ``cpus_per_trial`` (default 1), the CPUs each
     trial reserves.
     """
 
@@ -44,15 +47,19 @@ class RunTrainable(tune.Trainable):
         return f"RunTrainable({config.experiment_id})" if config else "RunTrainable"
 
     def setup(self, config: dict[str, Any]) -> None:
-        self.training_config = TrainingConfig.from_dict(config["run"])
+        run = config["run"] if isinstance(config.get("run"), dict) else config
+        if "algo" not in run:
+            raise ConfigError(f"RunTrainable's config has no run: give TrainingConfig's fields (algo, seed, "
+                              f"total_timesteps, ...) at its top or under 'run'; it has {sorted(config) or 'nothing'}")
+        self.training_config = TrainingConfig.from_dict(run)
         self.mirror: FolderMirror | None = None
         self.location = str(self.training_config.output_dir)  # where the run's files end up
         storage = Storage(config["storage"]) if "storage" in config else None
         if storage is not None and not storage.is_local:
             staging = Path(tempfile.mkdtemp(prefix=f"rl_sweep_{self.training_config.experiment_id}_"))
-            self.mirror = FolderMirror(storage, staging, config["run"]["folder"])
+            self.mirror = FolderMirror(storage, staging, run["folder"])
             self.training_config = dataclasses.replace(self.training_config, output_dir=staging)
-            self.location = storage.uri(config["run"]["folder"])
+            self.location = storage.uri(run["folder"])
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
