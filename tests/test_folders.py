@@ -58,6 +58,22 @@ def test_a_resume_takes_only_the_checkpoints_and_metrics_of_the_run_it_resumes(t
         "experiment_results"]["metadata"]["run_id"]
 
 
+def test_a_resume_from_an_earlier_checkpoint_moves_the_abandoned_future_aside(tmp_path):
+    out = tmp_path / "D"
+    a2c = ["--algo", "a2c", "--checkpoint-interval", "100", "--output-dir", "D", *QUICK]
+    # 250 steps: its last checkpoint is off the interval, as one saved at an interruption is
+    assert run_cli([*a2c, "--timesteps", "250"], tmp_path).returncode == 0
+    resumed = run_cli([*a2c, "--timesteps", "300", "--resume-from", "D/checkpoint_100.zip"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    [aside] = earlier(out)
+    assert sorted(p.name for p in aside.iterdir()) == ["checkpoint_200.zip", "checkpoint_250.zip"]
+    again = run_cli([*a2c, "--timesteps", "300", "--resume-from", "D/checkpoint_300.zip"], tmp_path)  # finalise
+    assert again.returncode == 0, again.stderr
+    results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
+    assert results["model"]["checkpoints"] == ["checkpoint_100.zip", "checkpoint_200.zip", "checkpoint_300.zip"]
+    assert {p.name for p in out.iterdir()} == contract_tree("a2c_seed42", [100, 200, 300])
+
+
 def test_a_second_process_writing_the_same_folder_exits_3_and_a_killed_ones_lock_is_taken_over(tmp_path):
     out = tmp_path / "D"
     writer = start_cli(["--algo", "ppo", "--timesteps", "200000", "--output-dir", "D"], tmp_path)

@@ -101,7 +101,8 @@ class TrainingRun:
         self.env = make_training_env(config.env_name, config.seed, config.settings, config.env_kwargs)
         self._lock = FolderLock(self.output_dir)
         try:
-            aside = self._claim_folder(keep={self.run_id} if checkpoint else set())
+            aside = self._claim_folder(keep={self.run_id} if checkpoint else set(),
+                                       resumed_at=resumed.step if resumed else None)
         except BaseException:
             self.env.close()
             raise
@@ -109,7 +110,8 @@ class TrainingRun:
         try:
             self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
             if aside is not None:
-                log.info("%s held files of another run: moved them, whole, to %s", self.output_dir, aside)
+                log.info("%s held files of another run, or this run's checkpoints after the step it resumes at: "
+                         "moved them, whole, to %s", self.output_dir, aside)
             self._log_start(conda_env)
             log.debug("environment %s%s: observation space %s, action space %s", config.env_name,
                       f" ({format_kwargs(config.env_kwargs)})" if config.env_kwargs else "",
@@ -151,13 +153,14 @@ class TrainingRun:
             self.close()
             raise
 
-    def _claim_folder(self, keep: set[str | None]) -> Path | None:
-        """Make the output folder, lock it, and move other runs' files out of it (all, for a fresh run):
-        from here on it holds this run only. Returns where the other files went, if anywhere."""
+    def _claim_folder(self, keep: set[str | None], resumed_at: int | None) -> Path | None:
+        """Make the output folder, lock it, and move other runs' files out of it (all, for a fresh run; for a
+        run resumed at step ``resumed_at``, its checkpoints of later steps too): from here on it holds this run
+        only. Returns where the other files went, if anywhere."""
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
-            aside = set_aside(self.output_dir, keep)
+            aside = set_aside(self.output_dir, keep, resumed_at)
             (self.output_dir / "logs").mkdir(exist_ok=True)
             return aside
         except BaseException as exc:

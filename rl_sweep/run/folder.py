@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from rl_sweep.errors import ConfigError, PipelineError
-from rl_sweep.run.checkpoints import read_state
+from rl_sweep.run.checkpoints import read_state, step_from_filename
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +95,26 @@ def is_run_file(path: Path) -> bool:
                                or name.endswith(("_model.zip", "_results.json", "_metrics.json")))
 
 
-def set_aside(folder: Path, keep: set[Owner]) -> Path | None:
+def _later(path: Path, step: int | None) -> bool:
+    """Whether ``path`` is a checkpoint of a step after ``step``."""
+    saved_at = step_from_filename(path)
+    return step is not None and saved_at is not None and saved_at > step
+
+
+def set_aside(folder: Path, keep: set[Owner], resumed_at: int | None = None) -> Path | None:
     """Move out of ``folder`` the run files that are not of a run in ``keep`` into a new sibling folder; a fresh
-    run keeps none, and its predecessor's ``logs/`` go too. Files that are no run's are left alone. Return the
-    sibling folder, or None when nothing moved."""
+    run keeps none, and its predecessor's ``logs/`` go too. A run resumed at step ``resumed_at`` also moves its
+    own checkpoints of later steps: the future it abandons (one saved at an interruption, off the interval,
+    would otherwise stay among its checkpoints). Files that are no run's are left alone. Return the sibling
+    folder, or None when nothing moved."""
     folder = folder.resolve()  # "." has no name to put the sibling beside
     if not folder.is_dir():
         return None
     fresh = not keep
     moving = [path for path in folder.iterdir()
               if (fresh and path.name == "logs" and path.is_dir())
-              or (is_run_file(path) and (fresh or owner_of(path) not in (*keep, False)))]
+              or (is_run_file(path) and (fresh or owner_of(path) not in (*keep, False)
+                                         or _later(path, resumed_at)))]
     if not moving:
         return None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
