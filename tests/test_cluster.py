@@ -195,6 +195,7 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
         assert names == contract_tree(trial, list(range(1000, 12001, 1000)))
         results_json = cluster.read_json(f"{prefix}{trial}_results.json")["experiment_results"]
         assert results_json["metadata"]["status"] == "completed"
+        assert results_json["model"]["model_path"] == cluster.uri(f"team/sweeps/c1/{trial}")  # not a node's staging
         series = cluster.read_json(f"{prefix}{trial}_metrics.json")["training_metrics"]["time_series"]
         assert [entry["timestep"] for entry in series] == list(range(100, 12001, 100))  # no gap, no duplicate
     restored = [trial for trial in ("ppo_seed42", "a2c_seed42") if cluster.read_json(

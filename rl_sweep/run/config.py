@@ -24,6 +24,8 @@ class TrainingConfig:
     :param env_name: Gymnasium environment id; ``package.module:EnvId-v0`` imports the module that
         registers it (Gymnasium's own form).
     :param env_kwargs: arguments for ``gym.make`` (``{"continuous": True}``); None: none.
+    :param location: where the run's folder is as others reach it, when ``output_dir`` is a staging copy of it
+        (a sweep trial on remote storage: the folder's URI); recorded as ``model.model_path``. None: ``output_dir``.
     :param fast_numerics: let MKL pick its kernels by CPU: faster on some, but the numbers then depend on
         the CPU (see :mod:`rl_sweep.numerics`).
     :param seed: seed for Python, NumPy, PyTorch and the environment.
@@ -60,6 +62,7 @@ class TrainingConfig:
     settings: Optional[AlgoSettings] = None
     env_kwargs: Optional[dict[str, Any]] = None
     fast_numerics: bool = False
+    location: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:

@@ -92,7 +92,7 @@ class RunFacts:
     env_name: str
     env_kwargs: dict[str, Any]
     seed: int
-    output_dir: Path
+    location: str  # the run's folder: a local path ending in /, or its URI in storage
     checkpoint_interval: int
     target_timesteps: int
     policy: str
@@ -117,7 +117,8 @@ class RunFacts:
         return cls(
             experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
             env_kwargs=dict(config.env_kwargs), seed=config.seed,
-            output_dir=config.output_dir, checkpoint_interval=config.checkpoint_interval,
+            location=config.location or f"{config.output_dir.as_posix().rstrip('/')}/",
+            checkpoint_interval=config.checkpoint_interval,
             target_timesteps=config.total_timesteps, policy=POLICY, preset=config.preset,
             n_envs=settings.n_envs, normalize=settings.normalize,
             hyperparameters={**settings.hyperparameters,
@@ -172,7 +173,7 @@ def build_results(
             algorithm=facts.algo.upper(),
             policy=facts.policy,
             model_file=model_file,
-            model_path=f"{facts.output_dir.as_posix().rstrip('/')}/",
+            model_path=facts.location,
             checkpoint_interval=facts.checkpoint_interval,
             checkpoints=checkpoints,
         ),

@@ -58,8 +58,9 @@ class RunTrainable(tune.Trainable):
         if storage is not None and not storage.is_local:
             staging = Path(tempfile.mkdtemp(prefix=f"rl_sweep_{self.training_config.experiment_id}_"))
             self.mirror = FolderMirror(storage, staging, run["folder"])
-            self.training_config = dataclasses.replace(self.training_config, output_dir=staging)
             self.location = storage.uri(run["folder"])
+            self.training_config = dataclasses.replace(self.training_config, output_dir=staging,
+                                                       location=self.location)
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
