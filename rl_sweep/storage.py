@@ -83,6 +83,33 @@ class Storage:
         with self.fs.open_output_stream(self.path(*parts)) as stream:
             stream.write(data)
 
+    def create_exclusive(self, data: bytes, *parts: str, settle: float = 2.0) -> bool:
+        """Create a file that must not exist yet; False when it does. On a local disk an exclusive create
+        (atomic). An object store here has no conditional write, so the object is written when absent, then
+        read back after ``settle`` seconds: of two writers, only the one whose bytes stand goes on; both go on
+        only if one paused for longer than ``settle`` between its check and its write."""
+        if self.is_local:
+            path = self.local_path(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(path, "xb") as handle:
+                    handle.write(data)
+            except FileExistsError:
+                return False
+            return True
+        if self.exists(*parts):
+            return False
+        with self.fs.open_output_stream(self.path(*parts)) as stream:
+            stream.write(data)
+        time.sleep(settle)
+        with self.fs.open_input_stream(self.path(*parts)) as stream:
+            return stream.read() == data
+
+    def remove(self, *parts: str) -> None:
+        """Delete a file, if it is there."""
+        if self.exists(*parts):
+            self.fs.delete_file(self.path(*parts))
+
     def write_json(self, document: Any, *parts: str) -> None:
         """Strict JSON (no NaN or Infinity), written whole."""
         self.write_bytes(json.dumps(finite_or_none(document), indent=2, allow_nan=False).encode() + b"\n", *parts)

@@ -240,3 +240,17 @@ def test_a_users_environment_reaches_the_workers_with_py_modules(cluster):
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
     [trial] = cluster.read_json("team/sweeps/u2/summary.json")["trials"]
     assert trial["status"] == "completed" and trial["env"] == CORRIDOR
+
+
+def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_exits_3(cluster):
+    work = cluster.root / "driver_same_name"
+    work.mkdir()
+    command = [str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", cluster.uri("team"),
+               "--algos", "a2c", "--timesteps", "200", "--eval-episodes", "1", "--name", "same"]
+    both = [subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in both]
+    assert sorted(process.returncode for process in both) == [0, 3], outputs
+    [refused] = [err for process, (_, err) in zip(both, outputs) if process.returncode == 3]
+    assert "a sweep named 'same' exists" in refused
+    assert cluster.read_json("team/sweeps/same/summary.json")["status"] == "completed"

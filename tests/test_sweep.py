@@ -265,6 +265,19 @@ def test_sweep_cli_refuses_env_kwargs_the_environment_does_not_take_with_exit_5(
     assert not (tmp_path / "results").exists()
 
 
+def test_two_sweeps_started_at_once_with_one_name_one_runs_and_the_other_exits_3(tmp_path):
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--timesteps", "200", "--eval-episodes", "1",
+               "--name", "same", "--no-dashboard"]
+    both = [subprocess.Popen(command, cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in both]
+    assert sorted(process.returncode for process in both) == [0, 3], outputs
+    [refused] = [err for process, (_, err) in zip(both, outputs) if process.returncode == 3]
+    lines = [line for line in refused.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a sweep named 'same' exists" in lines[0], refused
+    assert load_json(tmp_path / "results/sweeps/same/summary.json")["status"] == "completed"
+
+
 def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
     for args in (["--algos", "dqn"], ["--seeds", "0"], ["--bogus"]):
         result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=tmp_path, env=cli_env(),

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +47,37 @@ def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> N
         _check_reachable(address)
 
 
-def check_name_free(options: SweepOptions) -> None:
-    """Refuse a sweep name in use: a sweep is never written over (continue one with --resume)."""
+CLAIM = ".claim"  # in a sweep's folder: who took its name, and when
+
+
+def claim_name(options: SweepOptions) -> None:
+    """Take the sweep's name, or refuse one in use (exit 3): a sweep is never written over (continue one with
+    --resume), and of two sweeps started at once with one name, one runs. See Storage.create_exclusive for
+    what each kind of store guarantees."""
     storage = options.storage
+    taken = ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
+                        f"--resume {options.name}, or choose another --name")
     if storage.exists(options.folder("sweep.json")):
-        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
-                          f"--resume {options.name}, or choose another --name")
+        raise taken
+    claim = f"{uuid.uuid4().hex} {socket.gethostname()} {os.getpid()} {datetime.now(timezone.utc).isoformat()}\n"
+    if not storage.create_exclusive(claim.encode(), options.folder(CLAIM)):
+        raise taken
+
+
+def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashboard: bool, verbose: bool) -> None:
+    """What every sweep does before its trials: take its name (unless it resumes), start or attach to Ray and,
+    once Ray runs, write ``sweep.json``. A sweep that cannot start gives its name back."""
+    storage = options.storage
+    if resume:
+        start_ray(address, dashboard, verbose, storage, options.py_modules)
+        return
+    claim_name(options)
+    try:
+        start_ray(address, dashboard, verbose, storage, options.py_modules)
+    except BaseException:
+        storage.remove(options.folder(CLAIM))
+        raise
+    storage.write_json(asdict(options), options.folder("sweep.json"))
 
 
 def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage,

@@ -14,13 +14,12 @@ and the decision is recomputed from the trials' results, with no searcher or com
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from rl_sweep.decision import EnvironmentDecision, decide, decision_document, sentence
 from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
-from rl_sweep.sweep.cluster import check_before_start, check_name_free, start_ray
+from rl_sweep.sweep.cluster import check_before_start, start_sweep
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
 from rl_sweep.sweep.runner import build_tuner, finish_sweep
 
@@ -39,12 +38,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     needed = {env: list(options.algos) for env in options.envs}
     check_before_start([run for _, run in options.round_runs(1, needed)], address)
     storage = options.storage
-    if not resume:
-        check_name_free(options)
     started = utc_now()
-    start_ray(address, dashboard, verbose, storage, options.py_modules)
-    if not resume:
-        storage.write_json(asdict(options), options.folder("sweep.json"))
+    start_sweep(options, resume, address, dashboard, verbose)
     print(f"Sweep {options.name}: until decided by AdaStop on {', '.join(options.envs)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.preset}; files in {options.results_dir}", flush=True)

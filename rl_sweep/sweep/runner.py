@@ -15,7 +15,7 @@ from rl_sweep.decision import sentence
 from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import (
-    check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
+    check_before_start, param_space, start_sweep, tune_config, tune_run_config,
 )
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
 from rl_sweep.text import number
@@ -91,12 +91,8 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     runs = options.sweep_runs()
     check_before_start([run for _, run in runs], address)
     storage = options.storage
-    if not resume:
-        check_name_free(options)
     started = utc_now()
-    start_ray(address, dashboard, verbose, storage, options.py_modules)
-    if not resume:  # once Ray runs: a sweep that could not start leaves its name free
-        storage.write_json(asdict(options), options.folder("sweep.json"))
+    start_sweep(options, resume, address, dashboard, verbose)
     steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for _, run in runs))
     print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps on {', '.join(options.envs)}, preset "
           f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",

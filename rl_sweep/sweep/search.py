@@ -27,7 +27,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
-    check_before_start, check_name_free, param_space, start_ray, tune_config, tune_run_config,
+    check_before_start, param_space, start_sweep, tune_config, tune_run_config,
 )
 from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_records
 from rl_sweep.text import number
@@ -43,10 +43,8 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
     check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
     storage = options.storage
-    check_name_free(options)
     started = utc_now()
-    start_ray(address, dashboard, verbose, storage, options.py_modules)
-    storage.write_json(asdict(options), options.folder("sweep.json"))
+    start_sweep(options, False, address, dashboard, verbose)
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
         first = runs[algo][0][0]
