@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,9 @@ def env_argument(text: str) -> tuple[str, Any]:
         parsed = yaml.safe_load(value) if value else ""
     except yaml.YAMLError:
         raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a YAML value") from None
+    if not isinstance(parsed, (bool, int, float, str, list, dict, type(None))):  # a date, say: not JSON
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number, true/false, null or text (quote it: "
+                                         f"{key}='\"{value}\"')")
     return key, parsed
 
 
@@ -86,7 +90,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=None, dest="env_name", metavar="ENV", action=Once,
                         help="Gymnasium environment id, or package.module:EnvId-v0 for one a module of yours "
                              f"registers (default: {DEFAULT_ENV})")
-    parser.add_argument("--env-kwargs", nargs="+", type=env_argument, default=[], metavar="KEY=VALUE",
+    parser.add_argument("--env-kwargs", nargs="+", action="extend", type=env_argument, default=[], metavar="KEY=VALUE",
                         help="arguments for the environment, values read as YAML (continuous=true "
                              "enable_wind=true gravity=-9.8)")
     parser.add_argument("--timesteps", type=positive_int, default=None, dest="total_timesteps", metavar="N",
@@ -122,6 +126,15 @@ def exit_code_of(command: Callable[[], int]) -> int:
         log.debug("failure details", exc_info=True)
         log.error("%s", one_line(exc))
         return int(exit_code_for(exc))
+
+
+def ignore_signals_from_now_on() -> None:
+    """A command's work is done and its files are written: a signal now has nothing left to stop. Python's
+    shutdown puts back the default disposition of every signal it handled, and a Ctrl-C during that second or
+    so (torch's and Ray's modules are torn down then) would kill the process by SIGINT instead of letting it
+    exit with its code. A signal ignored at the OS level stays ignored to the end."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def one_line(exc: BaseException) -> str:

@@ -20,8 +20,10 @@ from rl_sweep.sweep.rounds import run_rounds
 # is below 1/20, so round 1 never decides: every such sweep has a round 2.
 ROUNDS = {"until_decided": True, "seeds_per_round": 3, "max_rounds": 3}
 ROUND_ARGS = ["--until-decided", "--seeds-per-round", "3", "--max-rounds", "3"]
-RUN = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "timesteps": 1000, "eval_episodes": 3}
-RUN_ARGS = ["--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps", "1000", "--eval-episodes", "3"]
+RUN = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "timesteps": 600, "checkpoint_interval": 300,
+       "eval_episodes": 2}
+RUN_ARGS = ["--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps", "600", "--checkpoint-interval", "300",
+            "--eval-episodes", "2"]
 
 
 def recomputed(summary: dict) -> dict:
@@ -77,7 +79,9 @@ def test_decide_needs_only_the_rewards_and_stops_asking_for_seeds_once_decided()
 
 
 def test_a_sweep_interrupted_in_round_2_resumes_to_the_same_trials_and_decision(decided, tmp_path):
-    command = [sys.executable, "-m", "rl_sweep.sweep", *RUN_ARGS, *ROUND_ARGS, "--name", "decided", "--no-dashboard"]
+    # One trial at a time, so that round 2 is still under way when the signal comes, on any number of CPUs.
+    command = [sys.executable, "-m", "rl_sweep.sweep", *RUN_ARGS, *ROUND_ARGS, "--max-concurrent", "1",
+               "--name", "decided", "--no-dashboard"]
     driver = subprocess.Popen(command, cwd=tmp_path, env=cli_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     lines = []

@@ -69,7 +69,9 @@ def test_resuming_an_earlier_checkpoint_of_a_finished_run_ends_identical(tmp_pat
     if preset == "normalised":
         (tmp_path / "normalised.yaml").write_text(NORMALISED)
         preset = str(tmp_path / "normalised.yaml")
-    config = {"algo": algo, "preset": preset, "checkpoint_interval": 500, "eval_episodes": 2}
+    # The contract's PPO over 6,000 steps: three rollouts of 2,048, the resume inside the second.
+    config = {"algo": algo, "preset": preset, "checkpoint_interval": 500, "eval_episodes": 2,
+              **({"total_timesteps": 6000} if preset == "contract" else {})}
     assert run_training(TrainingConfig(**config, output_dir=tmp_path / "A")) == ExitCode.OK
     total = TrainingConfig(**config).total_timesteps
     shutil.copytree(tmp_path / "A", tmp_path / "B")

@@ -274,7 +274,7 @@ def test_two_sweeps_started_at_once_with_one_name_one_runs_and_the_other_exits_3
     assert sorted(process.returncode for process in both) == [0, 3], outputs
     [refused] = [err for process, (_, err) in zip(both, outputs) if process.returncode == 3]
     lines = [line for line in refused.splitlines() if line.strip()]
-    assert len(lines) == 1 and "a sweep named 'same' exists" in lines[0], refused
+    assert len(lines) == 1 and "a sweep named 'same'" in lines[0], refused
     assert load_json(tmp_path / "results/sweeps/same/summary.json")["status"] == "completed"
 
 

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from rl_sweep.cli import Parser, add_training_options, env_kwargs_of, exit_code_of, preset_of
+from rl_sweep.cli import (
+    Parser, add_training_options, env_kwargs_of, exit_code_of, ignore_signals_from_now_on, preset_of,
+)
 from rl_sweep.errors import ExitCode, Interrupted
 from rl_sweep.logs import configure_console
 from rl_sweep.presets import DEFAULT_ENV
@@ -21,13 +23,13 @@ log = logging.getLogger("rl_sweep.train")
 EPILOG = """\
 exit codes:
   0  training completed
-  1  training completed with warnings (a checkpoint save failed, a resume warning)
+  1  training completed with warnings (a checkpoint save failed, a resume warning, evaluation cut at 10,000 steps)
   2  training failed (critical error, disk full)
-  3  invalid command-line arguments
+  3  invalid command-line arguments (a preset without settings for the environment among them)
   4  conda environment validation failed
-  5  environment creation failed
+  5  environment creation failed (unknown id, an argument it does not take)
   6  model load failed (--resume-from)
-  7  interrupted (SIGINT or SIGTERM): checkpoint saved, resume with --resume-from
+  7  interrupted (SIGINT or SIGTERM, in training or evaluation): checkpoint saved, resume with --resume-from
 
 files, in --output-dir:
   {algo}_seed{seed}_model.zip, {algo}_seed{seed}_results.json, {algo}_seed{seed}_metrics.json,
@@ -44,7 +46,8 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The contract's command line, plus --eval-episodes, --conda-env, --preset and --config."""
+    """The contract's command line, plus --env-kwargs, --eval-episodes, --conda-env, --fast-numerics, --preset
+    and --config."""
     parser = Parser(
         prog="rl-train",
         description="Train PPO or A2C (Stable-Baselines3) on a Gymnasium environment, with seeding, "
@@ -125,14 +128,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train(config, stop)
 
     code = exit_code_of(command)
-    _ignore_signals_from_now_on()
+    ignore_signals_from_now_on()
     return code
-
-
-def _ignore_signals_from_now_on() -> None:
-    """The run is over and its files are written: a signal now has nothing left to stop. Python's shutdown
-    puts back the default disposition of every signal it handled, and a Ctrl-C during that second or so
-    (torch's modules are torn down then) would kill the process by SIGINT instead of letting it exit with
-    its code. A signal ignored at the OS level stays ignored to the end."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)

@@ -196,7 +196,8 @@ class TrainingRun:
         if state is None:
             self._warn(f"{path} carries no rl-sweep run state: its algorithm cannot be verified "
                        "and episode statistics restart from zero")
-            state = RunState(config.algo, config.env_name, config.seed, step, run_id=self.run_id)
+            state = RunState(config.algo, config.env_name, config.seed, step, run_id=self.run_id,
+                             env_kwargs=config.env_kwargs, numerics=self._pinning)
         elif state.seed != config.seed or state.env_name != config.env_name:
             self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
                        f"this run continues it with seed {config.seed} on {config.env_name}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Optional, TypedDict
 
 from stable_baselines3.common.vec_env import VecEnv

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rl_sweep.cli import (
-    Parser, add_training_options, env_kwargs_of, exit_code_of, positive_float, positive_int, preset_of,
+    Parser, add_training_options, env_kwargs_of, exit_code_of, ignore_signals_from_now_on, positive_float,
+    positive_int, preset_of,
 )
 from rl_sweep.errors import ConfigError
 from rl_sweep.logs import configure_console
@@ -26,9 +27,10 @@ log = logging.getLogger("rl_sweep.sweep")
 
 EPILOG = """\
 files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI such as s3://...):
-  sweep.json, summary.json, report.md, report.html, learning_curves.png, final_performance.png;
+  sweep.json, summary.json, report.md, report.html, comparison.json, learning_curves.png,
+  final_performance.png (per environment with several: learning_curves_{env}.png, ..., performance_profiles.png);
   {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs);
-  tune/ Ray Tune's state and checkpoints.
+  tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided).
 
 exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
 5 environment creation failed; 7 interrupted (continue with --resume NAME).
@@ -72,13 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
-    parser.add_argument("--envs", nargs="+", default=None, metavar="ENV",
+    parser.add_argument("--envs", nargs="+", action="extend", default=None, metavar="ENV",
                         help="several environments: one trial per (environment, algorithm, seed), each "
                              "environment's trials in sweeps/{name}/{env}/, and a report across them "
                              "(instead of --env)")
-    parser.add_argument("--py-modules", nargs="+", type=Path, default=[], metavar="DIR",
-                        help="with --address: folders of your own Python packages (an environment module for "
-                             "--env package.module:EnvId-v0) to ship to every node of the cluster")
+    parser.add_argument("--py-modules", nargs="+", action="extend", type=Path, default=[], metavar="DIR",
+                        help="folders of your own Python packages (an environment module for --env "
+                             "package.module:EnvId-v0): imported here too, and shipped to every Ray worker")
     parser.add_argument("--results-dir", default="results", metavar="DIR|URI",
                         help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
                              "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
@@ -135,7 +137,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         if options.search:
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
-    name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S")
+    name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S_%f")[:-3]  # milliseconds
     if args.until_decided and args.seeds is not None:
         raise ConfigError("--until-decided chooses the number of seeds itself: give --seeds-per-round, not --seeds")
     if args.envs and args.env_name:
@@ -166,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         options = options_from_args(args, argv)
+        for folder in options.py_modules:  # the driver makes the environment too, to check it
+            sys.path.insert(0, str(Path(folder).parent))
         if options.search:
             from rl_sweep.sweep.search import run_search
 
@@ -182,4 +186,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 dashboard=args.dashboard, verbose=args.verbose)
         return code
 
-    return exit_code_of(command)
+    code = exit_code_of(command)
+    ignore_signals_from_now_on()
+    return code

@@ -55,13 +55,18 @@ def claim_name(options: SweepOptions) -> None:
     --resume), and of two sweeps started at once with one name, one runs. See Storage.create_exclusive for
     what each kind of store guarantees."""
     storage = options.storage
-    taken = ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
-                        f"--resume {options.name}, or choose another --name")
     if storage.exists(options.folder("sweep.json")):
-        raise taken
-    claim = f"{uuid.uuid4().hex} {socket.gethostname()} {os.getpid()} {datetime.now(timezone.utc).isoformat()}\n"
+        raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
+                          f"--resume {options.name}, or choose another --name")
+    claim = f"{uuid.uuid4().hex} {socket.gethostname()} {os.getpid()} {datetime.now(timezone.utc).isoformat()}"
     if not storage.create_exclusive(claim.encode(), options.folder(CLAIM)):
-        raise taken
+        try:
+            holder = storage.read_text(options.folder(CLAIM)).split()
+            by = f"process {holder[2]} on {holder[1]} at {holder[3]}"
+        except (FileNotFoundError, IndexError):
+            by = "another sweep"
+        raise ConfigError(f"a sweep named {options.name!r} is being started by {by}: choose another --name (if "
+                          f"that process is gone, delete {storage.uri(options.folder(CLAIM))})")
 
 
 def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashboard: bool, verbose: bool) -> None:
@@ -74,10 +79,10 @@ def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashbo
     claim_name(options)
     try:
         start_ray(address, dashboard, verbose, storage, options.py_modules)
+        storage.write_json(asdict(options), options.folder("sweep.json"))
     except BaseException:
         storage.remove(options.folder(CLAIM))
         raise
-    storage.write_json(asdict(options), options.folder("sweep.json"))
 
 
 def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Storage,

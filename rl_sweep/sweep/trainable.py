@@ -60,7 +60,7 @@ class RunTrainable(tune.Trainable):
             self.mirror = FolderMirror(storage, staging, run["folder"])
             self.location = storage.uri(run["folder"])
             self.training_config = dataclasses.replace(self.training_config, output_dir=staging,
-                                                       location=self.location)
+                                                       location=storage.uri(f"{run['folder']}/"))  # a folder: /
         # Created on the first step, or by load_checkpoint: a restored trial never starts afresh first.
         self.run: TrainingRun | None = None
 
