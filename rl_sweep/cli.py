@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from rl_sweep.errors import ConfigError, ExitCode, Interrupted, PipelineError, exit_code_for
+from rl_sweep.errors import INTERRUPTIONS, ConfigError, ExitCode, PipelineError, exit_code_for
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, available_presets
 
 log = logging.getLogger("rl_sweep.cli")
@@ -122,7 +122,7 @@ def exit_code_of(command: Callable[[], int]) -> int:
     too with --verbose, which logs DEBUG) and the contract's exit code for it."""
     try:
         return int(command())
-    except (Exception, KeyboardInterrupt, Interrupted) as exc:
+    except (Exception, *INTERRUPTIONS) as exc:
         log.debug("failure details", exc_info=True)
         log.error("%s", one_line(exc))
         return int(exit_code_for(exc))
@@ -140,7 +140,7 @@ def ignore_signals_from_now_on() -> None:
 def one_line(exc: BaseException) -> str:
     """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
     and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
-    if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+    if isinstance(exc, INTERRUPTIONS):
         return "interrupted"
     text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split()) or type(exc).__name__

@@ -63,6 +63,9 @@ class Interrupted(BaseException):
         self.signal_name = signal_name
 
 
+# What stops a run as interrupted (exit code 7): Ctrl-C as Python raises it, and the pipeline's own stop.
+INTERRUPTIONS = (KeyboardInterrupt, Interrupted)
+
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -73,7 +76,7 @@ def is_disk_full(exc: BaseException) -> bool:
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     """The single place where a failure becomes an exit code."""
-    if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+    if isinstance(exc, INTERRUPTIONS):
         return ExitCode.INTERRUPTED
     if isinstance(exc, PipelineError):
         return exc.exit_code

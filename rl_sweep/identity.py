@@ -22,6 +22,13 @@ def parse_experiment_id(name: str) -> tuple[str, int | None]:
     return match["algo"], int(match["seed"])
 
 
+def split_env_id(env_name: str) -> tuple[str, str]:
+    """Gymnasium's ``module:id`` form as (module, id): the module to import first ("" for none) and the id it
+    registers."""
+    module, _, env_id = env_name.rpartition(":")
+    return module, env_id
+
+
 def env_folder(env_id: str) -> str:
     """An environment id as one safe folder name: every character but letters, digits, ``.``, ``_`` and ``-``
     becomes ``-`` (``ALE/Pong-v5``: ``ALE-Pong-v5``; ``pkg.mod:Env-v0``: ``pkg.mod-Env-v0``)."""

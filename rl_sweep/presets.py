@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from rl_sweep.errors import ConfigError
+from rl_sweep.identity import split_env_id
 
 def _configs_dir() -> Path:
     """The presets: ``rl_sweep/configs/`` in an installed package (pyproject.toml ships ``configs/`` there),
@@ -100,7 +101,7 @@ def load_settings(preset: str, algo: str, env_name: str = DEFAULT_ENV) -> AlgoSe
     if not set(block) & set(AlgoSettings.__dataclass_fields__):  # one block per environment
         environments = [name for name in block if name != ANY_ENVIRONMENT]
         # Gymnasium's module:id form names the environment of the id after the colon.
-        found = next((name for name in (env_name, env_name.rpartition(":")[2], ANY_ENVIRONMENT) if name in block),
+        found = next((name for name in (env_name, split_env_id(env_name)[1], ANY_ENVIRONMENT) if name in block),
                      None)
         if found is None:
             raise ConfigError(f"preset {preset} has no {algo} settings for {env_name}; it has settings for "

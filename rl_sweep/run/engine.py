@@ -29,7 +29,7 @@ import torch
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.errors import DiskFullError, ExitCode, Interrupted, PipelineError
+from rl_sweep.errors import INTERRUPTIONS, DiskFullError, ExitCode, Interrupted, PipelineError
 from rl_sweep.numerics import pin, pinning, unpin
 from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
 from rl_sweep.run.algorithms import check_settings, create_model, training_loss
@@ -201,10 +201,10 @@ class TrainingRun:
         elif state.seed != config.seed or state.env_name != config.env_name:
             self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
                        f"this run continues it with seed {config.seed} on {config.env_name}")
-        if state is not None and state.numerics is not None and state.numerics != self._pinning:
+        if state.numerics is not None and state.numerics != self._pinning:
             self._warn(f"checkpoint was trained with numerics {state.numerics}; this run continues it with "
                        f"{self._pinning}: it will not go on as it would have")
-        if state is not None and state.env_kwargs != config.env_kwargs:
+        if state.env_kwargs != config.env_kwargs:
             changed = sorted(key for key in {*state.env_kwargs, *config.env_kwargs}
                              if state.env_kwargs.get(key, "unset") != config.env_kwargs.get(key, "unset"))
             self._warn(f"checkpoint was trained with environment arguments "
@@ -373,7 +373,7 @@ class TrainingRun:
         try:
             yield
         except BaseException as exc:
-            self.abort("interrupted" if isinstance(exc, (KeyboardInterrupt, Interrupted)) else "failed")
+            self.abort("interrupted" if isinstance(exc, INTERRUPTIONS) else "failed")
             raise
 
     def _ensure_checkpoint(self) -> None:

@@ -14,6 +14,7 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize, sync_envs_normalization
 
 from rl_sweep.errors import EnvCreationError
+from rl_sweep.identity import split_env_id
 from rl_sweep.presets import AlgoSettings
 
 
@@ -50,7 +51,7 @@ def has_time_limit(env_name: str, env_kwargs: dict[str, Any] | None = None) -> b
     given as an argument."""
     if (env_kwargs or {}).get("max_episode_steps") is not None:
         return True
-    module, _, env_id = env_name.rpartition(":")  # Gymnasium's module:id form imports the module first
+    module, env_id = split_env_id(env_name)
     try:
         if module:
             importlib.import_module(module)

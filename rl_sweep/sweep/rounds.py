@@ -26,9 +26,9 @@ from rl_sweep.sweep.runner import build_tuner, finish_sweep
 
 def rewards_of(records: list[dict[str, Any]], env: str, algos: list[str]) -> dict[str, list[float]]:
     """Each algorithm's final evaluation rewards on ``env``, in seed order: what AdaStop compares."""
-    return {algo: [t["final_reward_mean"] for t in sorted(records, key=lambda t: t["seed"])
-                   if t["env"] == env and t["algo"] == algo and t["final_reward_mean"] is not None]
-            for algo in algos}
+    ordered = sorted((t for t in records if t["env"] == env and t["final_reward_mean"] is not None),
+                     key=lambda t: t["seed"])
+    return {algo: [t["final_reward_mean"] for t in ordered if t["algo"] == algo] for algo in algos}
 
 
 def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | None = None, dashboard: bool = True,
