@@ -23,17 +23,42 @@ def file_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S_%f")
 
 
-def configure_console(verbose: bool) -> None:
+# ``extra`` of a log line that a progress bar on a terminal shows instead (the per-checkpoint lines)
+PROGRESS_LINE = {"progress_line": True}
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """The console: stderr as it is when a record comes, so that a live display that redirects stderr prints the
+    line above itself; with ``bar_shown``, the lines the bar stands for (``PROGRESS_LINE``) are left to the log
+    file."""
+
+    bar_shown = False
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.bar_shown and getattr(record, "progress_line", False):
+            return False
+        return bool(super().filter(record))
+
+
+def configure_console(verbose: bool) -> ConsoleHandler:
     """Send the package's records to stderr, at DEBUG with ``verbose`` and INFO otherwise."""
     root = logging.getLogger(LOGGER)
     root.setLevel(logging.DEBUG)
-    for handler in [h for h in root.handlers if getattr(h, "rl_sweep_console", False)]:
+    for handler in [h for h in root.handlers if isinstance(h, ConsoleHandler)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
-    handler.setFormatter(logging.Formatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
-    handler.rl_sweep_console = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    console = ConsoleHandler()
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console.setFormatter(logging.Formatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+    root.addHandler(console)
+    return console
 
 
 def attach_file_log(path: Path) -> logging.Handler:

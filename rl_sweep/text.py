@@ -11,3 +11,12 @@ def number(value: float | None, digits: int = 1, missing: str = "n/a", width: in
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{missing:>{width}}"
     return f"{value:>{width}{',' if thousands else ''}.{digits}f}"
+
+
+def duration(seconds: float | None) -> str:
+    """``seconds`` as ``m:ss``, or ``h:mm:ss`` from an hour; ``--:--`` for None (an ETA not yet known)."""
+    if seconds is None or math.isnan(seconds) or math.isinf(seconds):
+        return "--:--"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

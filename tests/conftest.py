@@ -39,6 +39,42 @@ def start_cli(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
     )
 
 
+def run_on_terminal(command: list[str], cwd: Path, timeout: float = 300, rows: int = 24, columns: int = 100,
+                    **env: str) -> tuple[int, str]:
+    """Run ``command`` with a pseudo-terminal of ``rows`` x ``columns`` as its stdin, stdout and stderr, as in a
+    user's terminal; its exit code and everything it wrote (escape codes included)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen(command, cwd=cwd, env=cli_env(TERM="xterm-256color", **env), stdin=follower,
+                               stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([leader], [], [], 1.0)[0]:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:  # EIO: the command closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+        return process.wait(timeout=max(deadline - time.monotonic(), 1)), b"".join(chunks).decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+
+
 def load_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
 

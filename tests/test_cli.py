@@ -6,7 +6,7 @@ from pathlib import Path
 
 from stable_baselines3 import PPO
 
-from conftest import load_json, run_cli, timesteps
+from conftest import load_json, run_cli, run_on_terminal, timesteps
 
 OPTIONS = ["--algo", "--env", "--seed", "--timesteps", "--checkpoint-interval", "--output-dir",
            "--resume-from", "--verbose", "--eval-episodes", "--conda-env"]
@@ -70,6 +70,16 @@ def test_console_shows_progress_at_info_and_log_file_holds_debug(ppo_5000):
     [log_file] = (ppo_5000.output_dir / "logs").glob("training_*.log")
     text = log_file.read_text()
     assert " DEBUG " in text and "episode 1 ended" in text and "saved checkpoint_5000.zip" in text
+
+
+def test_on_a_terminal_a_progress_bar_with_an_eta_replaces_the_checkpoint_lines(tmp_path):
+    code, console = run_on_terminal([sys.executable, "-m", "rl_sweep.train", "--algo", "a2c", "--env", "CartPole-v1",
+                                     "--timesteps", "3000", "--eval-episodes", "1"], tmp_path)
+    assert code == 0, console
+    assert "\r" in console and "ETA" in console and "3,000/3,000 steps" in console  # one line, redrawn in place
+    assert "step 1000/3000" not in console and "finished" in console
+    [log_file] = (tmp_path / "results/experiments/a2c_seed42/logs").glob("training_*.log")
+    assert "step 1000/3000" in log_file.read_text()  # the log file keeps them
 
 
 def test_verbose_shows_debug_on_the_console(tmp_path):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from conftest import cli_env, contract_tree, load_json, run_cli, timesteps
+from conftest import cli_env, contract_tree, load_json, run_cli, run_on_terminal, timesteps
 from ray import tune
 
 import rl_sweep
@@ -21,7 +22,7 @@ from rl_sweep.run.cli import run_training
 from rl_sweep.run.config import TrainingConfig
 from test_exact_resume import assert_identical
 from rl_sweep.presets import load_settings
-from rl_sweep.sweep.progress import trial_table
+from rl_sweep.sweep.progress import SweepProgress, render
 from rl_sweep.sweep.search import run_search
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.runner import run_sweep
@@ -95,6 +96,19 @@ def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp
     report = summary["report"]
     assert report["algorithms"]["ppo"]["seeds_completed"] == 2
     assert report["command"] == "rl-sweep (test)"
+    # TensorBoard (tensorboard --logdir results/sweeps/test): Tune's event files hold every trial's series
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for trial in summary["trials"]:
+        events = EventAccumulator(str(sweep_dir / "tune" / trial["trial"]))
+        events.Reload()
+        tags = set(events.Tags()["scalars"])
+        assert {"ray/tune/episode_reward_mean", "ray/tune/steps_per_second"} <= tags
+        assert ("ray/tune/loss" in tags) == (trial["algo"] == "a2c")  # PPO's first update is at 2,048 steps
+        rewards = events.Scalars("ray/tune/episode_reward_mean")
+        assert [e.step for e in rewards] == [1000, 2000]  # by environment step
+        last = json.loads((sweep_dir / "tune" / trial["trial"] / "result.json").read_text().splitlines()[-1])
+        assert rewards[-1].value == pytest.approx(last["episode_reward_mean"])
     assert any(line.startswith("Too few seeds to tell") for line in report["verdict"])
 
 
@@ -339,6 +353,10 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "interrupted", "--no-dashboard"],
                              cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # Off a terminal: plain lines, one per trial end and one every 30 s, with the progress of all trials and an ETA
+    assert "\x1b" not in resumed.stdout + resumed.stderr and "authentication_token_setup" not in resumed.stderr
+    [ended] = [line for line in resumed.stdout.splitlines() if line.startswith("ppo_seed42 completed: 3,000 steps")]
+    assert "100% of 6,000 steps, ETA" in ended and "0 pending, 0 running, 2 completed, 0 failed" in ended
     assert (experiments / "a2c_seed42/a2c_seed42_results.json").read_text() == finished  # not rerun
     assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
     reference = run_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1", "--output-dir", "ref"],
@@ -350,7 +368,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
 
 
 class FakeTrial:
-    """What the live table reads of a Tune trial."""
+    """What the progress display reads of a Tune trial."""
 
     def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan")) -> None:
         self.name, self.status, self.config = name, status, {"run": {"total_timesteps": 800}}
@@ -360,11 +378,49 @@ class FakeTrial:
         return self.name
 
 
-def test_live_table_lists_started_trials_and_only_counts_pending_ones():
-    table = trial_table([FakeTrial("a2c_s12_seed123456", "RUNNING", 400, -50.25),
-                         FakeTrial("a2c_s00_seed123456", "TERMINATED", 800, 120.0),
-                         FakeTrial("a2c_s13_seed123456", "PENDING")])
-    header, first, second = table.splitlines()
-    assert first.split() == ["a2c_s00_seed123456", "TERMINATED", "800/800", "120.0", "900"]
-    assert second.split() == ["a2c_s12_seed123456", "RUNNING", "400/800", "-50.2", "900"]
-    assert len({len(line) for line in (header, first, second)}) == 1  # columns line up with long names
+def test_progress_counts_steps_of_all_trials_and_estimates_the_time_left_from_the_rate():
+    progress = SweepProgress("t")
+    progress.setup()
+    trials = [FakeTrial("a2c_seed1", "RUNNING", 200, -50.25), FakeTrial("a2c_seed2", "TERMINATED", 800, 120.0),
+              FakeTrial("a2c_seed3", "PENDING"), FakeTrial("a2c_seed4", "ERROR", 100)]
+    first = progress.snapshot(trials)
+    assert (first.done, first.total, first.eta) == (200 + 800 + 0 + 800, 3200, None)  # a failed trial takes no more
+    assert "56% of 3,200 steps, ETA --:--; trials: 1 pending, 1 running, 1 completed, 1 failed" in first.line()
+    progress._first = (progress._first[0] - 10.0, progress._first[1])  # 10 s ago: 200 steps in 10 s
+    trials[0].last_result["timesteps_total"] = 400
+    assert progress.snapshot(trials).eta == pytest.approx((3200 - 2000) / 20, rel=0.01)
+
+
+def test_progress_display_stays_one_screen_tall_whatever_the_number_of_trials():
+    from rich.console import Console
+
+    progress = SweepProgress("many")
+    progress.setup()
+    trials = [FakeTrial(f"ppo_seed{seed}", "RUNNING", 400, 1.0) for seed in range(60)]
+    console = Console(width=100, height=24, record=True, file=open(os.devnull, "w"))
+    console.print(render(progress.snapshot(trials), "many", 24))
+    lines = console.export_text().splitlines()
+    assert len(lines) <= 24 and "training return" in lines[2] and "more running" in lines[-1]
+
+
+def test_progress_display_pickles_without_its_terminal_as_tune_stores_it():
+    import pickle
+
+    progress = SweepProgress("t", terminal=False)
+    progress.setup()
+    restored = pickle.loads(pickle.dumps(progress))
+    assert (restored.title, restored.terminal, restored._live) == ("t", False, None)
+
+
+def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(tmp_path):
+    code, console = run_on_terminal([sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", "--env",
+                                     "CartPole-v1", "--timesteps", "3000", "--eval-episodes", "1", "--name", "tty",
+                                     "--no-dashboard"], tmp_path)
+    assert code == 0, console
+    assert "Sweep tty: 2 trial(s) on CartPole-v1 (ppo 3,000 steps, a2c 3,000 steps), preset contract" in console
+    redraws = re.findall(r"(?:\x1b\[2K\x1b\[1A)+", console)  # Rich moves up over the last frame to redraw it
+    assert len(redraws) > 3 and max(len(r) for r in redraws) // len("\x1b[2K\x1b[1A") < 24  # one screen at most
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console)
+    assert re.search(r"ETA \d+:\d\d", plain) and "training return" in plain and "6,000/6,000 steps" in plain
+    assert "ppo_seed42 completed: 3,000 steps, evaluation return" in plain and "Sweep tty: completed" in plain
+    assert "authentication_token_setup" not in plain  # Ray's start-up lines only with --verbose

@@ -14,9 +14,10 @@ from rl_sweep.cli import (
     Parser, add_training_options, env_kwargs_of, exit_code_of, ignore_signals_from_now_on, preset_of,
 )
 from rl_sweep.errors import ExitCode, Interrupted
-from rl_sweep.logs import configure_console
+from rl_sweep.logs import ConsoleHandler, configure_console
 from rl_sweep.presets import DEFAULT_ENV
 from rl_sweep.run.config import ALGORITHMS, TrainingConfig
+from rl_sweep.run.progress import progress_bar
 
 log = logging.getLogger("rl_sweep.train")
 
@@ -87,12 +88,18 @@ def run_training(config: TrainingConfig, stop: threading.Event | None = None) ->
     return ExitCode(exit_code_of(lambda: _train(config, stop or threading.Event())))
 
 
-def _train(config: TrainingConfig, stop: threading.Event) -> ExitCode:
+def _train(config: TrainingConfig, stop: threading.Event, console: ConsoleHandler | None = None) -> ExitCode:
+    """The run's loop; with ``console``, a progress bar on it where it is a terminal."""
     from rl_sweep.run.engine import TrainingRun  # heavy imports (torch, SB3) after argument parsing
 
     with closing(TrainingRun(config, stop)) as run:
-        while not run.done and not stop.is_set():
-            run.step()
+        if console is None:
+            while not run.done and not stop.is_set():
+                run.step()
+        else:
+            with progress_bar(console, config.experiment_id, config.total_timesteps, run.step_count) as show:
+                while not run.done and not stop.is_set():
+                    show(run.step())
         if not run.done:
             run.abort("interrupted")
             log.warning("interrupted at step %d; resume with --resume-from %s",
@@ -119,13 +126,13 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``rl-train`` and ``python -m rl_sweep.train``."""
     args = build_parser().parse_args(argv)
-    configure_console(args.verbose)
+    console = configure_console(args.verbose)
     stop = threading.Event()
 
     def command() -> int:
         config = config_from_args(args)
         _install_signal_handlers(stop)
-        return _train(config, stop)
+        return _train(config, stop, console)
 
     code = exit_code_of(command)
     ignore_signals_from_now_on()

@@ -31,7 +31,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.errors import INTERRUPTIONS, DiskFullError, ExitCode, Interrupted, PipelineError
 from rl_sweep.numerics import pin, pinning, unpin
-from rl_sweep.logs import attach_file_log, detach_file_log, file_stamp, utc_now
+from rl_sweep.logs import PROGRESS_LINE, attach_file_log, detach_file_log, file_stamp, utc_now
 from rl_sweep.run.algorithms import check_settings, create_model, training_loss
 from rl_sweep.run.checkpoints import (
     CheckpointContents, CheckpointList, RunState, inspect_checkpoint, load_checkpoint, save_checkpoint,
@@ -255,7 +255,7 @@ class TrainingRun:
             "%s step %d/%d | reward %s (last %d episodes) | loss %s | %.0f steps/s%s",
             self.config.experiment_id, self.step_count, total, number(reward, 2),
             len(self.episodes.window), number(self.loss, 2), speed,
-            f" | saved {saved.name}" if saved else "",
+            f" | saved {saved.name}" if saved else "", extra=PROGRESS_LINE,
         )
         return StepReport(self.step_count, self.episodes.count, reward, self.loss, speed,
                           checkpoint_seconds, self.done)

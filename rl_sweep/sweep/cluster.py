@@ -18,7 +18,7 @@ from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.storage import Storage
 
-# The live table replaces Tune's console output: Tune's newer output engine prints its banner
+# The progress display replaces Tune's console output: Tune's newer output engine prints its banner
 # whatever the verbosity, the classic one is silent at verbose=0. Tune also warns when
 # num_to_keep forces frequent state snapshots, which are cheap for checkpoints this small.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -99,7 +99,8 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
                     "(a shared filesystem); otherwise use cloud storage (s3://..., gs://...)", storage.location)
     kwargs: dict[str, Any] = {
         "log_to_driver": verbose,
-        "logging_level": logging.INFO if verbose else logging.WARNING,
+        # Ray's start-up lines (token authentication on, and the like) only with --verbose; its warnings after.
+        "logging_level": logging.INFO if verbose else logging.ERROR,
     }
     shipped = [*([str(PACKAGE_DIR)] if address else []), *py_modules]
     if shipped:
@@ -110,6 +111,8 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
     else:
         kwargs.update(include_dashboard=dashboard, dashboard_host="127.0.0.1")
     url = ray.init(**kwargs).dashboard_url
+    if not verbose:
+        logging.getLogger("ray").setLevel(logging.WARNING)
     if url:
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
@@ -127,20 +130,21 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
                             "node started (ray start --head) and the port open?") from None
 
 
-def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = ()):
+def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = (),
+                    title: str = ""):
     """Tune's run settings, the same for a sweep and a search: its state in ``folder`` of ``storage`` (Tune's
-    own storage: a local folder, or a URI every node reaches), the live table instead of Tune's output,
-    restarts from the last checkpoint, checkpoints kept."""
+    own storage: a local folder, or a URI every node reaches), the sweep's progress display (its first line
+    ``title``) instead of Tune's output, restarts from the last checkpoint, checkpoints kept."""
     from ray import tune
 
-    from rl_sweep.sweep.progress import LiveTable
+    from rl_sweep.sweep.progress import SweepProgress
 
     parent, _, name = folder.rpartition("/")
     return tune.RunConfig(
         name=name,
         storage_path=storage.uri(parent),
         verbose=0,
-        callbacks=[LiveTable(), *callbacks],
+        callbacks=[SweepProgress(title), *callbacks],
         failure_config=tune.FailureConfig(max_failures=max_failures),
         checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
     )

@@ -1,56 +1,215 @@
-"""A compact live table of a sweep's trials, in place of Tune's full console output."""
+"""The console while a sweep runs: one display of the sweep's progress, in place of Tune's own output.
+
+On a terminal it is one Rich display redrawn in place, at most one screen tall whatever the number of trials:
+the environment steps of all trials done out of their total, as a bar and a percentage with the elapsed time and
+an ETA from the measured rate; how many trials are pending, running, completed and failed; and a row per running
+trial (its bar, step, recent training return, steps/s). Off a terminal (a pipe, CI, ``ray job submit``) it prints
+plain lines with no escape codes: one every 30 seconds and one per trial end, each with the percentage and the ETA.
+
+The display is a Tune callback, and Tune pickles its callbacks with the experiment's state (a ``--resume`` gets
+the stored one back): everything that holds a terminal is made in :meth:`SweepProgress.setup`, and left out of
+the pickle.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from rl_sweep.sweep.options import METRIC
-from rl_sweep.text import number
+from rl_sweep.text import duration, number
+
+STATES = {Trial.PENDING: "pending", Trial.PAUSED: "pending", Trial.RUNNING: "running",
+          Trial.TERMINATED: "completed", Trial.ERROR: "failed"}
+COUNTED = ("pending", "running", "completed", "failed")
 
 
-def trial_table(trials: list[Trial]) -> str:
-    """One line per started trial: name, state, step, reward, steps/s (pending ones are only counted)."""
-    shown = sorted((t for t in trials if t.status != Trial.PENDING), key=str)
-    width = max([16, *(len(str(t)) for t in shown)])
-    lines = [f"{'trial':<{width}} {'state':<11} {'step':>17} {'reward':>9} {'steps/s':>8}"]
-    for trial in shown:
+@dataclass(frozen=True)
+class TrialRow:
+    """What the display shows of one trial."""
+
+    name: str
+    state: str  # one of COUNTED
+    step: int
+    total: int
+    reward: float | None  # the training return of its recent episodes (stochastic policy)
+    speed: float | None  # steps per second
+
+    @classmethod
+    def of(cls, trial: Trial, state: str | None = None) -> TrialRow:
+        """``state``: the trial's, where Tune has not set it yet (in the callback of its end)."""
         result = trial.last_result or {}
-        step = f"{result.get('timesteps_total', 0)}/{trial.config['run']['total_timesteps']}"
-        lines.append(
-            f"{str(trial):<{width}} {trial.status:<11} {step:>17} "
-            f"{number(result.get(METRIC), 1, '-', 9)} {number(result.get('steps_per_second'), 0, '-', 8)}"
-        )
-    return "\n".join(lines)
+        total = int(trial.config["run"]["total_timesteps"])
+        state = state or STATES.get(trial.status, "pending")
+        step = int(result.get("timesteps_total") or 0)
+        return cls(str(trial), state, total if state in ("completed", "failed") else step, total,
+                   result.get(METRIC), result.get("steps_per_second"))
 
 
-class LiveTable(Callback):
-    """Print the trial table every ``interval`` seconds while the sweep runs, and on every trial end."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The sweep at one moment: every trial's row, the time since the display started and the ETA."""
 
-    def __init__(self, interval: float = 15.0) -> None:
+    rows: list[TrialRow]
+    elapsed: float
+    eta: float | None  # seconds; None until a rate is measured
+
+    @property
+    def done(self) -> int:
+        """Environment steps accounted for: a finished trial's whole budget (a failed one's too: it takes no more)."""
+        return sum(row.step for row in self.rows)
+
+    @property
+    def total(self) -> int:
+        return sum(row.total for row in self.rows)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def count(self, state: str) -> int:
+        return sum(row.state == state for row in self.rows)
+
+    def line(self) -> str:
+        """The plain line: percentage, steps, elapsed time, ETA and the trials' states."""
+        counts = ", ".join(f"{self.count(state)} {state}" for state in COUNTED)
+        return (f"[{duration(self.elapsed)}] {100 * self.fraction:3.0f}% of {self.total:,} steps, "
+                f"ETA {duration(self.eta)}; trials: {counts}")
+
+
+def trial_end_line(trial: Trial, state: str) -> str:
+    """One line when a trial ends (``state``: completed or failed): its evaluation return (greedy policy), or that
+    it failed."""
+    result = trial.last_result or {}
+    if state == "failed":
+        return f"{trial} failed at step {result.get('timesteps_total', 0):,} (its error is in summary.json)"
+    return (f"{trial} completed: {result.get('timesteps_total', 0):,} steps, evaluation return "
+            f"{number(result.get('final_reward_mean'))} ± {number(result.get('final_reward_std'))} (greedy policy)")
+
+
+class SweepProgress(Callback):
+    """The sweep's live display (see the module's docstring).
+
+    :param title: what the display's first line calls the sweep (its name, a round).
+    :param interval: seconds between plain lines off a terminal.
+    :param terminal: force the terminal (True) or plain (False) rendering; None: a terminal when stdout is one.
+    """
+
+    REDRAW = 0.5  # seconds between redraws on a terminal
+
+    def __init__(self, title: str = "", interval: float = 30.0, terminal: bool | None = None) -> None:
+        self.title = title
         self.interval = interval
-        self._started = time.monotonic()
-        self._last = 0.0
+        self.terminal = terminal
+        self._live: Any = None  # rich.live.Live, on a terminal
 
-    def _print(self, trials: list[Trial]) -> None:
-        counts: dict[str, int] = {}
-        for trial in trials:
-            counts[trial.status] = counts.get(trial.status, 0) + 1
-        elapsed = int(time.monotonic() - self._started)
-        header = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items()))
-        print(f"\n[{elapsed // 60:02d}:{elapsed % 60:02d}] {header}\n{trial_table(trials)}",
-              flush=True)
-        self._last = time.monotonic()
+    def __getstate__(self) -> dict[str, Any]:
+        return {"title": self.title, "interval": self.interval, "terminal": self.terminal}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    # Tune's hooks -------------------------------------------------------------------------------------------
+
+    def setup(self, **info: Any) -> None:
+        self._started = time.monotonic()
+        self._last_line = self._last_draw = 0.0
+        self._first: tuple[float, int] | None = None  # (time, steps) when the first trial reported
+        terminal = sys.stdout.isatty() if self.terminal is None else self.terminal
+        if terminal:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(console=Console(file=sys.stdout, force_terminal=True), auto_refresh=False,
+                              redirect_stdout=True, redirect_stderr=True, vertical_overflow="crop")
+            self._live.start()
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
-        if time.monotonic() - self._last >= self.interval:
-            self._print(trials)
+        snapshot = self.snapshot(trials)  # every step: the rate counts from the first report
+        now = time.monotonic()
+        if self._live is not None:
+            if now - self._last_draw >= self.REDRAW:
+                self._draw(snapshot)
+        elif now - self._last_line >= self.interval:
+            self._print(snapshot.line())
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._print(trials)
+        self._trial_ended(trials, trial, "completed")
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._print(trials)
+        self._trial_ended(trials, trial, "failed")
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        if self._live is not None:
+            self._draw(self.snapshot(trials))
+            self._live.stop()
+            self._live = None
+        else:
+            self._print(self.snapshot(trials).line())
+
+    # What it shows ------------------------------------------------------------------------------------------
+
+    def snapshot(self, trials: list[Trial], ended: Trial | None = None, state: str | None = None) -> Snapshot:
+        """The sweep now (``ended``: a trial that has just ended, in ``state``), with the ETA from the steps done
+        since the first trial reported."""
+        rows = [TrialRow.of(trial, state if trial is ended else None) for trial in trials]
+        now = time.monotonic()
+        done, total = sum(row.step for row in rows), sum(row.total for row in rows)
+        eta = 0.0 if done >= total else None
+        if self._first is None:
+            if any(row.step for row in rows if row.state == "running"):
+                self._first = (now, done)
+        elif eta is None and done > self._first[1] and now > self._first[0]:
+            eta = (total - done) / ((done - self._first[1]) / (now - self._first[0]))
+        return Snapshot(rows, now - self._started, eta)
+
+    def _trial_ended(self, trials: list[Trial], trial: Trial, state: str) -> None:
+        snapshot = self.snapshot(trials, trial, state)
+        if self._live is not None:
+            self._live.console.print(trial_end_line(trial, state), highlight=False)
+            self._draw(snapshot)
+        else:
+            self._print(f"{trial_end_line(trial, state)}; {snapshot.line()}")
+
+    def _print(self, line: str) -> None:
+        print(line, flush=True)
+        self._last_line = time.monotonic()
+
+    def _draw(self, snapshot: Snapshot) -> None:
+        self._live.update(render(snapshot, self.title, self._live.console.size.height), refresh=True)
+        self._last_draw = time.monotonic()
+
+
+def render(snapshot: Snapshot, title: str, height: int) -> Any:
+    """The terminal display of ``snapshot``, at most ``height`` lines."""
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
+    overall = Table.grid(padding=(0, 1))
+    overall.add_row(Text(title, style="bold"), ProgressBar(total=snapshot.total or 1, completed=snapshot.done,
+                                                           width=40),
+                    f"{100 * snapshot.fraction:3.0f}%", f"{snapshot.done:,}/{snapshot.total:,} steps",
+                    f"elapsed {duration(snapshot.elapsed)}", f"ETA {duration(snapshot.eta)}")
+    counts = Text("trials: " + ", ".join(f"{snapshot.count(state)} {state}" for state in COUNTED))
+    running = [row for row in snapshot.rows if row.state == "running"]
+    room = max(height - 5, 1)  # the two lines above, the table's header, and one for "... more"
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column, justify in (("trial", "left"), ("progress", "left"), ("step", "right"),
+                            ("training return", "right"), ("steps/s", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in running[:room]:
+        table.add_row(row.name, ProgressBar(total=row.total, completed=row.step, width=20),
+                      f"{row.step:,}/{row.total:,}", number(row.reward, 1, "-"), number(row.speed, 0, "-"))
+    parts: list[Any] = [overall, counts]
+    if running:
+        parts.append(table)
+    if len(running) > room:
+        parts.append(Text(f"... and {len(running) - room} more running"))
+    return Group(*parts)

@@ -21,7 +21,7 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import check_before_start, start_sweep
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
-from rl_sweep.sweep.runner import build_tuner, finish_sweep
+from rl_sweep.sweep.runner import budgets, build_tuner, finish_sweep
 
 
 def rewards_of(records: list[dict[str, Any]], env: str, algos: list[str]) -> dict[str, list[float]]:
@@ -36,11 +36,12 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     """Run (or resume) the rounds until every environment's comparisons are decided, or ``max_rounds``."""
     settings = options.decision_settings
     needed = {env: list(options.algos) for env in options.envs}
-    check_before_start([run for _, run in options.round_runs(1, needed)], address)
+    first = [run for _, run in options.round_runs(1, needed)]
+    check_before_start(first, address)
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
-    print(f"Sweep {options.name}: until decided by AdaStop on {', '.join(options.envs)}: rounds of "
+    print(f"Sweep {options.name}: until decided by AdaStop on {budgets(first)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.preset}; files in {options.results_dir}", flush=True)
     records: list[dict[str, Any]] = []
@@ -53,7 +54,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
-        round_records = trial_records(build_tuner(options, trials, folder, restore=restoring).fit(), trials,
+        round_records = trial_records(build_tuner(options, trials, folder, restore=restoring,
+                                                  title=f"{options.name} round {k}").fit(), trials,
                                       storage.location)
         records += round_records
         if any(t["status"] != "completed" for t in round_records):

@@ -14,6 +14,7 @@ from rl_sweep.cli import one_line
 from rl_sweep.decision import sentence
 from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
+from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
     check_before_start, param_space, start_sweep, tune_config, tune_run_config,
 )
@@ -22,11 +23,16 @@ from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.sweep")
 
+EVALUATION_NOTE = ("Evaluation return: the final model's greedy (deterministic) policy on fresh seeded episodes. The "
+                   "live display's training return comes from the exploring (stochastic) policy during training, "
+                   "so the two can differ widely.")
+
 
 def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, restore: bool = False,
-                callbacks: Sequence[Any] = ()):
+                callbacks: Sequence[Any] = (), title: str | None = None):
     """The Tuner of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`), its state in ``folder`` of the
-    sweep's storage; with ``restore``, restored from there (its finished trials are not run again)."""
+    sweep's storage; with ``restore``, restored from there (its finished trials are not run again, and its
+    progress display is the one stored). ``title``: the display's name for it (default: the sweep's name)."""
     from ray import tune
 
     from rl_sweep.sweep.trainable import RunTrainable
@@ -38,8 +44,21 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
         RunTrainable,
         param_space=param_space(trials, options.cpus_per_trial, storage),
         tune_config=tune_config(options.max_concurrent),
-        run_config=tune_run_config(storage, folder, options.max_failures, callbacks),
+        run_config=tune_run_config(storage, folder, options.max_failures, callbacks, title or options.name),
     )
+
+
+def budgets(runs: Sequence[TrainingConfig]) -> str:
+    """Each environment and the steps each algorithm trains on it: ``LunarLander-v3 (ppo 600,000 steps, a2c
+    1,000,000 steps)``."""
+    by_env: dict[str, dict[str, list[int]]] = {}
+    for run in runs:
+        steps = by_env.setdefault(run.env_name, {}).setdefault(run.algo, [])
+        if run.total_timesteps not in steps:
+            steps.append(run.total_timesteps)
+    return "; ".join(
+        f"{env} (" + ", ".join(f"{algo} {'/'.join(f'{n:,}' for n in steps)} steps" for algo, steps in algos.items())
+        + ")" for env, algos in by_env.items())
 
 
 def summarize(options: SweepOptions, trials: list[dict[str, Any]], started: str) -> dict[str, Any]:
@@ -59,12 +78,12 @@ def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
     """One screen: a line per trial, each algorithm's mean final reward, and the error of a failed trial."""
     print(f"\nSweep {summary['sweep']}: {summary['status']}", file=stream)
     width = max([16, *(len(t["trial"] or "") for t in summary["trials"])])
-    print(f"{'trial':<{width}} {'status':<11} {'steps':>8} {'final reward':>13} {'wall s':>8}  experiment",
+    print(f"{'trial':<{width}} {'status':<11} {'steps':>8} {'evaluation return':>17} {'wall s':>8}  experiment",
           file=stream)
     for t in summary["trials"]:
         reward = ("-" if t["final_reward_mean"] is None
                   else f"{number(t['final_reward_mean'])} ± {number(t['final_reward_std'])}")
-        print(f"{t['trial']:<{width}} {t['status']:<11} {t['timesteps']:>8} {reward:>13} "
+        print(f"{t['trial']:<{width}} {t['status']:<11} {t['timesteps']:>8} {reward:>17} "
               f"{number(t['wall_time_seconds'], 0, '-', 8)}  {t['experiment_dir']}", file=stream)
         if t["error"]:
             print(f"  {t['trial']} failed: {t['error']}", file=stream)
@@ -73,8 +92,9 @@ def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
         rewards = [t["final_reward_mean"] for t in summary["trials"]
                    if t["algo"] == algo and t.get("env") == env and t["final_reward_mean"] is not None]
         if rewards:
-            print(f"{algo}{f' on {env}' if several else ''}: mean final reward "
+            print(f"{algo}{f' on {env}' if several else ''}: mean evaluation return "
                   f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
+    print(EVALUATION_NOTE, file=stream)
     decision = summary.get("decision")
     if decision is not None:
         for comparison in decision["comparisons"]:
@@ -93,8 +113,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
-    steps = "/".join(str(n) for n in dict.fromkeys(run.total_timesteps for _, run in runs))
-    print(f"Sweep {options.name}: {len(runs)} trial(s) of {steps} steps on {', '.join(options.envs)}, preset "
+    print(f"Sweep {options.name}: {len(runs)} trial(s) on {budgets([run for _, run in runs])}, preset "
           f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
           flush=True)
     trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]

@@ -157,7 +157,8 @@ def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[Traini
         param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial,
                                 options.storage),
         tune_config=tune_config(options.max_concurrent, scheduler),
-        run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures),
+        run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures,
+                                   title=f"{options.name}: {algo} search"),
     )
 
 
