@@ -4,6 +4,7 @@ environment in a sweep of several, in one place."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _NAME = re.compile(r"^(?P<algo>[a-z0-9]+)(?:_s(?P<setting>\d+))?_seed(?P<seed>\d+)$")
@@ -33,3 +34,9 @@ def env_folder(env_id: str) -> str:
     """An environment id as one safe folder name: every character but letters, digits, ``.``, ``_`` and ``-``
     becomes ``-`` (``ALE/Pong-v5``: ``ALE-Pong-v5``; ``pkg.mod:Env-v0``: ``pkg.mod-Env-v0``)."""
     return _UNSAFE.sub("-", env_id)
+
+
+def earlier_name(folder_name: str) -> str:
+    """The name of the sibling a folder's earlier files are set aside in: ``earlier_{UTC time}_{folder}``, so
+    that a glob of run folders (``ppo_seed4*``) does not take it for one more run."""
+    return f"earlier_{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}_{folder_name}"

@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 
 from rl_sweep.atomic import finite_or_none, write_atomic
 from rl_sweep.errors import ConfigError
+from rl_sweep.identity import earlier_name
 
 
 def sweep_folder(name: str) -> str:
@@ -105,6 +106,18 @@ class Storage:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
             return stream.read() == data
 
+    def files(self, *parts: str) -> list[str]:
+        """The files under the folder ``parts``, by their paths relative to it (none when there is no folder)."""
+        base = self.path(*parts)
+        found = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        return sorted(info.path[len(base):].lstrip("/") for info in found if info.type == pafs.FileType.File)
+
+    def move(self, source: str, destination: str) -> None:
+        """Move one file (on an object store: a copy, then a delete)."""
+        if self.is_local:
+            Path(self.path(destination)).parent.mkdir(parents=True, exist_ok=True)
+        self.fs.move(self.path(source), self.path(destination))
+
     def remove(self, *parts: str) -> None:
         """Delete a file, if it is there."""
         if self.exists(*parts):
@@ -151,6 +164,12 @@ class FolderMirror:
     restored trial continues from; its logs (appended at every step, and needed by no restore) at most
     every ``log_period`` seconds, and at the last push.
 
+    Storage never keeps a file the run no longer has, and never loses one: as a run's folder is set aside on a
+    local disk (:func:`rl_sweep.run.folder.set_aside`), files go to a sibling ``earlier_{time}_{folder}`` in
+    storage. A run that did not start from storage's copy (a fresh start, as when Tune restarts a trial from
+    scratch) sets aside all of it at its first push; a resumed one, the files it moved out of its folder (the
+    checkpoints of the future it abandons).
+
     :param storage: where the copy lives.
     :param local: the folder a run writes.
     :param parts: the copy's path in storage.
@@ -160,7 +179,8 @@ class FolderMirror:
 
     def __init__(self, storage: Storage, local: Path, *parts: str) -> None:
         self.storage, self.local, self.parts = storage, local, parts
-        self._sent: dict[str, tuple[int, int]] = {}
+        self.folder = "/".join(parts)
+        self._sent: dict[str, tuple[int, int]] | None = None  # None until a pull or the first push
         self._logs_sent = 0.0
         self.bytes_uploaded = 0
 
@@ -171,9 +191,18 @@ class FolderMirror:
 
     def push(self, final: bool = False) -> None:
         """Upload every file that is new or changed since the last push (logs only now and then, or when
-        ``final``)."""
+        ``final``); set aside in storage what the run no longer has."""
+        current = self._stamps()
+        if self._sent is None:  # a fresh start: storage's copy is an earlier run's
+            self._sent = {}
+            self._set_aside(self.storage.files(self.folder))
+        gone = [name for name in self._sent if name not in current]
+        if gone:
+            self._set_aside(gone)
+            for name in gone:
+                del self._sent[name]
         logs = final or time.monotonic() - self._logs_sent >= self.log_period
-        changed = {name: stamp for name, stamp in self._stamps().items()
+        changed = {name: stamp for name, stamp in current.items()
                    if self._sent.get(name) != stamp and (logs or not name.startswith("logs/"))}
         if logs:
             self._logs_sent = time.monotonic()
@@ -181,6 +210,14 @@ class FolderMirror:
             list(pool.map(lambda name: self.storage.upload(self.local / name, *self.parts, name), changed))
         self._sent.update(changed)
         self.bytes_uploaded += sum(size for size, _ in changed.values())
+
+    def _set_aside(self, names: list[str]) -> None:
+        if not names:
+            return
+        parent, _, base = self.folder.rpartition("/")
+        aside = f"{parent}/{earlier_name(base)}".lstrip("/")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda name: self.storage.move(f"{self.folder}/{name}", f"{aside}/{name}"), names))
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
         # Temporary files of atomic writes start with "."; none is open between two steps.

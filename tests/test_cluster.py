@@ -254,3 +254,47 @@ def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_e
     [refused] = [err for process, (_, err) in zip(both, outputs) if process.returncode == 3]
     assert "a sweep named 'same'" in refused
     assert cluster.read_json("team/sweeps/same/summary.json")["status"] == "completed"
+
+
+def test_a_trial_on_s3_set_aside_in_storage_as_on_a_local_disk(cluster, monkeypatch):
+    """A resumed trial's abandoned future, and a trial restarted from scratch: storage keeps under the run's
+    names only what the run has, and moves the rest whole to an earlier_{time}_{folder} sibling."""
+    import rl_sweep
+    from rl_sweep.storage import Storage
+
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    storage = Storage(cluster.uri("aside"))
+    config = {"run": {"algo": "a2c", "seed": 5, "env_name": "CartPole-v1", "total_timesteps": 600,
+                      "checkpoint_interval": 100, "eval_episodes": 1, "output_dir": "unused",
+                      "folder": "sweeps/x/a2c_seed5"}, "storage": storage.location}
+
+    def stored() -> tuple[list[str], list[str]]:
+        files = storage.files("sweeps/x")
+        return ([f for f in files if f.startswith("a2c_seed5/checkpoint_")],
+                sorted({f.split("/")[0] for f in files if f.startswith("earlier_")}))
+
+    first = rl_sweep.RunTrainable(config=config)
+    for _ in range(3):
+        first.train()
+    at_300 = first.save()
+    first.train(), first.train()
+    first.stop()
+    assert stored() == ([f"a2c_seed5/checkpoint_{n}.zip" for n in range(100, 501, 100)], [])
+
+    resumed = rl_sweep.RunTrainable(config=config)
+    resumed.restore(at_300)  # back to step 300: checkpoints 400 and 500 are an abandoned future
+    checkpoints, [aside] = stored()
+    assert checkpoints == [f"a2c_seed5/checkpoint_{n}.zip" for n in (100, 200, 300)]
+    assert storage.files("sweeps/x", aside) == ["checkpoint_400.zip", "checkpoint_500.zip"]
+    resumed.stop()
+
+    restarted = rl_sweep.RunTrainable(config=config)  # as Tune restarts a trial from scratch
+    restarted.train()
+    restarted.stop()
+    checkpoints, asides = stored()
+    assert checkpoints == ["a2c_seed5/checkpoint_100.zip"] and len(asides) == 2
+    run_files = [f for f in storage.files("sweeps/x") if f.startswith("a2c_seed5/")]
+    assert len([f for f in run_files if f.startswith("a2c_seed5/logs/training_")]) == 1  # no stale logs
+    [earlier] = [a for a in asides if a != aside]
+    assert "checkpoint_300.zip" in storage.files("sweeps/x", earlier)

@@ -14,11 +14,11 @@ import json
 import logging
 import os
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 from rl_sweep.errors import ConfigError, PipelineError
+from rl_sweep.identity import earlier_name
 from rl_sweep.run.checkpoints import read_state, step_from_filename
 
 log = logging.getLogger(__name__)
@@ -117,9 +117,7 @@ def set_aside(folder: Path, keep: set[Owner], resumed_at: int | None = None) -> 
                                          or _later(path, resumed_at)))]
     if not moving:
         return None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    # Named so that a glob of run folders (ppo_seed4*) does not take it for one more run.
-    aside = folder.with_name(f"earlier_{stamp}_{folder.name}")
+    aside = folder.with_name(earlier_name(folder.name))
     try:
         aside.mkdir()
         for path in moving:

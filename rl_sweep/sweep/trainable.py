@@ -104,6 +104,8 @@ class RunTrainable(tune.Trainable):
             self.mirror.pull()
         if zips:
             self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
+            if self.mirror is not None:  # what the resume set aside (an abandoned future), storage sets aside too
+                self.mirror.push()
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
         """Take the next trial in this process (Tune's ``reuse_actors``): saves re-importing torch and SB3."""
