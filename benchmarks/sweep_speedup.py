@@ -5,6 +5,11 @@ the ceiling this machine allows, so that the sweep's own overhead reads apart fr
 
     python benchmarks/sweep_speedup.py                       # 4 trials (ppo, a2c x 2 seeds) of 20,000 steps
     python benchmarks/sweep_speedup.py --seeds 8 --timesteps 50000
+    python benchmarks/sweep_speedup.py --fixed-cost          # a sweep's fixed cost: 2 runs of 4,096 steps
+
+--fixed-cost times ``rl-sweep --algos ppo --seeds 2 --timesteps 4096`` (with its dashboard, and with
+--no-dashboard) against the same 2 runs as plain rl-train processes at once, in pairs, and prints each
+pair's difference and the median of --repeat pairs: what a sweep costs beyond its runs.
 
 Both sides run as a user runs them, as subprocesses, from process start to exit (Python and
 Ray start-up included), in fresh temporary folders. Also checks that both produced the same
@@ -49,13 +54,42 @@ def final_rewards(runs: Path) -> dict[str, float]:
     }
 
 
+def fixed_cost(repeat: int) -> None:
+    """The sweep's cost beyond its runs: rl-sweep of 2 short runs against the same runs as plain processes."""
+    import statistics
+
+    common = ["--timesteps", "4096"]
+    runs = [[str(BIN / "rl-train"), "--algo", "ppo", "--seed", str(seed), *common] for seed in (42, 43)]
+    sweep = [str(BIN / "rl-sweep"), "--algos", "ppo", "--seeds", "2", *common, "--name", "bench"]
+    rows: dict[str, list[float]] = {"plain": [], "rl-sweep": [], "rl-sweep --no-dashboard": []}
+    for _ in range(repeat):
+        for mode, command in (("plain", None), ("rl-sweep", sweep), ("rl-sweep --no-dashboard",
+                                                                     [*sweep, "--no-dashboard"])):
+            with tempfile.TemporaryDirectory() as folder:
+                rows[mode].append(timed_concurrently(runs, Path(folder), 2) if command is None
+                                  else timed(command, Path(folder)))
+    print(f"a sweep's fixed cost, {date.today()}, {os.cpu_count()} CPUs: 2 PPO runs of 4,096 steps, "
+          f"median of {repeat} rounds")
+    print(f"{'mode':<26} {'wall s (each round)':<28} {'median s':>9} {'over plain s':>13}")
+    plain = statistics.median(rows["plain"])
+    for mode, times in rows.items():
+        median = statistics.median(times)
+        print(f"{mode:<26} {' '.join(f'{t:.1f}' for t in times):<28} {median:9.1f} "
+              f"{median - plain if mode != 'plain' else 0.0:13.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=["ppo", "a2c"])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--timesteps", type=int, default=20000)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--fixed-cost", action="store_true", help="measure a sweep's fixed cost instead")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of --fixed-cost (default: 3)")
     args = parser.parse_args()
+    if args.fixed_cost:
+        fixed_cost(args.repeat)
+        return
     common = ["--timesteps", str(args.timesteps), "--eval-episodes", str(args.eval_episodes)]
     trials = [(algo, 42 + i) for algo in args.algos for i in range(args.seeds)]
 

@@ -21,9 +21,9 @@ from rl_sweep.sweep.rounds import run_rounds
 ROUNDS = {"until_decided": True, "seeds_per_round": 3, "max_rounds": 3}
 ROUND_ARGS = ["--until-decided", "--seeds-per-round", "3", "--max-rounds", "3"]
 RUN = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "timesteps": 600, "checkpoint_interval": 300,
-       "eval_episodes": 2}
+       "eval_episodes": 2, "replays": False}
 RUN_ARGS = ["--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps", "600", "--checkpoint-interval", "300",
-            "--eval-episodes", "2"]
+            "--eval-episodes", "2", "--no-replays"]
 
 
 def recomputed(summary: dict) -> dict:

@@ -1,8 +1,11 @@
 """The comparison report: rliable statistics on known numbers, missing runs, one seed, the CLI; several
 environments: a section each, scores normalised between a random policy and the threshold, a sweep's report;
-the lead: AdaStop's decision (a sweep's, or a one-round test's), unequal budgets and the common budget."""
+the lead: AdaStop's decision (a sweep's, or a one-round test's), unequal budgets and the common budget; on real
+runs: rl-report on a sweep's folder, --sweep with --out, one order of the algorithms throughout, training and
+evaluation returns labelled. Replays: tests/test_replays.py."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +15,22 @@ import pytest
 
 from scipy.stats import trim_mean
 
-from rl_sweep.identity import env_folder
-from rl_sweep.report.runs import load_run as load_trial
+from rl_sweep.atomic import write_json_atomic
+from rl_sweep.identity import env_folder, parse_experiment_id
+from rl_sweep.report.cli import main as rl_report
+from rl_sweep.report.runs import algorithm_order, load_run as load_trial
 from rl_sweep.report.document import reproduce_command, write_report as _write_report, write_sweep_report
 from rl_sweep.run.evaluation import evaluate_random
 from rl_sweep.storage import Storage
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.runner import summarize
 
 from conftest import cli_env, load_json
+from test_replays import trained_runs
 
-def write_report(trials, out_dir):
+def write_report(trials, out_dir, **options):
     """Fewer bootstrap replicates than the default: intervals a little rougher, tests much faster."""
-    return _write_report(trials, out_dir, reps=500)
+    return _write_report(trials, out_dir, reps=500, **options)
 
 
 PPO_FINALS = [100.0, 200.0, 300.0, 400.0]
@@ -366,3 +374,98 @@ def test_unequal_budgets_are_said_first_and_compared_at_the_common_budget(tmp_pa
     assert any(line.startswith("At the common budget of 1,000 steps (training return): PPO is better than A2C")
                for line in report["verdict"])
     assert "## At the common budget of 1,000 steps\n" in markdown
+
+
+# -- on real runs (PPO and A2C on CartPole-v1, 3 seeds, trained once per session by tests/test_replays.py) --
+
+TRAINING_RETURN = "training return (stochastic policy, recent episodes)"
+EVALUATION_RETURN = "evaluation return (deterministic policy, 1 episode)"
+
+
+@pytest.fixture(scope="module")
+def real_runs(tmp_path_factory):
+    return trained_runs(tmp_path_factory)
+
+
+def make_sweep(root: Path, runs: list[Path], algos: list[str], name: str = "s") -> Path:
+    """A sweep's folder as rl-sweep leaves it before its report: its trials' folders and its summary (the sweep
+    layer's own), under ``root/results/sweeps/{name}``."""
+    options = SweepOptions(algos=algos, envs=["CartPole-v1"], seeds=len(runs) // len(algos), seed_start=0,
+                           results_dir=str(root / "results"), name=name,
+                           command=f"rl-sweep --algos {' '.join(algos)} (test)")
+    folder = root / "results" / "sweeps" / name
+    records = []
+    for run in runs:
+        shutil.copytree(run, folder / run.name)
+        algo, seed = parse_experiment_id(run.name)
+        records.append({"trial": run.name, "env": "CartPole-v1", "algo": algo, "seed": seed, "status": "completed",
+                        "folder": options.folder(run.name), "experiment_dir": str(folder / run.name)})
+    write_json_atomic(folder / "summary.json", summarize(options, records, "2026-11-25T00:00:00Z"))
+    return folder
+
+
+def test_rl_report_on_a_sweeps_folder_reports_that_sweep(real_runs, tmp_path):
+    folder = make_sweep(tmp_path, real_runs[:2] + real_runs[3:5], ["a2c", "ppo"])
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.report", str(folder), "--no-replays"], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert str(folder / "report.html") in result.stdout
+    summary = load_json(folder / "summary.json")
+    assert len(summary["trials"]) == 4 and summary["report"]["algorithms"]["ppo"]["seeds_completed"] == 2
+    # In the sweep's --algos order: A2C first.
+    assert (folder / "report.md").read_text().startswith("# A2C vs PPO on CartPole-v1\n")
+    assert list(summary["report"]["algorithms"]) == ["a2c", "ppo"]
+    assert list(summary["report"]["probability_of_improvement"]) == ["a2c>ppo"]
+    assert summary["report"]["command"] == "rl-sweep --algos a2c ppo (test)"
+
+
+def test_rl_report_sweep_with_out_writes_there_and_leaves_the_sweeps_files_alone(real_runs, tmp_path):
+    folder = make_sweep(tmp_path, real_runs[:1] + real_runs[3:4], ["ppo", "a2c"])
+    before = (folder / "summary.json").read_text()
+    out = tmp_path / "elsewhere"
+    assert rl_report(["--sweep", "s", "--results-dir", str(tmp_path / "results"), "--out", str(out),
+                      "--no-replays"]) == 0
+    assert (folder / "summary.json").read_text() == before and not (folder / "report.md").exists()
+    for name in ("report.md", "report.html", "comparison.json", "learning_curves.png"):
+        assert (out / name).stat().st_size > 0
+    summary = load_json(out / "summary.json")
+    assert summary["sweep"] == "s" and summary["report"] == load_json(out / "comparison.json")
+
+
+def test_algorithms_come_in_one_order_everywhere_whatever_order_the_folders_come_in(real_runs, tmp_path):
+    assert algorithm_order(["zed", "a2c", "abc", "ppo"]) == ["ppo", "a2c", "abc", "zed"]
+    assert algorithm_order(["ppo", "a2c"], ["a2c", "ppo"]) == ["a2c", "ppo"]
+    glob_order = sorted(real_runs)  # a2c_seed0 ... ppo_seed2, as results/experiments/* gives them
+    report = write_report([load_trial(f) for f in glob_order], tmp_path / "report", replays=False)
+    markdown = (tmp_path / "report/report.md").read_text()
+    assert markdown.startswith("# PPO vs A2C on CartPole-v1\n")
+    assert "|  | PPO | A2C |" in markdown and "| P(PPO > A2C) |" in markdown
+    assert markdown.index("| ppo_seed2 |") < markdown.index("| a2c_seed0 |")
+    assert report["command"].startswith("rl-sweep --algos ppo a2c --seeds 3 --seed-start 0")
+    assert list(report["algorithms"]) == ["ppo", "a2c"] and [r["run"] for r in report["runs"]] == [
+        "ppo_seed0", "ppo_seed1", "ppo_seed2", "a2c_seed0", "a2c_seed1", "a2c_seed2"]
+    assert [c["first"] for c in report["decision"]["environments"]["CartPole-v1"]["comparisons"]] == ["ppo"]
+
+
+def test_training_and_evaluation_returns_are_labelled_wherever_they_stand_side_by_side(real_runs, tmp_path):
+    write_report([load_trial(f) for f in real_runs], tmp_path / "real", replays=False)
+    markdown = (tmp_path / "real/report.md").read_text()
+    table = markdown.split("## Final performance")[1].split("## Probability")[0]
+    assert f"| {EVALUATION_RETURN}: IQM [95% CI] |" in table
+    assert f"| {TRAINING_RETURN} at the end: mean |" in table
+    assert f"| {TRAINING_RETURN}: area under the learning curve [95% CI] |" in table
+    assert f"| run | status | {EVALUATION_RETURN} | {TRAINING_RETURN} at the end |" in markdown
+    assert ("Training returns come from the stochastic, exploring policy during learning; the evaluation runs the "
+            "greedy (deterministic) policy on fresh, separately seeded episodes, so the two can differ widely: "
+            "PPO's greedy LunarLander policy, for one, can hover until the episode times out while its sampled "
+            "actions land.") in table
+    assert f"Learning curves: {TRAINING_RETURN} against environment steps" in markdown
+    assert f"Final {EVALUATION_RETURN} per algorithm" in markdown
+    # The verdict's final performance and learning speed, side by side (synthetic runs that settle both).
+    apart = [make_experiment(tmp_path / "exp", algo, i, final + 10 * i, slope=slope)
+             for algo, final, slope in (("ppo", 300.0, 1.0), ("a2c", 0.0, 0.5)) for i in range(4)]
+    report = write_report([load_trial(f) for f in apart], tmp_path / "synthetic")
+    final, speed = [line for line in report["verdict"] if line.startswith(("Final performance", "Learning speed"))]
+    assert final.startswith("Final performance: PPO is better than A2C")
+    assert "IQM evaluation return (deterministic policy, 10 episodes) 315.0" in final
+    assert speed.startswith(f"Learning speed: PPO learned faster: its mean {TRAINING_RETURN} over the run")

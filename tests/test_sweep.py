@@ -30,7 +30,8 @@ from rl_sweep.sweep.runner import run_sweep
 
 def options(tmp_path: Path, **overrides) -> SweepOptions:
     values = {"algos": ["ppo", "a2c"], "seeds": 1, "timesteps": 2000, "eval_episodes": 2,
-              "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)"}
+              "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)",
+              "replays": False}  # replays: tests/test_replays.py, and the sweep on a terminal below
     values.update(overrides)
     return SweepOptions(**values)
 
@@ -281,7 +282,7 @@ def test_sweep_cli_refuses_env_kwargs_the_environment_does_not_take_with_exit_5(
 
 def test_two_sweeps_started_at_once_with_one_name_one_runs_and_the_other_exits_3(tmp_path):
     command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--timesteps", "200", "--eval-episodes", "1",
-               "--name", "same", "--no-dashboard"]
+               "--name", "same", "--no-dashboard", "--no-replays"]
     both = [subprocess.Popen(command, cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=300) for process in both]
@@ -320,7 +321,7 @@ def _dashboard_status(url: str, token: str | None) -> int:
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     """The real command: dashboard on 127.0.0.1 behind the token, Ctrl-C, then --resume."""
     command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "ppo", "--timesteps", "3000",
-               "--eval-episodes", "1", "--max-concurrent", "1", "--name", "interrupted"]
+               "--eval-episodes", "1", "--max-concurrent", "1", "--name", "interrupted", "--no-replays"]
     driver = subprocess.Popen(command, cwd=tmp_path, env=cli_env(PYTHONUNBUFFERED="1"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -424,3 +425,7 @@ def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(tmp_path
     assert re.search(r"ETA \d+:\d\d", plain) and "training return" in plain and "6,000/6,000 steps" in plain
     assert "ppo_seed42 completed: 3,000 steps, evaluation return" in plain and "Sweep tty: completed" in plain
     assert "authentication_token_setup" not in plain  # Ray's start-up lines only with --verbose
+    html = (tmp_path / "results/sweeps/tty/report.html").read_text()
+    for run in ("ppo_seed42", "a2c_seed42"):  # a sweep's report plays each algorithm's runs
+        assert (tmp_path / f"results/sweeps/tty/replays/{run}.mp4").stat().st_size > 0
+        assert f'src="replays/{run}.mp4"' in html

@@ -1,5 +1,5 @@
 """The blocks a report is made of, each of which knows how it reads in Markdown and in HTML; the two
-documents made of them, ``report.md`` and a self-contained ``report.html`` (images embedded); and how a
+documents made of them, ``report.md`` and ``report.html`` (its images embedded, its replays beside it); and how a
 number reads in them."""
 
 from __future__ import annotations
@@ -78,6 +78,24 @@ class Image:
 
 
 @dataclass
+class Video:
+    """A replay beside the report (an MP4, or an animated GIF), referenced by its path relative to the report:
+    videos are too large to embed."""
+
+    file: str
+    caption: str
+
+    def markdown(self) -> str:
+        return f"[{self.caption}]({self.file})\n"
+
+    def html(self, folder: Path) -> str:
+        src, caption = html.escape(self.file), html.escape(self.caption)
+        media = (f'<img src="{src}" alt="{caption}">' if self.file.endswith(".gif")
+                 else f'<video controls muted loop preload="metadata" src="{src}"></video>')
+        return f'<figure class="replay">{media}<figcaption>{caption}</figcaption></figure>'
+
+
+@dataclass
 class Table:
     header: list[str]
     rows: list[list[Any]]
@@ -94,7 +112,7 @@ class Table:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-Block = Heading | Paragraph | Code | Image | Table
+Block = Heading | Paragraph | Code | Image | Video | Table
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -102,12 +120,15 @@ def to_markdown(blocks: list[Block]) -> str:
 
 
 def to_html(blocks: list[Block], folder: Path) -> str:
-    """A single page: images embedded as data URIs, so it reads offline and can be mailed."""
+    """A single page: images embedded as data URIs, so it reads offline and can be mailed (its replays, if any,
+    are files beside it)."""
     title = html.escape(blocks[0].text)
     style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
              "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;"
              "text-align:left}th{background:#f3f3f3}img{max-width:100%}figure{margin:1rem 0}"
-             "figcaption{color:#555;font-size:.9rem}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}")
+             "figcaption{color:#555;font-size:.9rem}video{max-width:100%}"
+             "figure.replay{display:inline-block;vertical-align:top;width:31%;margin:.5rem 1% .5rem 0}"
+             "pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}")
     body = "".join(block.html(folder) for block in blocks)
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{style}</style></head><body>{body}</body></html>\n")

@@ -1,11 +1,13 @@
 """``rl-report`` / ``python -m rl_sweep.report``: the comparison report of a sweep, or of any experiment folders.
 
-Writes ``learning_curves.png``, ``final_performance.png``, ``report.md``, a self-contained
-``report.html`` (images embedded), ``comparison.json`` (every number the report shows, and AdaStop's decision)
+Writes ``learning_curves.png``, ``final_performance.png``, ``report.md``, ``report.html`` (images embedded),
+``replays/`` (a video of each algorithm's best, median and worst seed, which ``report.html`` shows;
+``--no-replays`` skips them), ``comparison.json`` (every number the report shows, and AdaStop's decision)
 and ``summary.json`` (the same numbers, under the key ``report``). Runs of
 several environments get a section each, with their figures named after the environment
-(``learning_curves_CartPole-v1.png``), and a comparison across them (``performance_profiles.png``).
-``rl-sweep`` writes the same report into its sweep folder when it ends.
+(``learning_curves_CartPole-v1.png``) and their replays in ``replays/{env}/``, and a comparison across them
+(``performance_profiles.png``). ``rl-sweep`` writes the same report into its sweep folder when it ends; a sweep's
+folder given as EXPERIMENT_DIR is reported as ``--sweep`` would.
 """
 
 from __future__ import annotations
@@ -28,52 +30,100 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rl-report",
         description="Compare algorithms across seeds: learning curves, final performance with IQM and "
                     "stratified-bootstrap confidence intervals (rliable), probability of improvement, "
-                    "and a plain-language verdict.",
+                    "a plain-language verdict, and replays of the best, median and worst seeds' final policies.",
         epilog="examples:\n  rl-report --sweep sweep_20261125_101500\n"
+               "  rl-report results/sweeps/sweep_20261125_101500 --out results/reports/again --no-replays\n"
                "  rl-report results/experiments/ppo_seed4* results/experiments/a2c_seed4* --out results/reports/mine",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("experiments", nargs="*", type=Path, metavar="EXPERIMENT_DIR",
-                        help="experiment folders ({algo}_seed{seed}) to compare, of one environment or several")
-    parser.add_argument("--sweep", metavar="NAME", help="report on sweep NAME, into its folder")
+                        help="experiment folders ({algo}_seed{seed}) to compare, of one environment or several; "
+                             "or one sweep's folder (results/sweeps/NAME), reported as --sweep NAME would")
+    parser.add_argument("--sweep", metavar="NAME",
+                        help="report on sweep NAME, into its folder (or into --out, leaving the sweep's own as it is)")
     parser.add_argument("--results-dir", default="results", metavar="DIR",
                         help="where sweeps/ lives: a folder or a storage URI such as s3://bucket/prefix "
                              "(default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="output folder for EXPERIMENT_DIRs (default: results/reports/report_{UTC time})")
+                        help="output folder (default: the sweep's folder for a sweep, else "
+                             "results/reports/report_{UTC time})")
+    parser.add_argument("--no-replays", dest="replays", action="store_false",
+                        help="no replays: skip rendering the best, median and worst seeds' final policies")
     parser.add_argument("--verbose", action="store_true", help="DEBUG logging")
     return parser
 
 
 def report(args: argparse.Namespace) -> int:
     """Write the report the arguments ask for; print where it is."""
-    from rl_sweep.report.document import write_report, write_sweep_report  # rliable, matplotlib: after parsing
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file: give a folder for the report")
+    if args.sweep:
+        where = report_sweep(Storage(args.results_dir), sweep_folder(args.sweep), args.out, args.replays)
+    elif located := sweep_in(args.experiments):
+        where = report_sweep(*located, args.out, args.replays)
+    else:
+        where = report_folders(args.experiments, args.out or default_out(args.results_dir), args.replays)
+    print(f"Report: {where} (and report.md, the figures{' and the replays' if args.replays else ''} beside it)")
+    return ExitCode.OK
+
+
+def default_out(results_dir: str) -> Path:
+    return Path(results_dir) / "reports" / datetime.now(timezone.utc).strftime("report_%Y%m%d_%H%M%S")
+
+
+def sweep_in(experiments: list[Path]) -> tuple[Storage, str] | None:
+    """The results location and sweep folder of a sweep's folder (``results/sweeps/NAME``, which holds the sweep's
+    summary.json) given as the only EXPERIMENT_DIR; None when no EXPERIMENT_DIR is a sweep's folder."""
+    sweeps = [path for path in experiments if _is_sweep(path)]
+    if not sweeps:
+        return None
+    if len(experiments) > 1:
+        raise ConfigError(f"{sweeps[0]} is a sweep's folder: report it alone (rl-report {sweeps[0]}), "
+                          "or give experiment folders")
+    folder = sweeps[0].resolve()
+    if folder.parent.name != "sweeps":  # its trials' folders are named from the results location: sweeps/NAME/...
+        raise ConfigError(f"{sweeps[0]} holds a sweep's summary.json but is not in a sweeps/ folder; give "
+                          "rl-report --sweep NAME --results-dir DIR")
+    return Storage(str(folder.parent.parent)), sweep_folder(folder.name)
+
+
+def _is_sweep(path: Path) -> bool:
+    try:
+        return "trials" in json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def report_sweep(storage: Storage, folder: str, out: Path | None, replays: bool) -> str:
+    """The sweep's report, into its folder and its summary.json; with ``out``, into that folder instead (with a
+    copy of the sweep's summary, its report added), the sweep's own left as they are."""
+    from rl_sweep.report.document import write_sweep_report  # rliable, matplotlib: after parsing
+
+    try:
+        summary = json.loads(storage.read_text(folder, "summary.json"))
+    except FileNotFoundError:
+        raise PipelineError(f"no sweep summary at {storage.uri(folder, 'summary.json')}") from None
+    summary["report"] = write_sweep_report(storage, folder, summary, replays=replays, out_dir=out)
+    if out is not None:
+        write_json_atomic(out / "summary.json", summary)
+        return str(out / "report.html")
+    storage.write_json(summary, folder, "summary.json")
+    return storage.uri(folder, "report.html")
+
+
+def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
+    """The report of experiment folders, into ``out``."""
+    from rl_sweep.report.document import write_report  # rliable, matplotlib: after parsing
     from rl_sweep.report.runs import load_run
 
-    if args.sweep:
-        storage, folder = Storage(args.results_dir), sweep_folder(args.sweep)
-        try:
-            summary = json.loads(storage.read_text(folder, "summary.json"))
-        except FileNotFoundError:
-            raise PipelineError(f"no sweep summary at {storage.uri(folder, 'summary.json')}") from None
-        summary["report"] = write_sweep_report(storage, folder, summary)
-        storage.write_json(summary, folder, "summary.json")
-        where = storage.uri(folder, "report.html")
-    else:
-        stamp = datetime.now(timezone.utc).strftime("report_%Y%m%d_%H%M%S")
-        out_dir = args.out or Path(args.results_dir) / "reports" / stamp
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ConfigError(f"--out {out_dir} is a file: give a folder for the report")
-        for path in args.experiments:
-            if not path.is_dir():
-                raise ConfigError(f"{path} is not an experiment folder ({'a file' if path.exists() else 'not found'})")
-        runs = [load_run(path) for path in args.experiments]
-        if not any(run.status != "missing" for run in runs):
-            raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, args.experiments))}")
-        write_json_atomic(out_dir / "summary.json", {"report": write_report(runs, out_dir)})
-        where = out_dir / "report.html"
-    print(f"Report: {where} (and report.md, and the figures beside it)")
-    return ExitCode.OK
+    for path in experiments:
+        if not path.is_dir():
+            raise ConfigError(f"{path} is not an experiment folder ({'a file' if path.exists() else 'not found'})")
+    runs = [load_run(path) for path in experiments]
+    if not any(run.status != "missing" for run in runs):
+        raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
+    write_json_atomic(out / "summary.json", {"report": write_report(runs, out, replays=replays)})
+    return str(out / "report.html")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

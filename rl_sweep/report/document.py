@@ -1,33 +1,41 @@
 """The report document: first what AdaStop decides (the sweep's decision, or a one-round test at the seeds there
-are) and whether the budgets differ; per environment, the verdict in plain language, the figures and the tables;
-across environments, when there are several, the same on normalised scores; written as ``report.md`` and a
-self-contained ``report.html`` (:mod:`~rl_sweep.report.blocks`), with every number in ``comparison.json``."""
+are) and whether the budgets differ; per environment, the verdict in plain language, the figures, the replays
+(:mod:`~rl_sweep.report.replays`) and the tables; across environments, when there are several, the same on
+normalised scores; written as ``report.md`` and ``report.html`` (:mod:`~rl_sweep.report.blocks`), with every
+number in ``comparison.json``. Algorithms come in one order throughout
+(:func:`~rl_sweep.report.runs.in_report_order`)."""
 
 from __future__ import annotations
 
+import functools
 import platform
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.identity import env_folder
 from rl_sweep.logs import utc_now
 from rl_sweep.report import plots
 from rl_sweep.report.blocks import (
-    Block, Code, Heading, Image, Paragraph, Table, estimate, num, steps_span, to_html, to_markdown,
+    Block, Code, Heading, Image, Paragraph, Table, Video, estimate, num, steps_span, to_html, to_markdown,
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
 from rl_sweep.report.normalisation import measure_normalisation
 from rl_sweep.report.one_round import one_round_decision
-from rl_sweep.report.runs import RunRecord, by_environment, load_run
+from rl_sweep.report.replays import (
+    MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
+)
+from rl_sweep.report.runs import RunRecord, by_environment, in_report_order, load_run
 from rl_sweep.report.statistics import (
     CURVE_REPS, MIN_SEEDS, REPS, AcrossEnvironments, AlgorithmStatistics, Comparison, Improvement, compare,
-    compare_across, learning_curve_area, normalised_scores, steps_to_threshold,
+    compare_across, final_training_return, learning_curve_area, normalised_scores, steps_to_threshold,
 )
-from rl_sweep.report.verdict import across_verdict, common_budget_title, lead, verdict
+from rl_sweep.report.verdict import (
+    TRAINING_RETURN, WHY_RETURNS_DIFFER, across_verdict, common_budget_title, evaluation_return, lead, verdict,
+)
 from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs
 from rl_sweep.storage import Storage
 
@@ -48,8 +56,8 @@ def versions() -> dict[str, str]:
 
 
 def reproduce_command(runs: list[RunRecord]) -> str:
-    """The rl-sweep command that runs these runs again. A setting on which the environments' runs differ (a
-    preset gives each environment its own) is left to the preset."""
+    """The rl-sweep command that runs these runs again, its ``--algos`` in the runs' order. A setting on which the
+    environments' runs differ (a preset gives each environment its own) is left to the preset."""
     algos = list(dict.fromkeys(r.algo for r in runs))
     seeds = sorted({r.seed for r in runs if r.seed is not None})
     envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
@@ -82,7 +90,7 @@ def reproduce_command(runs: list[RunRecord]) -> str:
 @dataclass
 class EnvironmentReport:
     """One environment's part of the report: its runs, their statistics, the comparison at the common budget
-    when the runs' budgets differ, the verdict and its two figures."""
+    when the runs' budgets differ, the verdict, its two figures and its replays (None: not asked for)."""
 
     runs: list[RunRecord]
     stats: Comparison
@@ -90,6 +98,7 @@ class EnvironmentReport:
     verdict: list[str]
     learning_curves: str
     final_performance: str
+    replays: Replays | None
 
     def numbers(self) -> dict[str, Any]:
         return {
@@ -97,23 +106,27 @@ class EnvironmentReport:
             "budgets": budgets(self.runs),
             "common_budget": self.common.to_json() if self.common else None,
             "verdict": self.verdict,
+            "replays": self.replays.to_json() if self.replays else None,
             "runs": [{"run": r.name, "algo": r.algo, "seed": r.seed, "status": r.status,
-                      "final_reward_mean": r.final_reward, "timesteps": r.timesteps,
+                      "final_reward_mean": r.final_reward, "final_training_return": final_training_return(r),
+                      "timesteps": r.timesteps,
                       "steps_to_threshold": steps_to_threshold(r) if r.completed else None,
                       "learning_curve_area": learning_curve_area(r) if r.completed else None,
                       "experiment_dir": r.experiment_dir} for r in self.runs],
         }
 
 
-def environment_report(runs: list[RunRecord], out_dir: Path, suffix: str, reps: int) -> EnvironmentReport:
+def environment_report(runs: list[RunRecord], out_dir: Path, suffix: str, reps: int,
+                       replays: Replays | None) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
-    runs of one environment."""
+    runs of one environment, with their ``replays``."""
     stats, common = compare(runs, reps), common_budget(runs, reps)
     env = stats.environment or "the environment"
     part = EnvironmentReport(runs, stats, common, verdict(stats, common), f"learning_curves{suffix}.png",
-                             f"final_performance{suffix}.png")
+                             f"final_performance{suffix}.png", replays)
     plots.learning_curves(runs, stats.reward_threshold, env, out_dir / part.learning_curves, min(reps, CURVE_REPS))
-    plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance)
+    plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance,
+                            stats.eval_episodes)
     return part
 
 
@@ -141,7 +154,7 @@ def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
     rows = [
         ["budget (steps)", *(steps_span(steps) for steps in common.budgets.values())],
         ["runs with a training return by then", *(str(len(s.training_returns)) for s in common.algorithms.values())],
-        ["training return IQM [95% CI]", *(estimate(s.iqm, s.iqm_ci) for s in common.algorithms.values())],
+        [f"{TRAINING_RETURN}: IQM [95% CI]", *(estimate(s.iqm, s.iqm_ci) for s in common.algorithms.values())],
     ]
     return [
         Heading(level, common_budget_title(common.step)),
@@ -166,23 +179,25 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
         return [label] + [cell(s) if s.seeds_completed else "no completed run"
                           for s in (stats.algorithms[algo] for algo in algos)]
 
-    eval_episodes = sorted({r.eval_episodes for r in runs if r.eval_episodes})
+    evaluation = evaluation_return(stats.eval_episodes)
     table = [
         row("seeds completed / run", lambda s: f"{s.seeds_completed} / {s.seeds}"),
-        row("mean ± std", lambda s: f"{num(s.mean)} ± {num(s.std)}"),
-        row("median [95% CI]", lambda s: estimate(s.median, s.median_ci)),
-        row("IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci)),
-        row(f"optimality gap to {t} [95% CI]", lambda s: estimate(s.optimality_gap, s.optimality_gap_ci)),
+        row(f"{evaluation}: mean ± std", lambda s: f"{num(s.mean)} ± {num(s.std)}"),
+        row(f"{evaluation}: median [95% CI]", lambda s: estimate(s.median, s.median_ci)),
+        row(f"{evaluation}: IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci)),
+        row(f"optimality gap to {t} [95% CI] (evaluation)",
+            lambda s: estimate(s.optimality_gap, s.optimality_gap_ci)),
         row(f"seeds reaching {t} (evaluation)", lambda s: f"{s.seeds_reaching_threshold} / {s.seeds_completed}"),
-        row(f"steps to reach {t} (training curve, median)", lambda s: (
+        row(f"{TRAINING_RETURN} at the end: mean", lambda s: num(s.final_training_reward_mean)),
+        row(f"steps until the {TRAINING_RETURN} reaches {t}: median", lambda s: (
             f"{num(s.median_steps_to_threshold, 0)} ({s.seeds_reaching_threshold_in_training} seeds)"
             if s.median_steps_to_threshold is not None else "not reached")),
-        row("area under learning curve [95% CI]", lambda s: estimate(s.auc_mean, s.auc_ci)),
+        row(f"{TRAINING_RETURN}: area under the learning curve [95% CI]", lambda s: estimate(s.auc_mean, s.auc_ci)),
         row("training time per run (s)", lambda s: num(s.training_time_mean)),
         row("steps per second", lambda s: num(s.steps_per_second_mean, 0)),
     ]
     pairs = _pairs(stats.probability_of_improvement)
-    run_rows = [[r.name, r.status, num(r.final_reward), f"{r.timesteps:,}",
+    run_rows = [[r.name, r.status, num(r.final_reward), num(final_training_return(r)), f"{r.timesteps:,}",
                  num(steps_to_threshold(r), 0) if r.completed and steps_to_threshold(r) else "not reached"
                  if r.completed else "", r.experiment_dir] for r in runs]
     ci_note = (f"Intervals are 95% stratified-bootstrap confidence intervals (rliable), shown only for "
@@ -191,23 +206,42 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
     return [
         Heading(level, "Verdict"),
         *[Paragraph(line) for line in part.verdict],
-        Image(part.learning_curves, "Learning curves: training return against environment steps"),
-        Image(part.final_performance, "Final evaluation return per algorithm"),
+        Image(part.learning_curves, f"Learning curves: {TRAINING_RETURN} against environment steps"),
+        Image(part.final_performance, f"Final {evaluation} per algorithm"),
+        *(replay_blocks(part.replays, level) if part.replays else []),
         Heading(level, "Final performance"),
         Paragraph(f"Final performance is the final model's deterministic policy evaluated on "
-                  f"{'/'.join(map(str, eval_episodes)) or 'n/a'} episodes of a separately seeded environment. "
+                  f"{'/'.join(map(str, stats.eval_episodes)) or 'n/a'} "
+                  f"episode{'' if stats.eval_episodes == [1] else 's'} of a separately seeded environment. "
                   f"IQM is the interquartile mean across seeds (the mean of the middle 50%). The optimality gap "
-                  f"is how far below {t} the seeds fall on average. Steps to reach {t}: first time the training "
-                  f"curve (mean of the last 100 training episodes) crosses it. {ci_note}"),
+                  f"is how far below {t} the seeds fall on average. The {TRAINING_RETURN} is the mean of the last "
+                  f"100 training episodes; steps until it reaches {t}: the first time it crosses it. {ci_note}"),
+        Paragraph(WHY_RETURNS_DIFFER),
         *([Paragraph(cut)] if cut else []),
         Table(["", *[x.upper() for x in algos]], table),
         Heading(level, "Probability of improvement"),
-        Paragraph("P(X > Y): the probability that a run of X ends with a higher final reward than a run of Y "
-                  "(Mann-Whitney U statistic), with its 95% stratified-bootstrap CI."),
+        Paragraph("P(X > Y): the probability that a run of X ends with a higher final evaluation return than a run "
+                  "of Y (Mann-Whitney U statistic), with its 95% stratified-bootstrap CI."),
         Table(["", "estimate [95% CI]"], pairs),
         *(common_budget_blocks(part.common, level) if part.common else []),
         Heading(level, "Runs"),
-        Table(["run", "status", "final reward", "steps", f"steps to {t}", "experiment folder"], run_rows),
+        Table(["run", "status", evaluation, f"{TRAINING_RETURN} at the end", "steps",
+               f"steps until the training return reaches {t}", "experiment folder"], run_rows),
+    ]
+
+
+def replay_blocks(replays: Replays, level: int) -> list[Block]:
+    """The "Replays" section: a video for each replay, a line for each that could not be made."""
+    if not (replays.rendered or replays.warnings):
+        return []
+    return [
+        Heading(level, "Replays"),
+        Paragraph("Each algorithm's best, median and worst seed by final evaluation return, its final model's greedy "
+                  "(deterministic) policy on one evaluation episode: the first of the run's evaluation, with the same "
+                  f"seed, so its return is that episode's, not the evaluation's mean. At most {MAX_FRAMES:,} steps "
+                  "are shown, at the environment's frame rate."),
+        *[Video(replay.path, replay.caption) for replay in replays.rendered],
+        *[Paragraph(line) for line in replays.warnings],
     ]
 
 
@@ -252,29 +286,40 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
 
 
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
-                 decision: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write the figures, report.md, report.html and ``comparison.json`` (the report's numbers) into ``out_dir``;
-    return those numbers. With runs of several environments, each has its section and its figures, and a
-    section compares across them.
+                 decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
+                 models: ModelSource = local_model) -> dict[str, Any]:
+    """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
+    ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
+    its replays (under ``replays/{env folder}/``), and a section compares across them.
 
     :param reps: bootstrap replicates of each confidence interval (the learning-curve band and the
         performance profiles use at most ``CURVE_REPS``).
     :param decision: the sweep's AdaStop ``decision`` (``rl-sweep --until-decided``), which the report leads
         with; without one, a one-round AdaStop test at the seeds the runs have.
+    :param algos: the order to name the algorithms in (a sweep's ``--algos``); None: ppo, a2c, then the others.
+    :param replays: whether to render each algorithm's best, median and worst seed.
+    :param models: where each run's final model is, for its replay.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    runs = in_report_order(runs, algos)
     groups = by_environment(runs)
     algos = list(dict.fromkeys(r.algo for r in runs))
     title = " vs ".join(a.upper() for a in algos)
+    encoder = functools.cache(Encoder.find)  # probed once, when there is a model to play: it starts ffmpeg
+
+    def replayed(env_runs: list[RunRecord], subfolder: str) -> Replays | None:
+        return render_replays(env_runs, out_dir, subfolder, models, encoder) if replays else None
+
     if len(groups) == 1:
         [(env, env_runs)] = groups.items()
-        parts = {env or "the environment": environment_report(env_runs, out_dir, "", reps)}
+        parts = {env or "the environment": environment_report(env_runs, out_dir, "", reps, replayed(env_runs, ""))}
         [part] = parts.values()
         heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
         unplaced = groups.pop(None, [])
-        parts = {env: environment_report(env_runs, out_dir, f"_{env_folder(env)}", reps)
+        parts = {env: environment_report(env_runs, out_dir, f"_{env_folder(env)}", reps,
+                                         replayed(env_runs, env_folder(env)))
                  for env, env_runs in groups.items()}
         across = compare_across(groups, {env: measure_normalisation(env, env_runs)
                                          for env, env_runs in groups.items()}, reps)
@@ -304,15 +349,20 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     return numbers
 
 
-def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], reps: int = REPS) -> dict[str, Any]:
+def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], reps: int = REPS,
+                       replays: bool = True, out_dir: Path | None = None) -> dict[str, Any]:
     """The report of the sweep whose summary is ``summary``, written into its ``folder`` in ``storage`` from the
-    files of the runs it lists (on remote storage, through a scratch folder on this machine); it leads with the
-    summary's AdaStop ``decision`` when the sweep ran until decided.
+    files of the runs it lists (on remote storage, through a scratch folder on this machine, the figures and the
+    replays uploaded when done); it leads with the summary's AdaStop ``decision`` when the sweep ran until decided,
+    and names the algorithms in the sweep's ``--algos`` order.
 
     :param reps: bootstrap replicates of each confidence interval.
+    :param replays: whether to render each algorithm's best, median and worst seed (their final models are
+        fetched from storage as needed).
+    :param out_dir: a folder on this machine to write the report into instead of the sweep's folder.
     """
     with tempfile.TemporaryDirectory(prefix="rl_sweep_report_") as scratch:
-        runs = []
+        runs, folders = [], {}
         for index, trial in enumerate(summary["trials"]):
             # Numbered scratch folders: trial names hold environment ids (ALE/Pong-v5/ppo_seed42).
             local = (storage.fetch(Path(scratch, "runs", str(index)), trial["folder"], RUN_FILES)
@@ -320,10 +370,14 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
                      else Path(trial["experiment_dir"]))  # a summary written before sweeps kept their runs
             run = load_run(local, status=trial["status"], name=trial["trial"], env_name=trial.get("env"))
             run.experiment_dir = trial["experiment_dir"]
+            if trial.get("folder"):
+                folders[run.experiment_dir] = trial["folder"]
             runs.append(run)
-        out = storage.local_path(folder) if storage.is_local else Path(scratch, "report")
-        report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"))
-        if not storage.is_local:
-            for path in sorted(out.iterdir()):
+        out = out_dir or (storage.local_path(folder) if storage.is_local else Path(scratch, "report"))
+        report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"),
+                              summary.get("options", {}).get("algos"), replays,
+                              stored_model(storage, folders, Path(scratch, "models")))
+        if out_dir is None and not storage.is_local:
+            for path in sorted(out.iterdir()):  # the replays/ folder goes up whole
                 storage.upload(path, folder, path.name)
     return report

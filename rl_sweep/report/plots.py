@@ -15,10 +15,16 @@ from rl_sweep.report.runs import RunRecord  # noqa: E402
 from rl_sweep.report.statistics import (  # noqa: E402
     CURVE_REPS, AlgorithmStatistics, aggregate_curve, score_profiles,
 )
+from rl_sweep.report.verdict import TRAINING_RETURN, evaluation_return  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def axis_label(label: str) -> str:
+    """A return's label on two lines: what it is, then (its policy, its episodes)."""
+    return label.replace(" (", "\n(", 1)
 
 
 def colours(algos: list[str]) -> dict[str, str]:
@@ -32,7 +38,7 @@ def _legend_below(ax: plt.Axes) -> None:
 
 def learning_curves(runs: list[RunRecord], threshold: float | None, environment: str, path: Path,
                     reps: int = CURVE_REPS) -> None:
-    """Training reward against steps: IQM across seeds with its 95% band, each seed faint behind."""
+    """Training return against steps: IQM across seeds with its 95% band, each seed faint behind."""
     algos = list(dict.fromkeys(r.algo for r in runs))
     colour = colours(algos)
     with plt.rc_context(STYLE):
@@ -53,7 +59,7 @@ def learning_curves(runs: list[RunRecord], threshold: float | None, environment:
             ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
                        label=f"reward threshold ({threshold:g})")
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("training episode return\n(mean of last 100 episodes)")
+        ax.set_ylabel(axis_label(TRAINING_RETURN))
         ax.set_title(f"Learning curves on {environment}")
         ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))
         ax.grid(alpha=0.3)
@@ -63,8 +69,11 @@ def learning_curves(runs: list[RunRecord], threshold: float | None, environment:
 
 
 def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistics], threshold: float | None,
-                      environment: str, path: Path) -> None:
-    """Each seed's final evaluation reward as a point; IQM and mean with their 95% intervals."""
+                      environment: str, path: Path, eval_episodes: list[int]) -> None:
+    """Each seed's final evaluation return as a point; IQM and mean with their 95% intervals.
+
+    :param eval_episodes: the runs' evaluation episodes, for the axis' label.
+    """
     algos = [a for a in dict.fromkeys(r.algo for r in runs) if stats[a].seeds_completed]
     colour = colours(list(dict.fromkeys(r.algo for r in runs)))
     rng = np.random.default_rng(0)  # horizontal jitter only
@@ -85,7 +94,7 @@ def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistic
                        label=f"reward threshold ({threshold:g})")
         ax.set_xticks(range(len(algos)), [a.upper() for a in algos])
         ax.set_xlim(-0.6, len(algos) - 0.4)
-        ax.set_ylabel("final evaluation return\n(deterministic policy)")
+        ax.set_ylabel(axis_label(f"final {evaluation_return(eval_episodes)}"))
         ax.set_title(f"Final performance on {environment}")
         ax.grid(axis="y", alpha=0.3)
         _legend_below(ax)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from rl_sweep.identity import parse_experiment_id
+from rl_sweep.presets import AlgoSettings
+from rl_sweep.run.config import ALGORITHMS
 
 
 @dataclass
@@ -33,6 +36,9 @@ class RunRecord:
     curve_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curve_rewards: np.ndarray = field(default_factory=lambda: np.zeros(0))
     config: dict[str, Any] = field(default_factory=dict)
+    model_file: str | None = None  # the final model's name in the run's folder; None when none was saved
+    # What the model was trained with, as its results record it: the safe loader rebuilds the model from it.
+    settings: AlgoSettings | None = None
 
     @property
     def completed(self) -> bool:
@@ -62,6 +68,22 @@ def load_run(experiment_dir: Path, status: str | None = None, name: str | None =
         return RunRecord(name, algo, seed, "unreadable", str(experiment_dir), env_name=env_name)
 
 
+def algorithm_order(found: Iterable[str], preferred: Sequence[str] | None = None) -> list[str]:
+    """The order the report names algorithms in, everywhere: ``preferred`` (a sweep's ``--algos``), else
+    ppo, a2c; any other after those, alphabetically. Never the order the folders were found in."""
+    first = list(preferred or ALGORITHMS)
+    found = set(found)
+    return [a for a in first if a in found] + sorted(found - set(first))
+
+
+def in_report_order(runs: list[RunRecord], preferred: Sequence[str] | None = None) -> list[RunRecord]:
+    """The runs by environment (in the order environments first appear), algorithm (:func:`algorithm_order`)
+    and seed: every table, figure and sentence of the report then follows that order."""
+    envs = list(dict.fromkeys(r.env_name for r in runs))
+    algos = algorithm_order((r.algo for r in runs), preferred)
+    return sorted(runs, key=lambda r: (envs.index(r.env_name), algos.index(r.algo), r.seed is None, r.seed or 0))
+
+
 def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
     """Runs grouped by environment, in the order environments first appear. A run that does not say its
     environment (a folder without results) joins the only one there is; beside several it is under None."""
@@ -76,7 +98,7 @@ def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
 
 def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
     results = json.loads(results_file.read_text())["experiment_results"]
-    meta, metrics = results["metadata"], results["metrics"]
+    meta, metrics, model = results["metadata"], results["metrics"], results["model"]
     run = RunRecord(
         name=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],
         status=status or meta.get("status", "completed"), experiment_dir=str(experiment_dir),
@@ -86,8 +108,9 @@ def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> R
         env_kwargs=results["environment"].get("kwargs") or {},
         eval_episodes=metrics.get("eval_episodes"), eval_cut_at_time_limit=metrics.get("eval_cut_at_time_limit", 0),
         config={"timesteps": meta.get("target_timesteps", meta["total_timesteps"]),
-                "checkpoint_interval": results["model"]["checkpoint_interval"],
+                "checkpoint_interval": model["checkpoint_interval"],
                 "preset": meta.get("preset", "contract")},
+        model_file=model.get("model_file"), settings=_settings(results),
     )
     metrics_file = experiment_dir / f"{run.name}_metrics.json"
     if metrics_file.exists():
@@ -96,3 +119,14 @@ def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> R
         run.curve_rewards = np.array([np.nan if e["reward"] is None else e["reward"] for e in series])
     return run
 
+
+def _settings(results: dict[str, Any]) -> AlgoSettings | None:
+    """The settings a run trained with, from its results; None in results written before they recorded them."""
+    meta = results["metadata"]
+    if "hyperparameters" not in results or "n_envs" not in meta:
+        return None
+    hyperparameters = dict(results["hyperparameters"])
+    policy_kwargs = hyperparameters.pop("policy_kwargs", {})
+    return AlgoSettings(timesteps=meta.get("target_timesteps", meta["total_timesteps"]), n_envs=meta["n_envs"],
+                        normalize=meta.get("normalize", False), hyperparameters=hyperparameters,
+                        policy_kwargs=policy_kwargs)

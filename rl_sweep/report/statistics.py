@@ -83,6 +83,7 @@ class Comparison:
     bootstrap_replicates: int
     algorithms: dict[str, AlgorithmStatistics]
     probability_of_improvement: dict[str, Improvement]
+    eval_episodes: list[int] = field(default_factory=list)  # the runs' evaluation episodes, each count once
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
@@ -175,6 +176,13 @@ def steps_to_threshold(run: RunRecord) -> float | None:
     return float(run.curve_steps[reached[0]]) if reached.size else None
 
 
+def final_training_return(run: RunRecord) -> float | None:
+    """The training curve's last value: the stochastic policy's mean return over its last 100 training episodes."""
+    if not run.curve_rewards.size or np.isnan(run.curve_rewards[-1]):
+        return None
+    return float(run.curve_rewards[-1])
+
+
 def learning_curve_area(run: RunRecord) -> float | None:
     """Area under the training curve divided by its length: the mean training reward over the run."""
     valid = ~np.isnan(run.curve_rewards)
@@ -249,8 +257,7 @@ def algorithm_statistics(runs: list[RunRecord], threshold: float | None, reps: i
     stats.median_steps_to_threshold = float(np.median(reached)) if reached else None
     areas = [a for r in done if (a := learning_curve_area(r)) is not None]
     stats.auc_mean = _mean(areas)
-    stats.final_training_reward_mean = _mean([float(r.curve_rewards[-1]) for r in done
-                                              if r.curve_rewards.size and not np.isnan(r.curve_rewards[-1])])
+    stats.final_training_reward_mean = _mean([v for r in done if (v := final_training_return(r)) is not None])
     if len(areas) >= MIN_SEEDS:
         [stats.auc_ci] = bootstrap_intervals(np.array(areas).reshape(-1, 1),
                                    lambda s: np.array([rl_metrics.aggregate_mean(s)]), reps)
@@ -322,6 +329,7 @@ def compare(runs: list[RunRecord], reps: int = REPS) -> Comparison:
             f"{x}>{y}": probability_of_improvement(by_algo[x], by_algo[y], reps)
             for x, y in itertools.combinations(algos, 2)  # P(Y > X) is 1 - P(X > Y)
         },
+        eval_episodes=sorted({r.eval_episodes for r in runs if r.eval_episodes}),
     )
 
 

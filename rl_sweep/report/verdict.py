@@ -13,6 +13,20 @@ from rl_sweep.report.one_round import MIN_TEST_SEEDS
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import MIN_SEEDS, AcrossEnvironments, Comparison, Improvement
 
+# The two returns the report sets side by side, each always named with its policy.
+TRAINING_RETURN = "training return (stochastic policy, recent episodes)"
+WHY_RETURNS_DIFFER = ("Training returns come from the stochastic, exploring policy during learning; the evaluation "
+                      "runs the greedy (deterministic) policy on fresh, separately seeded episodes, so the two can "
+                      "differ widely: PPO's greedy LunarLander policy, for one, can hover until the episode times "
+                      "out while its sampled actions land.")
+
+
+def evaluation_return(episodes: list[int]) -> str:
+    """The final evaluation's return, named with its policy and its episodes (``3/10`` when the runs differ)."""
+    count = "/".join(map(str, episodes)) or "n/a"
+    return f"evaluation return (deterministic policy, {count} episode{'' if episodes == [1] else 's'})"
+
+
 ADASTOP = ('Mathieu et al., "AdaStop: adaptive statistical testing for sound comparisons of deep RL agents", '
            'TMLR 2024, arXiv:2306.10882')
 
@@ -61,17 +75,18 @@ def verdict(stats: Comparison, common: CommonBudget | None = None) -> list[str]:
         return lines + [f"Only {algos[0].upper()} has completed runs: nothing to compare it with."]
     few = [a for a in algos if by_algo[a].seeds_completed < MIN_SEEDS]
     x, y = algos[0], algos[1]
+    evaluation = evaluation_return(stats.eval_episodes)
     sx, sy = by_algo[x], by_algo[y]
     if few:
         counts = ", ".join(f"{a.upper()} has {by_algo[a].seeds_completed}" for a in few)
         return lines + [
             f"Too few seeds to tell: {counts} "
             f"completed run(s), and with fewer than {MIN_SEEDS} per algorithm confidence intervals mean nothing. "
-            f"Point estimates only: mean final reward{unequal} {x.upper()} {num(sx.mean)}, {y.upper()} {num(sy.mean)}. "
+            f"Point estimates only: mean {evaluation}{unequal} {x.upper()} {num(sx.mean)}, {y.upper()} {num(sy.mean)}. "
             f"Run more seeds (rl-sweep --seeds 5 or more) before drawing a conclusion."
         ]
     lines.append(difference(f"Final performance{unequal}", x, y, stats.probability_of_improvement[f"{x}>{y}"],
-                            {a: estimate(s.iqm, s.iqm_ci) for a, s in by_algo.items()}))
+                            {a: estimate(s.iqm, s.iqm_ci) for a, s in by_algo.items()}, f"IQM {evaluation}"))
     if common:
         lines.append(_at_common_budget(common, x, y))
     speed = "Learning speed (over runs of unequal lengths)" if common else "Learning speed"
@@ -79,13 +94,13 @@ def verdict(stats: Comparison, common: CommonBudget | None = None) -> list[str]:
     if ax and ay and (ax[0] > ay[1] or ay[0] > ax[1]):
         faster, slower = (x, y) if ax[0] > ay[1] else (y, x)
         f, sl = by_algo[faster], by_algo[slower]
-        line = (f"{speed}: {faster.upper()} learned faster: its mean training reward over the run "
+        line = (f"{speed}: {faster.upper()} learned faster: its mean {TRAINING_RETURN} over the run "
                 f"(area under the learning curve) is {num(f.auc_mean)} vs {num(sl.auc_mean)}, "
                 "with non-overlapping 95% CIs")
         end_fast, end_slow = f.final_training_reward_mean, sl.final_training_reward_mean
         if end_fast is not None and end_slow is not None and end_slow > end_fast:
-            line += (f"; but {slower.upper()}'s training curve ends higher ({num(end_slow)} vs {num(end_fast)}): "
-                     "the curves cross")
+            line += (f"; but {slower.upper()}'s {TRAINING_RETURN} ends higher ({num(end_slow)} vs "
+                     f"{num(end_fast)}): the curves cross")
         lines.append(line + ".")
     elif ax and ay:
         lines.append(f"{speed}: the areas under the learning curves overlap at 95% confidence: "
@@ -102,8 +117,8 @@ def _at_common_budget(common: CommonBudget, x: str, y: str) -> str:
     p = common.probability_of_improvement[f"{x}>{y}"]
     if p.ci is None:
         return (f"{title}: too few runs with a training return by then for an interval (fewer than {MIN_SEEDS}). "
-                f"Point estimates only: IQM training return {x.upper()} {iqm[x]}, {y.upper()} {iqm[y]}.")
-    return difference(f"{title} (training return)", x, y, p, iqm, "IQM training return")
+                f"Point estimates only: IQM {TRAINING_RETURN} {x.upper()} {iqm[x]}, {y.upper()} {iqm[y]}.")
+    return difference(f"{title} (training return)", x, y, p, iqm, f"IQM {TRAINING_RETURN}")
 
 
 def lead(decision: dict[str, Any], commons: dict[str, CommonBudget | None]) -> list[str]:

@@ -20,6 +20,7 @@ from rl_sweep.logs import configure_console
 from rl_sweep.presets import DEFAULT_ENV
 from rl_sweep.run.config import ALGORITHMS
 from rl_sweep.storage import Storage, sweep_folder
+from rl_sweep.sweep.cluster import stop_ray
 from rl_sweep.sweep.options import SweepOptions
 
 log = logging.getLogger("rl_sweep.sweep")
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="most trials at once (default: as many as the cluster's CPUs allow)")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="do not start the Ray dashboard (local cluster only)")
+    parser.add_argument("--no-replays", dest="replays", action="store_false",
+                        help="the report without replays (videos of the best, median and worst seed's policy)")
     parser.add_argument("--verbose", action="store_true",
                         help="DEBUG logging, and the trials' own output on the console")
     return parser
@@ -156,7 +159,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
         search=args.search, early_stopping=args.early_stopping, until_decided=args.until_decided,
         seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds, alpha=args.alpha,
-        command=shlex.join(["rl-sweep", *argv]),
+        replays=args.replays, command=shlex.join(["rl-sweep", *argv]),
     )
 
 
@@ -188,4 +191,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     code = exit_code_of(command)
     ignore_signals_from_now_on()
+    stop_ray()
     return code

@@ -71,8 +71,11 @@ def claim_name(options: SweepOptions) -> None:
 
 def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashboard: bool, verbose: bool) -> None:
     """What every sweep does before its trials: take its name (unless it resumes), start or attach to Ray and,
-    once Ray runs, write ``sweep.json``. A sweep that cannot start gives its name back."""
+    once Ray runs, write ``sweep.json``; the report layer is imported meanwhile. A sweep that cannot start gives
+    its name back."""
     storage = options.storage
+    if not options.search:  # a search writes no report
+        prefetch("rl_sweep.report.document")
     if resume:
         start_ray(address, dashboard, verbose, storage, options.py_modules)
         return
@@ -116,6 +119,27 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
     if url:
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+
+
+def stop_ray() -> None:
+    """Stop the local Ray cluster this process started (or leave the cluster it attached to) now, rather than at
+    the interpreter's exit, where Ray first waits half a second for late error messages."""
+    import sys
+
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+def prefetch(module: str) -> None:
+    """Import ``module`` in the background (the report layer: rliable, matplotlib and scipy take seconds) while
+    the trials run, so that what needs it at the end need not wait."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}", daemon=True).start()
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

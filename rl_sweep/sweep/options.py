@@ -59,6 +59,7 @@ class SweepOptions:
     alpha: float = 0.05
     permutations: int = 10_000
     comparator_seed: int = 0
+    replays: bool = True  # the report's replays of the best, median and worst seed (--no-replays: none)
     command: str = ""
 
     def __post_init__(self) -> None:

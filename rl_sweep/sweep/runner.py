@@ -133,7 +133,7 @@ def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: 
         summary["decision"] = decision
     print_summary(summary)
     try:
-        summary["report"] = write_sweep_report(storage, options.folder(), summary)
+        summary["report"] = write_sweep_report(storage, options.folder(), summary, replays=options.replays)
         print(f"Report: {storage.uri(options.folder('report.html'))}")
     except Exception as exc:  # the trials' files stand without it; rl-report --sweep retries
         log.error("the comparison report failed: %s; retry with rl-report --sweep %s", one_line(exc), options.name)
