@@ -6,7 +6,8 @@ run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same ex
 
 On local storage (a folder every node sees) the run writes its folder directly. On remote storage
 (``s3://...``) it writes a staging folder on its own node, mirrored to its folder in storage after
-every step; a trial restored on another node first pulls that folder back, then resumes.
+every step; Tune's checkpoint then only names the zip, which is in storage before Tune saves, and a trial
+restored on another node first pulls that folder back, then resumes from the named zip.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.engine import TrainingRun
 from rl_sweep.storage import FolderMirror, Storage
 from rl_sweep.sweep.options import METRIC
+
+
+# On remote storage a Tune checkpoint is an empty file named after the run's checkpoint zip plus this suffix: the
+# zip itself is in the run's folder in storage, uploaded before Tune saves (one copy, not two, per checkpoint).
+IN_STORAGE = ".in-storage"
 
 
 class RunTrainable(tune.Trainable):
@@ -93,17 +99,24 @@ class RunTrainable(tune.Trainable):
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         latest = self.run.latest_checkpoint if self.run else None
-        if latest is not None:
+        if latest is None:
+            return
+        if self.mirror is None:
             shutil.copy2(latest, Path(checkpoint_dir) / latest.name)
+        else:  # the zip is in storage already (step() pushed it): Tune keeps only its name, not a second copy
+            (Path(checkpoint_dir) / f"{latest.name}{IN_STORAGE}").touch()
 
     def load_checkpoint(self, checkpoint: str | dict | None) -> None:
-        zips = (sorted(Path(checkpoint).glob("checkpoint_*.zip"), key=step_from_filename)
-                if isinstance(checkpoint, (str, os.PathLike)) else [])
+        names = (sorted((path.name.removesuffix(IN_STORAGE) for path in Path(checkpoint).glob("checkpoint_*.zip*")),
+                        key=step_from_filename) if isinstance(checkpoint, (str, os.PathLike)) else [])
         self.cleanup()
         if self.mirror is not None:
             self.mirror.pull()
-        if zips:
-            self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=zips[-1]))
+        if names:
+            found = Path(checkpoint) / names[-1]
+            if not found.exists():  # in the folder pulled from storage
+                found = Path(self.training_config.output_dir) / names[-1]
+            self.run = TrainingRun(dataclasses.replace(self.training_config, resume_from=found))
             if self.mirror is not None:  # what the resume set aside (an abandoned future), storage sets aside too
                 self.mirror.push()
 
