@@ -193,9 +193,9 @@ class FolderMirror:
         """Upload every file that is new or changed since the last push (logs only now and then, or when
         ``final``); set aside in storage what the run no longer has."""
         current = self._stamps()
-        if self._sent is None:  # a fresh start: storage's copy is an earlier run's
-            self._sent = {}
+        if self._sent is None:  # a fresh start: storage's copy is an earlier run's (until moved, tried again)
             self._set_aside(self.storage.files(self.folder))
+            self._sent = {}
         gone = [name for name in self._sent if name not in current]
         if gone:
             self._set_aside(gone)

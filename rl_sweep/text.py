@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import math
 
+# Wherever a training return and an evaluation return stand side by side (the console, the report).
+WHY_RETURNS_DIFFER = ("Training returns come from the stochastic, exploring policy during learning; the evaluation "
+                      "runs the greedy (deterministic) policy on fresh, separately seeded episodes, so the two can "
+                      "differ widely (a greedy policy can, for one, repeat an action its sampled actions only "
+                      "try now and then).")
+
 
 def number(value: float | None, digits: int = 1, missing: str = "n/a", width: int = 0,
            thousands: bool = False) -> str:

@@ -52,7 +52,8 @@ def run_on_terminal(command: list[str], cwd: Path, timeout: float = 300, rows: i
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen(command, cwd=cwd, env=cli_env(TERM="xterm-256color", **env), stdin=follower,
+    environment = {k: v for k, v in cli_env(TERM="xterm-256color", **env).items() if k not in ("LINES", "COLUMNS")}
+    process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=follower,
                                stdout=follower, stderr=follower, close_fds=True)
     os.close(follower)
     chunks, deadline = [], time.monotonic() + timeout

@@ -456,9 +456,7 @@ def test_training_and_evaluation_returns_are_labelled_wherever_they_stand_side_b
     assert f"| {TRAINING_RETURN}: area under the learning curve [95% CI] |" in table
     assert f"| run | status | {EVALUATION_RETURN} | {TRAINING_RETURN} at the end |" in markdown
     assert ("Training returns come from the stochastic, exploring policy during learning; the evaluation runs the "
-            "greedy (deterministic) policy on fresh, separately seeded episodes, so the two can differ widely: "
-            "PPO's greedy LunarLander policy, for one, can hover until the episode times out while its sampled "
-            "actions land.") in table
+            "greedy (deterministic) policy on fresh, separately seeded episodes, so the two can differ widely") in table
     assert f"Learning curves: {TRAINING_RETURN} against environment steps" in markdown
     assert f"Final {EVALUATION_RETURN} per algorithm" in markdown
     # The verdict's final performance and learning speed, side by side (synthetic runs that settle both).

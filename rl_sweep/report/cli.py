@@ -76,6 +76,10 @@ def sweep_in(experiments: list[Path]) -> tuple[Storage, str] | None:
     summary.json) given as the only EXPERIMENT_DIR; None when no EXPERIMENT_DIR is a sweep's folder."""
     sweeps = [path for path in experiments if _is_sweep(path)]
     if not sweeps:
+        for path in experiments:
+            if (path / "sweep.json").is_file():
+                raise ConfigError(f"{path} is a sweep that has not finished (no summary.json yet): continue it "
+                                  f"with rl-sweep --resume {path.resolve().name}")
         return None
     if len(experiments) > 1:
         raise ConfigError(f"{sweeps[0]} is a sweep's folder: report it alone (rl-report {sweeps[0]}), "

@@ -12,14 +12,10 @@ from rl_sweep.report.normalisation import BEST_SEEN
 from rl_sweep.report.one_round import MIN_TEST_SEEDS
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import MIN_SEEDS, AcrossEnvironments, Comparison, Improvement
+from rl_sweep.text import WHY_RETURNS_DIFFER
 
 # The two returns the report sets side by side, each always named with its policy.
 TRAINING_RETURN = "training return (stochastic policy, recent episodes)"
-WHY_RETURNS_DIFFER = ("Training returns come from the stochastic, exploring policy during learning; the evaluation "
-                      "runs the greedy (deterministic) policy on fresh, separately seeded episodes, so the two can "
-                      "differ widely: PPO's greedy LunarLander policy, for one, can hover until the episode times "
-                      "out while its sampled actions land.")
-
 
 def evaluation_return(episodes: list[int]) -> str:
     """The final evaluation's return, named with its policy and its episodes (``3/10`` when the runs differ)."""

@@ -23,17 +23,19 @@ class Report(Protocol):
 def progress_bar(console: ConsoleHandler, description: str, total: int, step: int) -> Iterator[Any]:
     """A callable that moves the bar to a :class:`~rl_sweep.run.engine.StepReport`; on a terminal (stderr, where
     the console goes) a Rich bar that starts at ``step``, elsewhere nothing."""
-    if not sys.stderr.isatty():
+    from rich.console import Console
+
+    if not Console(file=sys.stderr).is_interactive:  # a pipe, a file, TERM=dumb: the checkpoint lines instead
         yield lambda report: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=None), TaskProgressColumn(),
                    TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps, training return {task.fields[reward]}, "
                               "{task.fields[speed]} steps/s,"),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(compact=True),
-                   console=Console(file=sys.stderr), redirect_stderr=True, redirect_stdout=True, expand=True)
+                   console=Console(file=sys.stderr), redirect_stderr=True, redirect_stdout=sys.stdout.isatty(),
+                   expand=True)
     task = bar.add_task(description, total=total, completed=step, reward="-", speed="-")
 
     def update(report: Report) -> None:

@@ -137,6 +137,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         except FileNotFoundError:
             raise ConfigError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
         options.results_dir = results_dir  # the folder may have moved
+        options.replays = options.replays and args.replays  # the report's choice, not the trials': --no-replays holds
         if options.search:
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options

@@ -3,9 +3,12 @@ settings."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
+import sys
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -71,11 +74,8 @@ def claim_name(options: SweepOptions) -> None:
 
 def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashboard: bool, verbose: bool) -> None:
     """What every sweep does before its trials: take its name (unless it resumes), start or attach to Ray and,
-    once Ray runs, write ``sweep.json``; the report layer is imported meanwhile. A sweep that cannot start gives
-    its name back."""
+    once Ray runs, write ``sweep.json``. A sweep that cannot start gives its name back."""
     storage = options.storage
-    if not options.search:  # a search writes no report
-        prefetch("rl_sweep.report.document")
     if resume:
         start_ray(address, dashboard, verbose, storage, options.py_modules)
         return
@@ -123,23 +123,29 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
 
 def stop_ray() -> None:
     """Stop the local Ray cluster this process started (or leave the cluster it attached to) now, rather than at
-    the interpreter's exit, where Ray first waits half a second for late error messages."""
-    import sys
+    the interpreter's exit, where Ray first waits half a second for late error messages. The sweep's files are
+    written by then: a failure here is only logged."""
+    if "ray" not in sys.modules:
+        return
+    import ray
 
-    if "ray" in sys.modules:
-        import ray
-
+    try:
         if ray.is_initialized():
             ray.shutdown()
+    except Exception:
+        log.debug("stopping Ray failed", exc_info=True)
 
 
 def prefetch(module: str) -> None:
     """Import ``module`` in the background (the report layer: rliable, matplotlib and scipy take seconds) while
     the trials run, so that what needs it at the end need not wait."""
-    import importlib
-    import threading
+    def run() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # the report imports it again when it is written, and says what fails
+            log.debug("importing %s in the background failed", module, exc_info=True)
 
-    threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}", daemon=True).start()
+    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

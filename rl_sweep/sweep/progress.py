@@ -13,8 +13,11 @@ the pickle.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +28,9 @@ from rl_sweep.sweep.options import METRIC
 from rl_sweep.text import duration, number
 
 STATES = {Trial.PENDING: "pending", Trial.PAUSED: "pending", Trial.RUNNING: "running",
-          Trial.TERMINATED: "completed", Trial.ERROR: "failed"}
+          Trial.TERMINATED: "completed", Trial.ERROR: "failed"}  # Tune's trial states, as the display counts them
 COUNTED = ("pending", "running", "completed", "failed")
+TRAINING_RETURN = "training return"  # the stochastic policy's recent episodes; the summary gives evaluation returns
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class TrialRow:
 
     name: str
     state: str  # one of COUNTED
-    step: int
+    step: int  # the steps it has trained
     total: int
     reward: float | None  # the training return of its recent episodes (stochastic policy)
     speed: float | None  # steps per second
@@ -44,11 +48,39 @@ class TrialRow:
     def of(cls, trial: Trial, state: str | None = None) -> TrialRow:
         """``state``: the trial's, where Tune has not set it yet (in the callback of its end)."""
         result = trial.last_result or {}
-        total = int(trial.config["run"]["total_timesteps"])
-        state = state or STATES.get(trial.status, "pending")
-        step = int(result.get("timesteps_total") or 0)
-        return cls(str(trial), state, total if state in ("completed", "failed") else step, total,
-                   result.get(METRIC), result.get("steps_per_second"))
+        return cls(str(trial), state or STATES.get(trial.status, "pending"), int(result.get("timesteps_total") or 0),
+                   int(trial.config["run"]["total_timesteps"]), result.get(METRIC), result.get("steps_per_second"))
+
+    @property
+    def accounted(self) -> int:
+        """Its steps toward the sweep's total: a finished trial's whole budget (a failed one takes no more)."""
+        return self.total if self.state in ("completed", "failed") else self.step
+
+
+class Rate:
+    """Environment steps per second over the last ``window`` seconds, from the steps trained (so a trial that
+    fails, or a restored one that has not trained yet, does not count as progress), once ``settle`` seconds have
+    passed since the first steps were seen."""
+
+    def __init__(self, window: float = 120.0, settle: float = 10.0) -> None:
+        self.window, self.settle = window, settle
+        self._samples: deque[tuple[float, int]] = deque()  # (time, steps trained since first seen)
+        self._first: dict[str, int] = {}  # each trial's steps when first seen: a restored trial's are not new
+
+    def add(self, now: float, rows: list[TrialRow]) -> None:
+        new = sum(row.step - self._first.setdefault(row.name, row.step) for row in rows)
+        if not self._samples or new != self._samples[-1][1]:
+            self._samples.append((now, new))
+        while len(self._samples) > 2 and now - self._samples[1][0] > self.window:
+            self._samples.popleft()
+
+    def per_second(self, now: float) -> float | None:
+        if len(self._samples) < 2:
+            return None
+        (since, first), (_, last) = self._samples[0], self._samples[-1]
+        if now - since < self.settle or last <= first:
+            return None
+        return (last - first) / (now - since)
 
 
 @dataclass(frozen=True)
@@ -61,8 +93,7 @@ class Snapshot:
 
     @property
     def done(self) -> int:
-        """Environment steps accounted for: a finished trial's whole budget (a failed one's too: it takes no more)."""
-        return sum(row.step for row in self.rows)
+        return sum(row.accounted for row in self.rows)
 
     @property
     def total(self) -> int:
@@ -88,6 +119,8 @@ def trial_end_line(trial: Trial, state: str) -> str:
     result = trial.last_result or {}
     if state == "failed":
         return f"{trial} failed at step {result.get('timesteps_total', 0):,} (its error is in summary.json)"
+    if result.get("final_reward_mean") is None:  # a search trial stopped early by ASHA: never evaluated
+        return f"{trial} stopped at step {result.get('timesteps_total', 0):,}"
     return (f"{trial} completed: {result.get('timesteps_total', 0):,} steps, evaluation return "
             f"{number(result.get('final_reward_mean'))} ± {number(result.get('final_reward_std'))} (greedy policy)")
 
@@ -97,41 +130,47 @@ class SweepProgress(Callback):
 
     :param title: what the display's first line calls the sweep (its name, a round).
     :param interval: seconds between plain lines off a terminal.
-    :param terminal: force the terminal (True) or plain (False) rendering; None: a terminal when stdout is one.
+    :param terminal: force the terminal (True) or plain (False) rendering; None: a terminal when stdout is an
+        interactive one (not ``TERM=dumb``).
+    :param clock: seconds, monotonic (tests give their own).
     """
 
     REDRAW = 0.5  # seconds between redraws on a terminal
 
-    def __init__(self, title: str = "", interval: float = 30.0, terminal: bool | None = None) -> None:
-        self.title = title
-        self.interval = interval
-        self.terminal = terminal
+    def __init__(self, title: str = "", interval: float = 30.0, terminal: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.title, self.interval, self.terminal, self.clock = title, interval, terminal, clock
         self._live: Any = None  # rich.live.Live, on a terminal
+        self._rate = Rate()
+        self._started = self._last_line = self._last_draw = 0.0
 
     def __getstate__(self) -> dict[str, Any]:
         return {"title": self.title, "interval": self.interval, "terminal": self.terminal}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+        # Stored by an earlier version, perhaps: only what it shares with this one.
+        self.__init__(title=state.get("title", ""), interval=state.get("interval", 30.0),  # type: ignore[misc]
+                      terminal=state.get("terminal"))
 
     # Tune's hooks -------------------------------------------------------------------------------------------
 
     def setup(self, **info: Any) -> None:
-        self._started = time.monotonic()
-        self._last_line = self._last_draw = 0.0
-        self._first: tuple[float, int] | None = None  # (time, steps) when the first trial reported
-        terminal = sys.stdout.isatty() if self.terminal is None else self.terminal
-        if terminal:
-            from rich.console import Console
+        self._started = self.clock()
+        self._rate = Rate()
+        from rich.console import Console
+
+        console = Console(file=sys.stdout)
+        if console.is_interactive if self.terminal is None else self.terminal:
             from rich.live import Live
 
             self._live = Live(console=Console(file=sys.stdout, force_terminal=True), auto_refresh=False,
-                              redirect_stdout=True, redirect_stderr=True, vertical_overflow="crop")
+                              redirect_stdout=True, redirect_stderr=sys.stderr.isatty(), vertical_overflow="crop")
             self._live.start()
+            atexit.register(self.close)  # a second Ctrl-C ends Tune's loop without on_experiment_end
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
-        snapshot = self.snapshot(trials)  # every step: the rate counts from the first report
-        now = time.monotonic()
+        snapshot = self.snapshot(trials)  # every step: the rate samples each report
+        now = self.clock()
         if self._live is not None:
             if now - self._last_draw >= self.REDRAW:
                 self._draw(snapshot)
@@ -147,42 +186,46 @@ class SweepProgress(Callback):
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         if self._live is not None:
             self._draw(self.snapshot(trials))
-            self._live.stop()
-            self._live = None
+            self.close()
         else:
             self._print(self.snapshot(trials).line())
+
+    def close(self) -> None:
+        """Stop the terminal display (the cursor shown, stdout and stderr back); again, nothing."""
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()
 
     # What it shows ------------------------------------------------------------------------------------------
 
     def snapshot(self, trials: list[Trial], ended: Trial | None = None, state: str | None = None) -> Snapshot:
-        """The sweep now (``ended``: a trial that has just ended, in ``state``), with the ETA from the steps done
-        since the first trial reported."""
+        """The sweep now (``ended``: a trial that has just ended, in ``state``), with the ETA from the rate."""
         rows = [TrialRow.of(trial, state if trial is ended else None) for trial in trials]
-        now = time.monotonic()
-        done, total = sum(row.step for row in rows), sum(row.total for row in rows)
-        eta = 0.0 if done >= total else None
-        if self._first is None:
-            if any(row.step for row in rows if row.state == "running"):
-                self._first = (now, done)
-        elif eta is None and done > self._first[1] and now > self._first[0]:
-            eta = (total - done) / ((done - self._first[1]) / (now - self._first[0]))
+        now = self.clock()
+        self._rate.add(now, rows)
+        done, total = sum(row.accounted for row in rows), sum(row.total for row in rows)
+        rate = self._rate.per_second(now)
+        eta = 0.0 if done >= total else None if rate is None else (total - done) / rate
         return Snapshot(rows, now - self._started, eta)
 
     def _trial_ended(self, trials: list[Trial], trial: Trial, state: str) -> None:
         snapshot = self.snapshot(trials, trial, state)
         if self._live is not None:
-            self._live.console.print(trial_end_line(trial, state), highlight=False)
+            self._live.console.print(trial_end_line(trial, state), highlight=False, markup=False)
             self._draw(snapshot)
         else:
             self._print(f"{trial_end_line(trial, state)}; {snapshot.line()}")
 
     def _print(self, line: str) -> None:
         print(line, flush=True)
-        self._last_line = time.monotonic()
+        self._last_line = self.clock()
 
     def _draw(self, snapshot: Snapshot) -> None:
         self._live.update(render(snapshot, self.title, self._live.console.size.height), refresh=True)
-        self._last_draw = time.monotonic()
+        self._last_draw = self.clock()
+
+
+LiveTable = SweepProgress  # the name sweeps interrupted before 2026-12-01 stored in their Tune state
 
 
 def render(snapshot: Snapshot, title: str, height: int) -> Any:
@@ -202,10 +245,10 @@ def render(snapshot: Snapshot, title: str, height: int) -> Any:
     room = max(height - 5, 1)  # the two lines above, the table's header, and one for "... more"
     table = Table(box=None, padding=(0, 1), show_edge=False)
     for column, justify in (("trial", "left"), ("progress", "left"), ("step", "right"),
-                            ("training return", "right"), ("steps/s", "right")):
+                            (TRAINING_RETURN, "right"), ("steps/s", "right")):
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in running[:room]:
-        table.add_row(row.name, ProgressBar(total=row.total, completed=row.step, width=20),
+        table.add_row(Text(row.name), ProgressBar(total=row.total, completed=row.step, width=20),
                       f"{row.step:,}/{row.total:,}", number(row.reward, 1, "-"), number(row.speed, 0, "-"))
     parts: list[Any] = [overall, counts]
     if running:

@@ -21,7 +21,7 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import check_before_start, start_sweep
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
-from rl_sweep.sweep.runner import budgets, build_tuner, finish_sweep
+from rl_sweep.sweep.runner import budgets, build_tuner, finish_sweep, fit
 
 
 def rewards_of(records: list[dict[str, Any]], env: str, algos: list[str]) -> dict[str, list[float]]:
@@ -54,9 +54,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
-        round_records = trial_records(build_tuner(options, trials, folder, restore=restoring,
-                                                  title=f"{options.name} round {k}").fit(), trials,
-                                      storage.location)
+        tuner = build_tuner(options, trials, folder, restore=restoring, title=f"{options.name} round {k}")
+        round_records = trial_records(fit(tuner), trials, storage.location)
         records += round_records
         if any(t["status"] != "completed" for t in round_records):
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong

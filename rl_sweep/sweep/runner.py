@@ -4,6 +4,7 @@ comparison report."""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -12,20 +13,17 @@ from typing import Any, TextIO
 
 from rl_sweep.cli import one_line
 from rl_sweep.decision import sentence
-from rl_sweep.errors import ExitCode
+from rl_sweep.errors import INTERRUPTIONS, ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
-    check_before_start, param_space, start_sweep, tune_config, tune_run_config,
+    check_before_start, param_space, prefetch, start_sweep, tune_config, tune_run_config,
 )
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
-from rl_sweep.text import number
+from rl_sweep.text import WHY_RETURNS_DIFFER, number
 
 log = logging.getLogger("rl_sweep.sweep")
 
-EVALUATION_NOTE = ("Evaluation return: the final model's greedy (deterministic) policy on fresh seeded episodes. The "
-                   "live display's training return comes from the exploring (stochastic) policy during training, "
-                   "so the two can differ widely.")
 
 
 def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, restore: bool = False,
@@ -38,6 +36,7 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
     from rl_sweep.sweep.trainable import RunTrainable
 
     storage = options.storage
+    prefetch("rl_sweep.report.document")  # while the trials run, so that the report need not wait for its imports
     if restore:
         return tune.Tuner.restore(storage.uri(folder), RunTrainable, resume_errored=True)
     return tune.Tuner(
@@ -46,6 +45,16 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
         tune_config=tune_config(options.max_concurrent),
         run_config=tune_run_config(storage, folder, options.max_failures, callbacks, title or options.name),
     )
+
+
+def fit(tuner: Any) -> Any:
+    """``tuner.fit()``, with SIGINT's handler put back after it: Tune's own, which swallows a Ctrl-C to end its
+    loop, would otherwise also swallow one while the report is written."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        return tuner.fit()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def budgets(runs: Sequence[TrainingConfig]) -> str:
@@ -94,7 +103,7 @@ def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
         if rewards:
             print(f"{algo}{f' on {env}' if several else ''}: mean evaluation return "
                   f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
-    print(EVALUATION_NOTE, file=stream)
+    print(f"Evaluation return: the final model's greedy policy. {WHY_RETURNS_DIFFER}", file=stream)
     decision = summary.get("decision")
     if decision is not None:
         for comparison in decision["comparisons"]:
@@ -117,7 +126,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
           f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
           flush=True)
     trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
-    result_grid = build_tuner(options, trials, options.folder("tune"), resume, callbacks).fit()
+    result_grid = fit(build_tuner(options, trials, options.folder("tune"), resume, callbacks))
     return finish_sweep(options, trial_records(result_grid, trials, storage.location), started)
 
 
@@ -132,12 +141,19 @@ def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: 
     if decision is not None:
         summary["decision"] = decision
     print_summary(summary)
+    storage.write_json(summary, options.folder("summary.json"))  # before the report, which takes seconds
     try:
-        summary["report"] = write_sweep_report(storage, options.folder(), summary, replays=options.replays)
+        # An unfinished sweep's report goes without replays: it is rewritten when the sweep is resumed.
+        summary["report"] = write_sweep_report(storage, options.folder(), summary,
+                                               replays=options.replays and summary["status"] == "completed")
         print(f"Report: {storage.uri(options.folder('report.html'))}")
-    except Exception as exc:  # the trials' files stand without it; rl-report --sweep retries
-        log.error("the comparison report failed: %s; retry with rl-report --sweep %s", one_line(exc), options.name)
-    storage.write_json(summary, options.folder("summary.json"))
+        storage.write_json(summary, options.folder("summary.json"))
+    except (Exception, *INTERRUPTIONS) as exc:  # the trials' files stand without it; rl-report --sweep retries
+        interrupted = isinstance(exc, INTERRUPTIONS)
+        log.error("the comparison report %s: %s; retry with rl-report --sweep %s",
+                  "was interrupted" if interrupted else "failed", one_line(exc) or "Ctrl-C", options.name)
+        if interrupted:
+            return ExitCode.INTERRUPTED, summary
     if summary["status"] == "completed":
         return ExitCode.OK, summary
     not_done = [t["trial"] for t in summary["trials"] if t["status"] != "completed"]

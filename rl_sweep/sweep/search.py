@@ -48,8 +48,8 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     searches, trials, best, interrupted = {}, {}, {}, False
     for algo in options.algos:
         first = runs[algo][0][0]
-        print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s), up to "
-              f"{first.total_timesteps} steps each, from preset {options.preset}", flush=True)
+        print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s) on "
+              f"{first.env_name}, up to {first.total_timesteps:,} steps each, from preset {options.preset}", flush=True)
         result_grid = build_search_tuner(options, algo, runs[algo]).fit()
         configs = [trial_config(*trial) for trial in runs[algo]]
         searches[algo], trials[algo] = rank_settings(trial_records(result_grid, configs, options.storage.location))
@@ -214,7 +214,8 @@ def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfi
 
 def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:
     print(f"\nSearch {algo}: {len(settings)} setting(s), best first")
-    print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'final':>8}  {'per seed':<24} values")
+    print("(train: the training return, stochastic policy; eval: the final evaluation return, greedy policy)")
+    print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'eval':>8}  {'eval per seed':<24} values")
     for s in settings:
         values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
         per_seed = " ".join(number(final, 1, "-") for final in s["final_rewards"])

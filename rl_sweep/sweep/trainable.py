@@ -128,10 +128,12 @@ class RunTrainable(tune.Trainable):
 
     def cleanup(self) -> None:
         # A run closed unfinished records itself as interrupted (or failed, if a step raised).
-        if self.run is not None:
-            self.run.close()
-            self.run = None
-            if self.mirror is not None:
-                self.mirror.push(final=True)
-        if self.mirror is not None:  # storage holds the files now; the node keeps no copy
-            shutil.rmtree(self.mirror.local, ignore_errors=True)
+        try:
+            if self.run is not None:
+                self.run.close()
+                self.run = None
+                if self.mirror is not None:
+                    self.mirror.push(final=True)
+        finally:
+            if self.mirror is not None:  # storage holds the files now (or the trial failed); the node keeps no copy
+                shutil.rmtree(self.mirror.local, ignore_errors=True)
