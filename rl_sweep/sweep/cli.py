@@ -29,7 +29,8 @@ log = logging.getLogger("rl_sweep.sweep")
 EPILOG = """\
 files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI such as s3://...):
   sweep.json, summary.json, report.md, report.html, comparison.json, learning_curves.png,
-  final_performance.png (per environment with several: learning_curves_{env}.png, ..., performance_profiles.png);
+  final_performance.png (per environment with several: learning_curves_{env}.png, ..., performance_profiles.png),
+  replays/{algo}_seed{seed}.mp4 (the best, median and worst seed of each algorithm; --no-replays: none);
   {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs);
   tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided).
 

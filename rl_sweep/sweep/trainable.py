@@ -136,4 +136,7 @@ class RunTrainable(tune.Trainable):
                     self.mirror.push(final=True)
         finally:
             if self.mirror is not None:  # storage holds the files now (or the trial failed); the node keeps no copy
-                shutil.rmtree(self.mirror.local, ignore_errors=True)
+                staging = self.mirror.local
+                # with what a resume set aside beside it, which storage has set aside too
+                for folder in (staging, *staging.parent.glob(f"earlier_*_{staging.name}")):
+                    shutil.rmtree(folder, ignore_errors=True)
