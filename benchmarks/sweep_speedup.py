@@ -7,9 +7,9 @@ the ceiling this machine allows, so that the sweep's own overhead reads apart fr
     python benchmarks/sweep_speedup.py --seeds 8 --timesteps 50000
     python benchmarks/sweep_speedup.py --fixed-cost          # a sweep's fixed cost: 2 runs of 4,096 steps
 
---fixed-cost times ``rl-sweep --algos ppo --seeds 2 --timesteps 4096`` (with its dashboard, and with
---no-dashboard) against the same 2 runs as plain rl-train processes at once, in pairs, and prints each
-pair's difference and the median of --repeat pairs: what a sweep costs beyond its runs.
+--fixed-cost times ``rl-sweep --algos ppo --seeds 2 --timesteps 4096`` (as it is, without replays, and
+without replays or dashboard) against the same 2 runs as plain rl-train processes at once, in rounds,
+and prints every time and the medians of --repeat rounds: what a sweep costs beyond its runs.
 
 Both sides run as a user runs them, as subprocesses, from process start to exit (Python and
 Ray start-up included), in fresh temporary folders. Also checks that both produced the same
@@ -61,20 +61,21 @@ def fixed_cost(repeat: int) -> None:
     common = ["--timesteps", "4096"]
     runs = [[str(BIN / "rl-train"), "--algo", "ppo", "--seed", str(seed), *common] for seed in (42, 43)]
     sweep = [str(BIN / "rl-sweep"), "--algos", "ppo", "--seeds", "2", *common, "--name", "bench"]
-    rows: dict[str, list[float]] = {"plain": [], "rl-sweep": [], "rl-sweep --no-dashboard": []}
+    modes = {"plain": None, "rl-sweep": sweep, "rl-sweep --no-replays": [*sweep, "--no-replays"],
+             "rl-sweep --no-replays --no-dashboard": [*sweep, "--no-replays", "--no-dashboard"]}
+    rows: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(repeat):
-        for mode, command in (("plain", None), ("rl-sweep", sweep), ("rl-sweep --no-dashboard",
-                                                                     [*sweep, "--no-dashboard"])):
+        for mode, command in modes.items():
             with tempfile.TemporaryDirectory() as folder:
                 rows[mode].append(timed_concurrently(runs, Path(folder), 2) if command is None
                                   else timed(command, Path(folder)))
     print(f"a sweep's fixed cost, {date.today()}, {os.cpu_count()} CPUs: 2 PPO runs of 4,096 steps, "
           f"median of {repeat} rounds")
-    print(f"{'mode':<26} {'wall s (each round)':<28} {'median s':>9} {'over plain s':>13}")
+    print(f"{'mode':<38} {'wall s (each round)':<22} {'median s':>9} {'over plain s':>13}")
     plain = statistics.median(rows["plain"])
     for mode, times in rows.items():
         median = statistics.median(times)
-        print(f"{mode:<26} {' '.join(f'{t:.1f}' for t in times):<28} {median:9.1f} "
+        print(f"{mode:<38} {' '.join(f'{t:.1f}' for t in times):<22} {median:9.1f} "
               f"{median - plain if mode != 'plain' else 0.0:13.1f}")
 
 
