@@ -59,7 +59,7 @@ def s3(port: int):
 def sweep(results_dir: str, name: str, args: argparse.Namespace) -> float:
     command = [str(BIN / "rl-sweep"), "--algos", *args.algos, "--seeds", str(args.seeds), "--timesteps",
                str(args.timesteps), "--checkpoint-interval", str(args.checkpoint_interval), "--eval-episodes", "2",
-               "--no-dashboard", "--name", name, "--results-dir", results_dir]
+               "--no-dashboard", "--no-replays", "--name", name, "--results-dir", results_dir]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, **CREDENTIALS})

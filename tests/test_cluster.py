@@ -202,15 +202,15 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
         f"team/sweeps/c1/{trial}/{trial}_results.json")["experiment_results"]["metadata"]["resumed_from"]]
     assert restored, "the dead node's trial was not restored from its checkpoint"
     for name in ("sweep.json", "summary.json", "report.md", "report.html", "learning_curves.png",
-                 "final_performance.png"):
-        assert f"team/sweeps/c1/{name}" in keys
+                 "final_performance.png", "replays/ppo_seed42.mp4", "replays/a2c_seed42.mp4"):
+        assert f"team/sweeps/c1/{name}" in keys  # the replays: from models fetched from storage, uploaded beside
     summary = cluster.read_json("team/sweeps/c1/summary.json")
     assert {t["trial"]: t["status"] for t in summary["trials"]} == {"ppo_seed42": "completed",
                                                                     "a2c_seed42": "completed"}
 
     # The report again, from storage, by a user on the driver's machine.
-    report = subprocess.run([str(BIN / "rl-report"), "--sweep", "c1", "--results-dir", results], cwd=work,
-                            env=cluster.env, capture_output=True, text=True, timeout=300)
+    report = subprocess.run([str(BIN / "rl-report"), "--sweep", "c1", "--results-dir", results, "--no-replays"],
+                            cwd=work, env=cluster.env, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     assert cluster.read_json("team/sweeps/c1/summary.json")["report"]["algorithms"]["ppo"]["seeds_completed"] == 1
     assert not any(work.iterdir())  # nothing was written beside the driver

@@ -166,7 +166,7 @@ def trial_config(run: TrainingConfig, folder: str, setting: int | None = None,
 
 
 def trial_name(trial: Any) -> str:
-    """A Tune trial's name in the live table: its run's name (``CartPole-v1/ppo_seed42`` in a sweep of
+    """A Tune trial's name in the progress display: its run's name (``CartPole-v1/ppo_seed42`` in a sweep of
     several environments)."""
     return run_name(trial.config["run"])
 
