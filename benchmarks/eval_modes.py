@@ -24,8 +24,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.checkpoints import inspect_checkpoint, load_checkpoint
-from rl_sweep.run.environments import make_env, make_eval_env
-from rl_sweep.run.evaluation import EVAL_SEED_OFFSET
+from rl_sweep.run.environments import make_env
+from rl_sweep.run.evaluation import evaluation_env
 
 
 def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float, ...]]:
@@ -58,7 +58,7 @@ def evaluate_both(experiment_dir: Path, episodes: int) -> dict[str, tuple[float,
 
     figures = {}
     for mode, deterministic in (("deterministic", True), ("stochastic", False)):
-        env = make_eval_env(metadata["environment"], metadata["seed"] + EVAL_SEED_OFFSET, model.get_env())
+        env = evaluation_env(metadata["environment"], metadata["seed"], model.get_env())
         try:
             returns, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
                                                return_episode_rewards=True, callback=note_greedy_step)

@@ -31,8 +31,8 @@ from rl_sweep.errors import EnvCreationError
 from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.run.checkpoints import inspect_checkpoint, load_checkpoint
-from rl_sweep.run.environments import make_eval_env, make_training_env
-from rl_sweep.run.evaluation import EVAL_SEED_OFFSET
+from rl_sweep.run.environments import make_training_env
+from rl_sweep.run.evaluation import evaluation_env
 from rl_sweep.storage import Storage
 
 FOLDER = "replays"  # beside the report: replays/{run}.mp4, or replays/{env folder}/{run}.mp4 with several
@@ -210,12 +210,12 @@ def play(run: RunRecord, model_path: Path, path: Path, encoder: Encoder) -> tupl
     try:
         # The training environment carries what the model saw: the loader puts its normalisation statistics there.
         model = load_checkpoint(inspect_checkpoint(model_path, run.algo), run.algo, training_env, settings)
-        # As rl_sweep.run.evaluation makes its environment; rendering does not touch the environment's generator.
+        # The evaluation's own environment; rendering does not touch the environment's generator.
         try:
             with warnings.catch_warnings():  # Gymnasium's warning of a render mode the environment lacks: ours says it
                 warnings.simplefilter("ignore", UserWarning)
-                env = make_eval_env(run.env_name, run.seed + EVAL_SEED_OFFSET, model.get_env(),
-                                    {**run.env_kwargs, "render_mode": "rgb_array"})
+                env = evaluation_env(run.env_name, run.seed, model.get_env(),
+                                     {**run.env_kwargs, "render_mode": "rgb_array"})
         except EnvCreationError as exc:
             raise ReplayError(f"{run.env_name} cannot render frames (render_mode='rgb_array'): {exc}") from exc
         return _record(model, env, path, encoder)

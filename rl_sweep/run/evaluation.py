@@ -55,9 +55,15 @@ def evaluate_random(env_name: str, seed: int, episodes: int, env_kwargs: dict[st
     return _evaluate(None, env_name, seed, episodes, env_kwargs, None, None)
 
 
+def evaluation_env(env_name: str, seed: int, training_env: Any, env_kwargs: dict[str, Any] | None = None) -> Any:
+    """The environment the run of ``seed`` is evaluated on (a replay plays its first episode): seeded apart from
+    every training environment, normalised as ``training_env`` is."""
+    return make_eval_env(env_name, seed + EVAL_SEED_OFFSET, training_env, env_kwargs)
+
+
 def _evaluate(model: OnPolicyAlgorithm | None, env_name: str, seed: int, episodes: int,
               env_kwargs: dict[str, Any] | None, stop: threading.Event | None, training_env: Any) -> Evaluation:
-    env = make_eval_env(env_name, seed + EVAL_SEED_OFFSET, training_env, env_kwargs)
+    env = evaluation_env(env_name, seed, training_env, env_kwargs)
     policy = model if model is not None else UniformRandom(env.action_space, seed + EVAL_SEED_OFFSET)
 
     def check_stop(_locals: dict[str, Any], _globals: dict[str, Any]) -> None:

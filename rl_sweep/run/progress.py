@@ -7,16 +7,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rl_sweep.logs import ConsoleHandler
 from rl_sweep.text import number
 
-
-class Report(Protocol):
-    step: int
-    reward: float | None
-    steps_per_second: float
+if TYPE_CHECKING:  # the engine imports torch and SB3: only for the type
+    from rl_sweep.run.engine import StepReport
 
 
 @contextmanager
@@ -38,7 +35,7 @@ def progress_bar(console: ConsoleHandler, description: str, total: int, step: in
                    expand=True)
     task = bar.add_task(description, total=total, completed=step, reward="-", speed="-")
 
-    def update(report: Report) -> None:
+    def update(report: StepReport) -> None:
         bar.update(task, completed=report.step, reward=number(report.reward, 1, "-"),
                    speed=number(report.steps_per_second, 0, "-"))
 

@@ -21,7 +21,7 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.cluster import check_before_start, start_sweep
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
-from rl_sweep.sweep.runner import budgets, build_tuner, finish_sweep, fit
+from rl_sweep.sweep.runner import build_tuner, finish_sweep, fit, steps_by_environment
 
 
 def rewards_of(records: list[dict[str, Any]], env: str, algos: list[str]) -> dict[str, list[float]]:
@@ -41,7 +41,7 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
-    print(f"Sweep {options.name}: until decided by AdaStop on {budgets(first)}: rounds of "
+    print(f"Sweep {options.name}: until decided by AdaStop on {steps_by_environment(first)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.preset}; files in {options.results_dir}", flush=True)
     records: list[dict[str, Any]] = []

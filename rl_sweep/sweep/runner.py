@@ -57,7 +57,7 @@ def fit(tuner: Any) -> Any:
         signal.signal(signal.SIGINT, handler)
 
 
-def budgets(runs: Sequence[TrainingConfig]) -> str:
+def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
     """Each environment and the steps each algorithm trains on it: ``LunarLander-v3 (ppo 600,000 steps, a2c
     1,000,000 steps)``."""
     by_env: dict[str, dict[str, list[int]]] = {}
@@ -122,8 +122,8 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
-    print(f"Sweep {options.name}: {len(runs)} trial(s) on {budgets([run for _, run in runs])}, preset "
-          f"{options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
+    print(f"Sweep {options.name}: {len(runs)} trial(s) on {steps_by_environment([run for _, run in runs])}, "
+          f"preset {options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
           flush=True)
     trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
     result_grid = fit(build_tuner(options, trials, options.folder("tune"), resume, callbacks))
