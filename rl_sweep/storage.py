@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,12 @@ class Storage:
         with self.fs.open_output_stream(self.path(*parts)) as stream:
             stream.write(data)
 
-    def create_exclusive(self, data: bytes, *parts: str, settle: float = 2.0) -> bool:
-        """Create a file that must not exist yet; False when it does. On a local disk an exclusive create
-        (atomic). An object store here has no conditional write, so the object is written when absent, then
-        read back after ``settle`` seconds: of two writers, only the one whose bytes stand goes on; both go on
+    def create_exclusive(self, data: bytes, *parts: str, settle: float = 2.0,
+                         meanwhile: Callable[[], None] = lambda: None) -> bool:
+        """Create a file that must not exist yet, and call ``meanwhile`` once it is written; False when the file
+        exists (``meanwhile`` not called). On a local disk an exclusive create (atomic). An object store here has
+        no conditional write, so the object is written when absent, then read back once ``settle`` seconds have
+        passed (``meanwhile`` runs in them): of two writers, only the one whose bytes stand goes on; both go on
         only if one paused for longer than ``settle`` between its check and its write."""
         if self.is_local:
             path = self.local_path(*parts)
@@ -97,12 +100,15 @@ class Storage:
                     handle.write(data)
             except FileExistsError:
                 return False
+            meanwhile()
             return True
         if self.exists(*parts):
             return False
         with self.fs.open_output_stream(self.path(*parts)) as stream:
             stream.write(data)
-        time.sleep(settle)
+        written = time.monotonic()
+        meanwhile()
+        time.sleep(max(0.0, settle - (time.monotonic() - written)))
         with self.fs.open_input_stream(self.path(*parts)) as stream:
             return stream.read() == data
 
@@ -162,7 +168,11 @@ class FolderMirror:
 
     The run's results, metrics and checkpoints go up at every push, so that storage always holds what a
     restored trial continues from; its logs (appended at every step, and needed by no restore) at most
-    every ``log_period`` seconds, and at the last push.
+    every ``log_period`` seconds, and at the last push. A push may upload in the background, while the run
+    trains on: it reads the files it sends when it starts, and one push ends before the next begins.
+
+    Storage always holds a consistent prefix of the run: a push sends its zips (checkpoints, the model) first and only
+    then the files that name them (results, metrics), so what storage holds never refers to a checkpoint it lacks.
 
     Storage never keeps a file the run no longer has, and never loses one: as a run's folder is set aside on a
     local disk (:func:`rl_sweep.run.folder.set_aside`), files go to a sibling ``earlier_{time}_{folder}`` in
@@ -182,16 +192,22 @@ class FolderMirror:
         self.folder = "/".join(parts)
         self._sent: dict[str, tuple[int, int]] | None = None  # None until a pull or the first push
         self._logs_sent = 0.0
+        self._pending: Future | None = None  # the push uploading in the background
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror")
         self.bytes_uploaded = 0
 
     def pull(self) -> None:
         """Start from storage's copy (a trial restored on another node continues its files)."""
+        self.wait()
         self.storage.download(self.local, *self.parts)
         self._sent = self._stamps()
 
-    def push(self, final: bool = False) -> None:
+    def push(self, final: bool = False, background: bool = False) -> None:
         """Upload every file that is new or changed since the last push (logs only now and then, or when
-        ``final``); set aside in storage what the run no longer has."""
+        ``final``); set aside in storage what the run no longer has. With ``background``, return once the
+        files are read: the upload goes on while the caller works, and its failure is raised by the next
+        push or :meth:`wait`. The previous push ends first."""
+        self.wait()
         current = self._stamps()
         if self._sent is None:  # a fresh start: storage's copy is an earlier run's (until moved, tried again)
             self._set_aside(self.storage.files(self.folder))
@@ -206,8 +222,23 @@ class FolderMirror:
                    if self._sent.get(name) != stamp and (logs or not name.startswith("logs/"))}
         if logs:
             self._logs_sent = time.monotonic()
+        contents = {name: (self.local / name).read_bytes() for name in changed}  # as they are now
+        if background and not final:
+            self._pending = self._background.submit(self._send, changed, contents)
+        else:
+            self._send(changed, contents)
+
+    def wait(self) -> None:
+        """Until the push in the background has uploaded its files; raise its error if it failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _send(self, changed: dict[str, tuple[int, int]], contents: dict[str, bytes]) -> None:
+        zips = [name for name in changed if name.endswith(".zip")]  # the checkpoints and the final model
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda name: self.storage.upload(self.local / name, *self.parts, name), changed))
+            for batch in (zips, [name for name in changed if name not in zips]):
+                list(pool.map(lambda name: self.storage.write_bytes(contents[name], *self.parts, name), batch))
         self._sent.update(changed)
         self.bytes_uploaded += sum(size for size, _ in changed.values())
 

@@ -10,7 +10,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,16 +53,22 @@ def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> N
 CLAIM = ".claim"  # in a sweep's folder: who took its name, and when
 
 
-def claim_name(options: SweepOptions) -> None:
+def claim_name(options: SweepOptions, meanwhile: Callable[[], None] = lambda: None) -> None:
     """Take the sweep's name, or refuse one in use (exit 3): a sweep is never written over (continue one with
     --resume), and of two sweeps started at once with one name, one runs. See Storage.create_exclusive for
-    what each kind of store guarantees."""
+    what each kind of store guarantees; ``meanwhile`` runs while an object store settles (Ray's start-up), and
+    the name is given back if it fails."""
     storage = options.storage
     if storage.exists(options.folder("sweep.json")):
         raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
                           f"--resume {options.name}, or choose another --name")
     claim = f"{uuid.uuid4().hex} {socket.gethostname()} {os.getpid()} {datetime.now(timezone.utc).isoformat()}"
-    if not storage.create_exclusive(claim.encode(), options.folder(CLAIM)):
+    try:
+        taken = storage.create_exclusive(claim.encode(), options.folder(CLAIM), meanwhile=meanwhile)
+    except BaseException:  # the claim was written, what ran meanwhile failed
+        storage.remove(options.folder(CLAIM))
+        raise
+    if not taken:
         try:
             holder = storage.read_text(options.folder(CLAIM)).split()
             by = f"process {holder[2]} on {holder[1]} at {holder[3]}"
@@ -73,15 +79,19 @@ def claim_name(options: SweepOptions) -> None:
 
 
 def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashboard: bool, verbose: bool) -> None:
-    """What every sweep does before its trials: take its name (unless it resumes), start or attach to Ray and,
-    once Ray runs, write ``sweep.json``. A sweep that cannot start gives its name back."""
+    """What every sweep does before its trials: take its name (unless it resumes), start or attach to Ray
+    (while the claim settles on an object store) and, once Ray runs, write ``sweep.json``. A sweep that cannot
+    start gives its name back."""
     storage = options.storage
+
+    def ray() -> None:
+        start_ray(address, dashboard, verbose, storage, options.py_modules)
+
     if resume:
-        start_ray(address, dashboard, verbose, storage, options.py_modules)
+        ray()
         return
-    claim_name(options)
+    claim_name(options, meanwhile=ray)
     try:
-        start_ray(address, dashboard, verbose, storage, options.py_modules)
         storage.write_json(asdict(options), options.folder("sweep.json"))
     except BaseException:
         storage.remove(options.folder(CLAIM))
@@ -176,8 +186,21 @@ def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks:
         verbose=0,
         callbacks=[SweepProgress(title), *callbacks],
         failure_config=tune.FailureConfig(max_failures=max_failures),
-        checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2),
+        checkpoint_config=checkpoint_config(storage),
     )
+
+
+def checkpoint_config(storage: Storage):
+    """Tune's checkpoints. On a local disk one per step, each a copy of the run's zip, Tune keeping the last
+    two. On remote storage each is only a name (the zip is in the run's folder there already) and the trial
+    asks for one at most every ``BOOKMARK_PERIOD`` seconds (see :class:`~rl_sweep.sweep.trainable.RunTrainable`):
+    each costs a dozen round trips to storage, and Tune uploads its whole state after every ``num_to_keep``
+    checkpoints, so none is deleted there (Tune's state then names checkpoints that stay)."""
+    from ray import tune
+
+    if storage.is_local:
+        return tune.CheckpointConfig(checkpoint_frequency=1, num_to_keep=2)
+    return tune.CheckpointConfig(checkpoint_frequency=0, num_to_keep=None)
 
 
 def tune_config(max_concurrent: int | None, scheduler: Any = None):

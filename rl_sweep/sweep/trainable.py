@@ -6,7 +6,8 @@ run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same ex
 
 On local storage (a folder every node sees) the run writes its folder directly. On remote storage
 (``s3://...``) it writes a staging folder on its own node, mirrored to its folder in storage after
-every step; Tune's checkpoint then only names the zip, which is in storage before Tune saves, and a trial
+every step, while the next step trains; Tune's checkpoint then only names the zip, which is in storage
+before Tune saves, and is taken now and then (``BOOKMARK_PERIOD``) rather than at every step. A trial
 restored on another node first pulls that folder back, then resumes from the named zip.
 """
 
@@ -16,11 +17,13 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 from ray.tune import PlacementGroupFactory
+from ray.tune.result import SHOULD_CHECKPOINT
 
 from rl_sweep.errors import ConfigError
 from rl_sweep.run.checkpoints import step_from_filename
@@ -29,6 +32,11 @@ from rl_sweep.run.engine import TrainingRun
 from rl_sweep.storage import FolderMirror, Storage
 from rl_sweep.sweep.options import METRIC
 
+
+# On remote storage a trial asks Tune for a checkpoint at its first step, its last, and otherwise at most this often
+# (seconds): a trial restored after its node died trains again at most this long, where a Tune checkpoint at
+# every step (about every second at the contract's interval) would cost a dozen round trips to storage each.
+BOOKMARK_PERIOD = 10.0
 
 # On remote storage a Tune checkpoint is an empty file named after the run's checkpoint zip plus this suffix: the
 # zip itself is in the run's folder in storage, uploaded before Tune saves (one copy, not two, per checkpoint).
@@ -59,6 +67,7 @@ class RunTrainable(tune.Trainable):
                               f"total_timesteps, ...) at its top or under 'run'; it has {sorted(config) or 'nothing'}")
         self.training_config = TrainingConfig.from_dict(run)
         self.mirror: FolderMirror | None = None
+        self._bookmarked: float | None = None  # when this trial last asked Tune for a checkpoint (remote storage)
         self.location = str(self.training_config.output_dir)  # where the run's files end up
         storage = Storage(config["storage"]) if "storage" in config else None
         if storage is not None and not storage.is_local:
@@ -89,12 +98,15 @@ class RunTrainable(tune.Trainable):
                 "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
             result["done"] = True
         if self.mirror is not None:
-            try:
-                self.mirror.push(final=report.done)
+            try:  # storage takes this step's files while the next one trains (the last step's before it ends)
+                self.mirror.push(final=report.done, background=True)
             except BaseException:
                 self.run.abort("failed")  # the run's files did not reach storage: the trial failed
                 raise
             result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
+            if report.done or self._bookmarked is None or time.monotonic() - self._bookmarked >= BOOKMARK_PERIOD:
+                result[SHOULD_CHECKPOINT] = True
+                self._bookmarked = time.monotonic()
         return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
@@ -103,7 +115,8 @@ class RunTrainable(tune.Trainable):
             return
         if self.mirror is None:
             shutil.copy2(latest, Path(checkpoint_dir) / latest.name)
-        else:  # the zip is in storage already (step() pushed it): Tune keeps only its name, not a second copy
+        else:  # the zip is in storage once step()'s push ends: Tune keeps only its name, not a second copy
+            self.mirror.wait()
             (Path(checkpoint_dir) / f"{latest.name}{IN_STORAGE}").touch()
 
     def load_checkpoint(self, checkpoint: str | dict | None) -> None:
