@@ -1,8 +1,6 @@
 """``python -m rl_sweep.train``: the contract's command line (:mod:`rl_sweep.run.cli`)."""
 
-import sys
-
-from rl_sweep.run.cli import main
+from rl_sweep.run.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -1,7 +1,5 @@
 """``python -m rl_sweep.report``: the same command as ``rl-report``."""
 
-import sys
+from rl_sweep.report.cli import entry
 
-from rl_sweep.report.cli import main
-
-sys.exit(main())
+entry()

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rl_sweep.atomic import write_json_atomic
-from rl_sweep.cli import Parser, exit_code_of
+from rl_sweep.cli import Parser, exit_code_of, program
 from rl_sweep.errors import ConfigError, ExitCode, PipelineError
 from rl_sweep.logs import configure_console
 from rl_sweep.storage import Storage, sweep_folder
@@ -138,3 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bool(args.sweep) == bool(args.experiments):
         parser.error("give either --sweep NAME or experiment folders")
     return exit_code_of(lambda: report(args))
+
+
+entry = program(main)  # the rl-report program

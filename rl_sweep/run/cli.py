@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rl_sweep.cli import (
     Parser, add_training_options, env_kwargs_of, exit_code_of, ignore_signals_from_now_on, preset_of,
+    program,
 )
 from rl_sweep.errors import ExitCode, Interrupted
 from rl_sweep.logs import ConsoleHandler, configure_console
@@ -137,3 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = exit_code_of(command)
     ignore_signals_from_now_on()
     return code
+
+
+entry = program(main)  # the rl-train program

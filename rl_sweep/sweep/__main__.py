@@ -1,7 +1,5 @@
 """``python -m rl_sweep.sweep``: the same command as ``rl-sweep``."""
 
-import sys
+from rl_sweep.sweep.cli import entry
 
-from rl_sweep.sweep.cli import main
-
-sys.exit(main())
+entry()

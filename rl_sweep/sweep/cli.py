@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rl_sweep.cli import (
     Parser, add_training_options, env_kwargs_of, exit_code_of, ignore_signals_from_now_on, positive_float,
-    positive_int, preset_of,
+    positive_int, preset_of, program,
 )
 from rl_sweep.errors import ConfigError
 from rl_sweep.logs import configure_console
@@ -195,3 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ignore_signals_from_now_on()
     stop_ray()
     return code
+
+
+entry = program(main)  # the rl-sweep program
