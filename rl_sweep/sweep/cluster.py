@@ -138,7 +138,8 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
 def stop_ray() -> None:
     """Stop the local Ray cluster this process started (or leave the cluster it attached to) now, rather than at
     the interpreter's exit, where Ray first waits half a second for late error messages. The sweep's files are
-    written by then: a failure here is only logged."""
+    written by then: a failure here is only logged. (Leaving a local cluster to end with its driver, as Ray's
+    fate sharing would, leaves its dashboard and runtime-env agents running: they are stopped here.)"""
     if "ray" not in sys.modules:
         return
     import ray
