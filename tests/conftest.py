@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +125,33 @@ def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
 
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI)."""
+    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI), its workers started with what a
+    trial imports (torch, SB3, Gymnasium) as rl-sweep's local cluster starts them."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _system_config={"preload_python_modules": ["rl_sweep.sweep.trainable"]})
     yield
     ray.shutdown()
+
+
+REPORT_REPS = 500  # bootstrap replicates of an in-process sweep's report: rl-sweep's own 5,000 take seconds more
+
+
+@contextlib.contextmanager
+def fewer_bootstrap_replicates(reps: int = REPORT_REPS) -> Iterator[None]:
+    """While it lasts, a sweep run in this process writes its report with ``reps`` bootstrap replicates: intervals
+    a little rougher, seconds faster. What the report's statistics are is tested in tests/test_report.py; a sweep
+    started as a command (a subprocess) still writes its report as a user's does."""
+    from rl_sweep.report import document
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(document, "write_sweep_report", functools.partial(document.write_sweep_report, reps=reps))
+        yield
+
+
+@pytest.fixture
+def quick_report() -> Iterator[None]:
+    """:func:`fewer_bootstrap_replicates` for one test."""
+    with fewer_bootstrap_replicates():
+        yield

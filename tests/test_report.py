@@ -148,14 +148,17 @@ def test_one_seed_says_too_few_to_tell_and_prints_no_intervals(tmp_path):
 
 def test_rl_report_cli_on_folders_and_its_argument_errors(four_seeds, tmp_path):
     def rl_report(*args):
-        return subprocess.run([sys.executable, "-m", "rl_sweep.report", *map(str, args)], cwd=tmp_path,
-                              env=cli_env(), capture_output=True, text=True, timeout=300)
+        return subprocess.Popen([sys.executable, "-m", "rl_sweep.report", *map(str, args)], cwd=tmp_path,
+                                env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    result = rl_report(*four_seeds, "--out", tmp_path / "cli")
-    assert result.returncode == 0, result.stderr
+    # The three at once: none writes what another reads.
+    result, nothing, no_sweep = (rl_report(*four_seeds, "--out", tmp_path / "cli"), rl_report(),
+                                 rl_report("--sweep", "nope"))
+    outputs = [process.communicate(timeout=300) for process in (result, nothing, no_sweep)]
+    assert result.returncode == 0, outputs[0][1]
     assert load_json(tmp_path / "cli/summary.json")["report"]["algorithms"]["ppo"]["iqm"] == pytest.approx(250.0)
-    assert rl_report().returncode == 3
-    assert rl_report("--sweep", "nope").returncode == 2
+    assert nothing.returncode == 3
+    assert no_sweep.returncode == 2
 
 
 # -- several environments: a section each, then scores normalised between a random policy and the threshold --

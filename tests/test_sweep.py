@@ -9,11 +9,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
 import ray
-from conftest import cli_env, contract_tree, load_json, run_cli, run_on_terminal, timesteps
+from conftest import cli_env, contract_tree, load_json, run_on_terminal, start_cli, timesteps
 from ray import tune
 
 import rl_sweep
@@ -59,11 +60,10 @@ def test_trainable_takes_training_config_fields_at_the_top_of_its_config(ray_clu
     config = {"algo": "a2c", "seed": 3, "total_timesteps": 600, "checkpoint_interval": 200, "eval_episodes": 1,
               "output_dir": str(tmp_path / "a2c_seed3"), "cpus_per_trial": 1}
     trainable = ray.remote(rl_sweep.RunTrainable)
-    first = trainable.remote(config=config)
+    first, second = trainable.remote(config=config), trainable.remote(config=config)  # two workers start at once
     ray.get(first.train.remote())
     checkpoint = ray.get(first.save.remote())
     ray.get(first.stop.remote())
-    second = trainable.remote(config=config)
     ray.get(second.restore.remote(checkpoint))
     results = [ray.get(second.train.remote()) for _ in range(2)]
     assert results[-1]["done"] and results[-1]["timesteps_total"] == 600
@@ -77,7 +77,7 @@ def test_trainable_refuses_a_config_without_a_run_in_one_line(ray_cluster):
         ray.get(trainable.remote(config={"seed": 1}).train.remote())
 
 
-def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp_path):
+def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, quick_report, tmp_path):
     code, summary = run_sweep(options(tmp_path, seeds=2))
     assert code == ExitCode.OK
     assert sorted(t["trial"] for t in summary["trials"]) == ["a2c_seed42", "a2c_seed43", "ppo_seed42", "ppo_seed43"]
@@ -113,12 +113,11 @@ def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, tmp
     assert any(line.startswith("Too few seeds to tell") for line in report["verdict"])
 
 
-def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_cluster, tmp_path):
-    code, _ = run_sweep(options(tmp_path, algos=["ppo"], timesteps=3000))
+def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_cluster, quick_report, ppo_5000,
+                                                                         tmp_path):
+    """The trial against rl-train --algo ppo --seed 42 --timesteps 5000 --eval-episodes 3 (tests/conftest.py)."""
+    code, _ = run_sweep(options(tmp_path, algos=["ppo"], timesteps=5000, eval_episodes=3))
     assert code == ExitCode.OK
-    (tmp_path / "cli").mkdir()
-    cli = run_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "2"], tmp_path / "cli")
-    assert cli.returncode == 0, cli.stderr
 
     def metrics(out):
         results = load_json(out / "ppo_seed42_results.json")["experiment_results"]["metrics"]
@@ -126,8 +125,7 @@ def test_trial_and_cli_run_with_the_same_arguments_give_the_same_metrics(ray_clu
                   for e in load_json(out / "ppo_seed42_metrics.json")["training_metrics"]["time_series"]]
         return results["final_reward_mean"], series
 
-    assert metrics(tmp_path / "results/sweeps/test/ppo_seed42") == \
-        metrics(tmp_path / "cli/results/experiments/ppo_seed42")
+    assert metrics(tmp_path / "results/sweeps/test/ppo_seed42") == metrics(ppo_5000.output_dir)
 
 
 class KillOnce(tune.Callback):
@@ -142,23 +140,24 @@ class KillOnce(tune.Callback):
             os.kill(self.killed_pid, signal.SIGKILL)
 
 
-def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster, tmp_path):
-    killer = KillOnce("a2c_seed42", at_step=2000)
-    code, summary = run_sweep(options(tmp_path, algos=["a2c"], timesteps=4000), callbacks=[killer])
+def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster, quick_report, tmp_path):
+    killer = KillOnce("a2c_seed42", at_step=1000)
+    code, summary = run_sweep(options(tmp_path, algos=["a2c"], checkpoint_interval=500), callbacks=[killer])
     assert killer.killed_pid is not None
     assert code == ExitCode.OK
     [trial] = summary["trials"]
-    assert trial["status"] == "completed" and trial["timesteps"] == 4000
+    assert trial["status"] == "completed" and trial["timesteps"] == 2000
     out = tmp_path / "results/sweeps/test/a2c_seed42"
     results = load_json(out / "a2c_seed42_results.json")["experiment_results"]
     assert results["metadata"]["status"] == "completed"
     assert results["metadata"]["resumed_from"] is not None  # restored from a Tune checkpoint
-    assert timesteps(out, "a2c_seed42") == list(range(100, 4001, 100))  # continuous, no duplicates
-    assert results["model"]["checkpoints"] == [f"checkpoint_{n}.zip" for n in range(1000, 4001, 1000)]
+    assert timesteps(out, "a2c_seed42") == list(range(100, 2001, 100))  # continuous, no duplicates
+    assert results["model"]["checkpoints"] == [f"checkpoint_{n}.zip" for n in range(500, 2001, 500)]
     # and it ends exactly where the same run left alone ends (a trial and rl-train give the same numbers)
-    reference = TrainingConfig(algo="a2c", total_timesteps=4000, eval_episodes=2, output_dir=tmp_path / "reference")
+    reference = TrainingConfig(algo="a2c", total_timesteps=2000, checkpoint_interval=500, eval_episodes=2,
+                               output_dir=tmp_path / "reference")
     assert run_training(reference) == ExitCode.OK
-    assert_identical(tmp_path / "reference", out, "a2c_seed42", [4000])
+    assert_identical(tmp_path / "reference", out, "a2c_seed42", [1500, 2000])
 
 
 SPACE = """\
@@ -224,7 +223,8 @@ def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
     assert "has no search space" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggregates(ray_cluster, tmp_path):
+def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggregates(ray_cluster, quick_report,
+                                                                                    tmp_path):
     module_id = "gymnasium.envs.classic_control:CartPole-v1"  # an id with ':' in it
     code, summary = run_sweep(options(tmp_path, envs=[module_id, "Acrobot-v1"], timesteps=1000, seeds=1))
     assert code == ExitCode.OK
@@ -244,17 +244,62 @@ def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggreg
     assert "Across environments" in report and (sweep / "performance_profiles.png").exists()
 
 
-def test_a_users_environment_runs_in_a_local_sweep(tmp_path):
-    """As a user runs it: their package on PYTHONPATH, which the local cluster's workers inherit."""
+class SweepsAtOnce:
+    """Two rl-sweep commands started at once in one folder: each one's exit code, and its stdout and stderr."""
+
+    def __init__(self, cwd: Path, processes: list[subprocess.Popen], outputs: list[tuple[str, str]]) -> None:
+        self.cwd, self.codes, self.outputs = cwd, [process.returncode for process in processes], outputs
+
+    def ended(self, code: int) -> list[tuple[str, str]]:
+        """The stdout and stderr of each that exited with ``code``."""
+        return [output for ended, output in zip(self.codes, self.outputs) if ended == code]
+
+
+ON_TERMINAL = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps",
+               "3000", "--eval-episodes", "1", "--name", "tty", "--no-dashboard"]
+
+
+@pytest.fixture(scope="module")
+def on_terminal(tmp_path_factory):
+    """The sweep of test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta, on a pseudo-terminal, in
+    the background: its folder, and the future of its exit code and console."""
+    cwd = tmp_path_factory.mktemp("tty")
+    with ThreadPoolExecutor(1) as background:
+        yield cwd, background.submit(run_on_terminal, ON_TERMINAL, cwd)
+
+
+@pytest.fixture(scope="module")
+def mine_twice(on_terminal, tmp_path_factory) -> SweepsAtOnce:
+    """The same sweep of a user's environment, named 'mine', started twice at once in one folder (one sweep for two
+    tests), while the sweep on a terminal runs: returned once that one has ended too. Each is a whole local Ray
+    cluster, whose start-up and report overlap the other's trials."""
     from test_environments import CORRIDOR, user_env
 
-    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--env", CORRIDOR,
-                             "--env-kwargs", "length=4", "--timesteps", "400", "--eval-episodes", "1",
-                             "--name", "mine", "--no-dashboard"], cwd=tmp_path, env=cli_env(**user_env()),
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    [trial] = load_json(tmp_path / "results/sweeps/mine/summary.json")["trials"]
+    cwd = tmp_path_factory.mktemp("mine")
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--env", CORRIDOR, "--env-kwargs",
+               "length=4", "--timesteps", "400", "--eval-episodes", "1", "--name", "mine", "--no-dashboard"]
+    both = [subprocess.Popen(command, cwd=cwd, env=cli_env(**user_env()), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    sweeps = SweepsAtOnce(cwd, both, [process.communicate(timeout=300) for process in both])
+    wait([on_terminal[1]])  # its outcome is its test's
+    return sweeps
+
+
+def test_a_users_environment_runs_in_a_local_sweep(mine_twice):
+    """As a user runs it: their package on PYTHONPATH, which the local cluster's workers inherit."""
+    from test_environments import CORRIDOR
+
+    assert ExitCode.OK in mine_twice.codes, mine_twice.outputs
+    [trial] = load_json(mine_twice.cwd / "results/sweeps/mine/summary.json")["trials"]
     assert trial["env"] == CORRIDOR and trial["env_kwargs"] == {"length": 4} and trial["status"] == "completed"
+
+
+def test_two_sweeps_started_at_once_with_one_name_one_runs_and_the_other_exits_3(mine_twice):
+    assert sorted(mine_twice.codes) == [0, 3], mine_twice.outputs
+    [(_, refused)] = mine_twice.ended(ExitCode.BAD_ARGUMENTS)
+    lines = [line for line in refused.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a sweep named 'mine'" in lines[0], refused
+    assert load_json(mine_twice.cwd / "results/sweeps/mine/summary.json")["status"] == "completed"
 
 
 @pytest.mark.parametrize("args, says", [
@@ -278,19 +323,6 @@ def test_sweep_cli_refuses_env_kwargs_the_environment_does_not_take_with_exit_5(
     assert result.returncode == 5, result.stderr
     assert "nope" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "results").exists()
-
-
-def test_two_sweeps_started_at_once_with_one_name_one_runs_and_the_other_exits_3(tmp_path):
-    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--timesteps", "200", "--eval-episodes", "1",
-               "--name", "same", "--no-dashboard", "--no-replays"]
-    both = [subprocess.Popen(command, cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]
-    outputs = [process.communicate(timeout=300) for process in both]
-    assert sorted(process.returncode for process in both) == [0, 3], outputs
-    [refused] = [err for process, (_, err) in zip(both, outputs) if process.returncode == 3]
-    lines = [line for line in refused.splitlines() if line.strip()]
-    assert len(lines) == 1 and "a sweep named 'same'" in lines[0], refused
-    assert load_json(tmp_path / "results/sweeps/same/summary.json")["status"] == "completed"
 
 
 def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
@@ -318,7 +350,7 @@ def _dashboard_status(url: str, token: str | None) -> int:
         return exc.code
 
 
-def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
+def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, request):
     """The real command: dashboard on 127.0.0.1 behind the token, Ctrl-C, then --resume."""
     command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "ppo", "--timesteps", "3000",
                "--eval-episodes", "1", "--max-concurrent", "1", "--name", "interrupted", "--no-replays"]
@@ -342,6 +374,10 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     assert _dashboard_status(url, None) == 401
     assert _dashboard_status(url, token) == 200
     driver.send_signal(signal.SIGINT)
+    # The same run left alone, by rl-train, while the sweep stops and resumes: it reads nothing of the sweep's.
+    reference = start_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1", "--output-dir", "ref"],
+                          tmp_path)
+    request.addfinalizer(reference.kill)  # nothing once it has ended
     output = "".join(lines) + driver.communicate(timeout=120)[0]
     assert driver.returncode == ExitCode.INTERRUPTED, output
     assert "rl-sweep --resume interrupted" in output
@@ -360,9 +396,8 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     assert "100% of 6,000 steps, ETA" in ended and "0 pending, 0 running, 2 completed, 0 failed" in ended
     assert (experiments / "a2c_seed42/a2c_seed42_results.json").read_text() == finished  # not rerun
     assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
-    reference = run_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1", "--output-dir", "ref"],
-                        tmp_path)
-    assert reference.returncode == 0, reference.stderr
+    _, reference_log = reference.communicate(timeout=300)
+    assert reference.returncode == 0, reference_log
     assert_identical(tmp_path / "ref", experiments / "ppo_seed42", "ppo_seed42", [3000])  # as if never stopped
     summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
     assert {t["status"] for t in summary["trials"]} == {"completed"}
@@ -431,10 +466,9 @@ def test_progress_display_pickles_without_its_terminal_as_tune_stores_it():
     progress.close()  # twice: nothing
 
 
-def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(tmp_path):
-    code, console = run_on_terminal([sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", "--env",
-                                     "CartPole-v1", "--timesteps", "3000", "--eval-episodes", "1", "--name", "tty",
-                                     "--no-dashboard"], tmp_path)
+def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(on_terminal):
+    tmp_path, background = on_terminal
+    code, console = background.result()
     assert code == 0, console
     assert "Sweep tty: 2 trial(s) on CartPole-v1 (ppo 3,000 steps, a2c 3,000 steps), preset contract" in console
     redraws = re.findall(r"(?:\x1b\[2K\x1b\[1A)+", console)  # Rich moves up over the last frame to redraw it
