@@ -45,45 +45,68 @@ def recomputed(summary: dict) -> dict:
     return {"finished": comparator.is_finished, "decision": comparator.decisions[str(comparator.comparisons[0])]}
 
 
-def interrupt_in_round_2_then_resume(cwd: Path) -> tuple[int, str, subprocess.CompletedProcess | None]:
+class Commands:
+    """Commands started one after another (by a thread in the background); :meth:`stop` ends the one running, as
+    Ctrl-C does (killed, its Ray cluster would leave processes behind), and any started after it fails at once."""
+
+    def __init__(self) -> None:
+        self.stopped, self.started = False, []
+
+    def start(self, args: list[str], cwd: Path, stderr: int = subprocess.PIPE, **env: str) -> subprocess.Popen:
+        """``python -m rl_sweep.sweep ARGS`` in ``cwd``, its stdout piped, and its stderr (or into its stdout)."""
+        if self.stopped:
+            raise RuntimeError("no more commands: the module is done")
+        process = subprocess.Popen([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=cwd, env=cli_env(**env),
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+        self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        self.stopped = True
+        for process in self.started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def interrupt_in_round_2_then_resume(cwd: Path, commands: Commands) -> tuple[int, str, int | None, str, str]:
     """The sweep as the command, in ``cwd``, sent Ctrl-C once a round-2 trial is under way, then ``rl-sweep --resume``
-    (unless the first did not end as interrupted): the first's exit code and all it printed, and the resume."""
+    (unless the first did not end as interrupted): the first's exit code and all it printed, the resume's exit code,
+    stdout and stderr."""
     # One trial at a time, so that round 2 is still under way when the signal comes, on any number of CPUs.
-    command = [sys.executable, "-m", "rl_sweep.sweep", *RUN_ARGS, *ROUND_ARGS, "--max-concurrent", "1",
-               "--name", "decided", "--no-dashboard"]
-    driver = subprocess.Popen(command, cwd=cwd, env=cli_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    try:
-        lines = []
-        for line in driver.stdout:
-            lines.append(line)
-            if line.startswith("Round 2"):
-                break
-        folder = cwd / "results/sweeps/decided"
-        deadline = time.monotonic() + 120
-        while not list(folder.glob(f"*_seed{SEED_START + 3}/checkpoint_*.zip")):  # a round-2 trial under way
-            assert driver.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        driver.send_signal(signal.SIGINT)
-        output = "".join(lines) + driver.communicate(timeout=180)[0]
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    driver = commands.start([*RUN_ARGS, *ROUND_ARGS, "--max-concurrent", "1", "--name", "decided", "--no-dashboard"],
+                            cwd, stderr=subprocess.STDOUT, PYTHONUNBUFFERED="1")
+    lines = []
+    for line in driver.stdout:
+        lines.append(line)
+        if line.startswith("Round 2"):
+            break
+    folder = cwd / "results/sweeps/decided"
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(f"*_seed{SEED_START + 3}/checkpoint_*.zip")):  # a round-2 trial under way
+        assert driver.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGINT)
+    output = "".join(lines) + driver.communicate(timeout=180)[0]
     if driver.returncode != ExitCode.INTERRUPTED:
-        return driver.returncode, output, None
-    resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "decided", "--no-dashboard"],
-                             cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=600)
-    return driver.returncode, output, resumed
+        return driver.returncode, output, None, "", ""
+    resumed = commands.start(["--resume", "decided", "--no-dashboard"], cwd)
+    stdout, stderr = resumed.communicate(timeout=600)
+    return driver.returncode, output, resumed.returncode, stdout, stderr
 
 
 @pytest.fixture(scope="module")
 def interrupted_and_resumed(tmp_path_factory):
     """:func:`interrupt_in_round_2_then_resume`, in the background: the sweep's folder (``cwd``) and the future of
-    what it returns."""
-    cwd = tmp_path_factory.mktemp("interrupted")
+    what it returns. A command still running when the module ends is stopped."""
+    cwd, commands = tmp_path_factory.mktemp("interrupted"), Commands()
     with ThreadPoolExecutor(1) as background:
-        yield cwd, background.submit(interrupt_in_round_2_then_resume, cwd)
+        yield cwd, background.submit(interrupt_in_round_2_then_resume, cwd, commands)
+        commands.stop()
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +153,9 @@ def test_decide_needs_only_the_rewards_and_stops_asking_for_seeds_once_decided()
 
 def test_a_sweep_interrupted_in_round_2_resumes_to_the_same_trials_and_decision(decided, interrupted_and_resumed):
     cwd, background = interrupted_and_resumed
-    code, output, resumed = background.result(timeout=900)
+    code, output, resumed, stdout, stderr = background.result(timeout=900)
     assert code == ExitCode.INTERRUPTED, output
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed == 0, stdout + stderr
     summary = load_json(cwd / "results/sweeps/decided/summary.json")
     assert summary["decision"] == decided["decision"]
 
@@ -140,7 +163,7 @@ def test_a_sweep_interrupted_in_round_2_resumes_to_the_same_trials_and_decision(
         return sorted((t["trial"], t["final_reward_mean"]) for t in s["trials"])
 
     assert finals(summary) == finals(decided)  # the same trials, to the last bit
-    assert "Decision:" in resumed.stdout
+    assert "Decision:" in stdout
 
 
 @pytest.mark.parametrize("args, says", [
