@@ -125,12 +125,10 @@ def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
 
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI), its workers started with what a
-    trial imports (torch, SB3, Gymnasium) as rl-sweep's local cluster starts them."""
+    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _system_config={"preload_python_modules": ["rl_sweep.sweep.trainable"]})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
