@@ -88,7 +88,7 @@ class Storage:
     def create_exclusive(self, data: bytes, *parts: str, settle: float = 2.0,
                          meanwhile: Callable[[], None] = lambda: None) -> bool:
         """Create a file that must not exist yet, and call ``meanwhile`` once it is written; False when the file
-        exists (``meanwhile`` not called). On a local disk an exclusive create (atomic). An object store here has
+        exists (``meanwhile`` not called). A failing ``meanwhile`` removes the file again. On a local disk an exclusive create (atomic). An object store here has
         no conditional write, so the object is written when absent, then read back once ``settle`` seconds have
         passed (``meanwhile`` runs in them): of two writers, only the one whose bytes stand goes on; both go on
         only if one paused for longer than ``settle`` between its check and its write."""
@@ -100,17 +100,25 @@ class Storage:
                     handle.write(data)
             except FileExistsError:
                 return False
-            meanwhile()
+            self._meanwhile(meanwhile, *parts)
             return True
         if self.exists(*parts):
             return False
         with self.fs.open_output_stream(self.path(*parts)) as stream:
             stream.write(data)
         written = time.monotonic()
-        meanwhile()
+        self._meanwhile(meanwhile, *parts)
         time.sleep(max(0.0, settle - (time.monotonic() - written)))
         with self.fs.open_input_stream(self.path(*parts)) as stream:
             return stream.read() == data
+
+    def _meanwhile(self, meanwhile: Callable[[], None], *parts: str) -> None:
+        """``meanwhile()``, once the file ``parts`` is created; if it fails, the file is removed again."""
+        try:
+            meanwhile()
+        except BaseException:
+            self.remove(*parts)
+            raise
 
     def files(self, *parts: str) -> list[str]:
         """The files under the folder ``parts``, by their paths relative to it (none when there is no folder)."""

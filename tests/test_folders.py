@@ -5,6 +5,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import contract_tree, load_json, run_cli, start_cli, timesteps
 
 QUICK = ["--eval-episodes", "1"]
@@ -93,3 +95,21 @@ def test_a_second_process_writing_the_same_folder_exits_3_and_a_killed_ones_lock
                      "--resume-from", "D/checkpoint_1000.zip"], tmp_path)
     assert after.returncode == 0, after.stderr
     assert not (out / ".rl_sweep.lock").exists()
+
+
+def test_a_name_claim_is_given_back_when_what_runs_meanwhile_fails_and_a_taken_one_is_left_alone(tmp_path):
+    """Storage.create_exclusive: the claim is removed again if what runs while it settles (Ray's start) fails;
+    a claim another sweep holds is neither taken nor removed."""
+    from rl_sweep.storage import Storage
+
+    storage = Storage(str(tmp_path))
+
+    def fail() -> None:
+        raise RuntimeError("Ray did not start")
+
+    with pytest.raises(RuntimeError):
+        storage.create_exclusive(b"mine", "sweeps/a/.claim", meanwhile=fail)
+    assert not storage.exists("sweeps/a/.claim")
+    assert storage.create_exclusive(b"theirs", "sweeps/a/.claim")
+    assert not storage.create_exclusive(b"mine", "sweeps/a/.claim", meanwhile=fail)
+    assert storage.read_text("sweeps/a/.claim") == "theirs"

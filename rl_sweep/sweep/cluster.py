@@ -63,12 +63,7 @@ def claim_name(options: SweepOptions, meanwhile: Callable[[], None] = lambda: No
         raise ConfigError(f"a sweep named {options.name!r} exists in {storage.uri('sweeps')}: continue it with "
                           f"--resume {options.name}, or choose another --name")
     claim = f"{uuid.uuid4().hex} {socket.gethostname()} {os.getpid()} {datetime.now(timezone.utc).isoformat()}"
-    try:
-        taken = storage.create_exclusive(claim.encode(), options.folder(CLAIM), meanwhile=meanwhile)
-    except BaseException:  # the claim was written, what ran meanwhile failed
-        storage.remove(options.folder(CLAIM))
-        raise
-    if not taken:
+    if not storage.create_exclusive(claim.encode(), options.folder(CLAIM), meanwhile=meanwhile):
         try:
             holder = storage.read_text(options.folder(CLAIM)).split()
             by = f"process {holder[2]} on {holder[1]} at {holder[3]}"
