@@ -339,6 +339,49 @@ def test_sweep_cli_rejects_unknown_environment_with_exit_5_before_starting_ray(t
     assert "NoSuchEnv-v0" in result.stderr and "Traceback" not in result.stderr
 
 
+LOCAL_CLUSTER_PROBE = """
+import os, sys, time
+import ray
+from ray import tune
+from rl_sweep.storage import Storage
+from rl_sweep.sweep.cluster import start_ray, stop_ray
+
+def idle_workers():
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"ray::IDLE"):
+                found.add(int(pid))
+        except OSError:
+            pass
+    return found
+
+class Probe(tune.Trainable):  # sent by value: what it finds imported, the worker imported before it came
+    def step(self):
+        return {"pid": os.getpid(), "sb3": "stable_baselines3" in sys.modules, "done": True}
+
+start_ray(None, dashboard=False, verbose=False, storage=Storage(sys.argv[1]))
+node = ray._private.worker._global_node
+for _ in range(600):  # the cluster's own workers, one per CPU, ready once they have imported a trial's modules
+    prestarted = idle_workers()
+    if len(prestarted) == int(ray.cluster_resources()["CPU"]):
+        break
+    time.sleep(0.1)
+[result] = tune.Tuner(Probe, run_config=tune.RunConfig(storage_path=sys.argv[1], verbose=0)).fit()
+stop_ray()
+left = [process.pid for kind in node.all_processes.values() for process in (p.process for p in kind)
+        if process.poll() is None]
+print(result.metrics["pid"] in prestarted, result.metrics["sb3"], left)
+"""
+
+
+def test_a_local_cluster_runs_trials_in_the_workers_it_starts_with_their_imports_done_and_stops_whole(tmp_path):
+    result = subprocess.run([sys.executable, "-c", LOCAL_CLUSTER_PROBE, str(tmp_path)], env=cli_env(),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == "True True []", result.stdout
+
+
 def _dashboard_status(url: str, token: str | None) -> int:
     request = urllib.request.Request(f"{url}/api/v0/actors?detail=1")
     if token:
