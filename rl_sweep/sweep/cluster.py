@@ -171,16 +171,17 @@ def stop_ray() -> None:
         log.debug("stopping Ray failed", exc_info=True)
 
 
-def prefetch(module: str) -> None:
-    """Import ``module`` in the background (the report layer: rliable, matplotlib and scipy take seconds) while
-    the trials run, so that what needs it at the end need not wait."""
+def prefetch(*modules: str) -> None:
+    """Import ``modules`` in the background, one after the other (the report layer: rliable, matplotlib and scipy
+    take seconds), so that what needs them later need not wait."""
     def run() -> None:
-        try:
-            importlib.import_module(module)
-        except Exception:  # the report imports it again when it is written, and says what fails
-            log.debug("importing %s in the background failed", module, exc_info=True)
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # what needs it imports it again, and says what fails
+                log.debug("importing %s in the background failed", module, exc_info=True)
 
-    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
+    threading.Thread(target=run, name=f"import {', '.join(modules)}", daemon=True).start()
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:
