@@ -44,7 +44,7 @@ class Storage:
             self.location = location
             self._query = location.partition("?")[2]
             try:
-                self.fs, self.root = pafs.FileSystem.from_uri(location)
+                self.fs, self.root = pafs.FileSystem.from_uri(_small_writes_whole(location))
             except (pafs.ArrowInvalid, OSError, ValueError) as exc:
                 raise ConfigError(f"--results-dir {location}: not a storage location pyarrow can open ({exc})") from exc
             self.root = self.root.rstrip("/")
@@ -55,6 +55,11 @@ class Storage:
             return str(Path(self.root, *parts))
         base = self.location.partition("?")[0].rstrip("/")
         return "/".join([base, *parts]) + (f"?{self._query}" if self._query else "")
+
+    def tune_uri(self, *parts: str) -> str:
+        """The location of ``parts`` for Ray Tune's own storage: :meth:`uri`, its small files written whole on S3
+        as this storage writes them (see :func:`_small_writes_whole`)."""
+        return self.uri(*parts) if self.is_local else _small_writes_whole(self.uri(*parts))
 
     def path(self, *parts: str) -> str:
         """``parts`` as a path on :attr:`fs`."""
@@ -169,6 +174,17 @@ class Storage:
                     pafs.copy_files(info.path, str(local / info.base_name), source_filesystem=self.fs,
                                     destination_filesystem=pafs.LocalFileSystem())
         return local
+
+
+def _small_writes_whole(location: str) -> str:
+    """``location`` for pyarrow, which opens every file it writes on S3 as a multipart upload (3 requests, and 2
+    more round trips before the first byte) unless told it may delay the open: then a file smaller than a part
+    (10 MiB), as every file of a run is, goes up in one request when it is closed. An error that the open would
+    have raised is raised by the close, which every write here waits for."""
+    base, _, query = location.partition("?")
+    if not base.startswith("s3://") or "allow_delayed_open=" in query:
+        return location
+    return f"{base}?{'&'.join(filter(None, [query, 'allow_delayed_open=true']))}"
 
 
 class FolderMirror:

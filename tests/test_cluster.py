@@ -331,3 +331,21 @@ def test_a_trial_on_s3_bookmarks_in_tune_now_and_then_and_names_only_zips_in_sto
     trial.stop()
     assert result["time_total_s"] < BOOKMARK_PERIOD  # so that only the first and the last step ask
     assert asked == [True, False, False, False, True]
+
+
+def test_storage_writes_each_small_file_in_one_request_and_still_fails_where_it_cannot_land(cluster, monkeypatch):
+    """A run's files go to S3 as single PUTs, not multipart uploads (3 requests each: pyarrow's default): an
+    object's ETag says which (a multipart one ends in -{parts}). A write to a bucket that does not exist still
+    fails, at the write (pyarrow's open is delayed to the close)."""
+    from rl_sweep.storage import Storage
+
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    storage = Storage(cluster.uri("whole"))
+    storage.write_bytes(b"0123456789" * 10_000, "a", "results.json")
+    storage.upload(Path(__file__), "a", "copied.py")
+    for key in ("whole/a/results.json", "whole/a/copied.py"):
+        assert "-" not in cluster.s3().head_object(Bucket=BUCKET, Key=key)["ETag"], key
+    assert storage.read_text("a", "results.json") == "0123456789" * 10_000
+    with pytest.raises(OSError, match="no-such-bucket"):
+        Storage(cluster.uri("x").replace(BUCKET, "no-such-bucket")).write_bytes(b"{}", "b.json")

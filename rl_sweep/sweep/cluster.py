@@ -208,7 +208,7 @@ def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks:
     parent, _, name = folder.rpartition("/")
     return tune.RunConfig(
         name=name,
-        storage_path=storage.uri(parent),
+        storage_path=storage.tune_uri(parent),
         verbose=0,
         callbacks=[SweepProgress(title), *callbacks],
         failure_config=tune.FailureConfig(max_failures=max_failures),

@@ -40,7 +40,7 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
     # optimizer a process makes imports torch's compiler (torch._dynamo, 1.5 s).
     prefetch("rl_sweep.report.document", *(["torch._dynamo"] if options.replays else []))
     if restore:
-        return tune.Tuner.restore(storage.uri(folder), RunTrainable, resume_errored=True)
+        return tune.Tuner.restore(storage.tune_uri(folder), RunTrainable, resume_errored=True)
     return tune.Tuner(
         RunTrainable,
         param_space=param_space(trials, options.cpus_per_trial, storage),
