@@ -1,11 +1,12 @@
-"""What a sweep and a search share on Ray: the checks before Ray starts, Ray's start-up, and Tune's run
-settings."""
+"""What a sweep and a search share on Ray: the checks before Ray starts, Ray's start-up, Tune's run
+settings and the run itself."""
 
 from __future__ import annotations
 
 import importlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -194,6 +195,16 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
     except OSError as exc:
         raise PipelineError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is its head "
                             "node started (ray start --head) and the port open?") from None
+
+
+def fit(tuner: Any) -> Any:
+    """``tuner.fit()``, with SIGINT's handler put back after it: Tune's own, which swallows a Ctrl-C to end its
+    loop, would otherwise also swallow one while the report or a search's ranking is written."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        return tuner.fit()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = (),

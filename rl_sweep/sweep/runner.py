@@ -4,7 +4,6 @@ comparison report."""
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,7 +16,7 @@ from rl_sweep.errors import INTERRUPTIONS, ExitCode
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
-    check_before_start, param_space, prefetch, start_sweep, tune_config, tune_run_config,
+    check_before_start, fit, param_space, prefetch, start_sweep, tune_config, tune_run_config,
 )
 from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
 from rl_sweep.text import WHY_RETURNS_DIFFER, number
@@ -47,16 +46,6 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
         tune_config=tune_config(options.max_concurrent),
         run_config=tune_run_config(storage, folder, options.max_failures, callbacks, title or options.name),
     )
-
-
-def fit(tuner: Any) -> Any:
-    """``tuner.fit()``, with SIGINT's handler put back after it: Tune's own, which swallows a Ctrl-C to end its
-    loop, would otherwise also swallow one while the report is written."""
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        return tuner.fit()
-    finally:
-        signal.signal(signal.SIGINT, handler)
 
 
 def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:

@@ -27,7 +27,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (
-    check_before_start, param_space, start_sweep, tune_config, tune_run_config,
+    check_before_start, fit, param_space, start_sweep, tune_config, tune_run_config,
 )
 from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_records
 from rl_sweep.text import number
@@ -50,7 +50,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         first = runs[algo][0][0]
         print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s) on "
               f"{first.env_name}, up to {first.total_timesteps:,} steps each, from preset {options.preset}", flush=True)
-        result_grid = build_search_tuner(options, algo, runs[algo]).fit()
+        result_grid = fit(build_search_tuner(options, algo, runs[algo]))
         configs = [trial_config(*trial) for trial in runs[algo]]
         searches[algo], trials[algo] = rank_settings(trial_records(result_grid, configs, options.storage.location))
         print_ranking(algo, searches[algo])
