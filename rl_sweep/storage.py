@@ -59,7 +59,7 @@ class Storage:
     def tune_uri(self, *parts: str) -> str:
         """The location of ``parts`` for Ray Tune's own storage: :meth:`uri`, its small files written whole on S3
         as this storage writes them (see :func:`_small_writes_whole`)."""
-        return self.uri(*parts) if self.is_local else _small_writes_whole(self.uri(*parts))
+        return _small_writes_whole(self.uri(*parts))
 
     def path(self, *parts: str) -> str:
         """``parts`` as a path on :attr:`fs`."""
@@ -179,7 +179,7 @@ class Storage:
 def _small_writes_whole(location: str) -> str:
     """``location`` for pyarrow, which opens every file it writes on S3 as a multipart upload (3 requests, and 2
     more round trips before the first byte) unless told it may delay the open: then a file smaller than a part
-    (10 MiB), as every file of a run is, goes up in one request when it is closed. An error that the open would
+    (10 MiB), as most files of a run are, goes up in one request when it is closed. An error that the open would
     have raised is raised by the close, which every write here waits for."""
     base, _, query = location.partition("?")
     if not base.startswith("s3://") or "allow_delayed_open=" in query:

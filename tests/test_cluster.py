@@ -189,6 +189,10 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
     assert driver.returncode == 0, output
 
     keys = cluster.keys("team/sweeps/c1/")
+    tune_files = [key for key in keys if key.startswith("team/sweeps/c1/tune/") and not key.endswith("/")]
+    s3 = cluster.s3()
+    assert tune_files and not [key for key in tune_files  # Tune's own files go up in one PUT each, as the trials'
+                               if "-" in s3.head_object(Bucket=BUCKET, Key=key)["ETag"]]
     for trial in ("ppo_seed42", "a2c_seed42"):
         prefix = f"team/sweeps/c1/{trial}/"
         # (pyarrow marks a folder whose files it moved with an empty object named after it: the key {prefix})

@@ -346,14 +346,16 @@ from ray import tune
 from rl_sweep.storage import Storage
 from rl_sweep.sweep.cluster import start_ray, stop_ray
 
-def idle_workers():
+def idle_workers(raylet):
     found = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"ray::IDLE"):
-                found.add(int(pid))
-        except OSError:
-            pass
+            title = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")[0].strip()
+            parent = int(open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if title == b"ray::IDLE" and parent == raylet:
+            found.add(int(pid))
     return found
 
 class Probe(tune.Trainable):  # sent by value: what it finds imported, the worker imported before it came
@@ -362,15 +364,16 @@ class Probe(tune.Trainable):  # sent by value: what it finds imported, the worke
 
 start_ray(None, dashboard=False, verbose=False, storage=Storage(sys.argv[1]))
 node = ray._private.worker._global_node
-for _ in range(600):  # the cluster's own workers, one per CPU, ready once they have imported a trial's modules
-    prestarted = idle_workers()
+[raylet] = [info.process.pid for info in node.all_processes["raylet"]]
+for _ in range(600):  # the workers this cluster starts with, one per CPU
+    prestarted = idle_workers(raylet)
     if len(prestarted) == int(ray.cluster_resources()["CPU"]):
         break
     time.sleep(0.1)
 [result] = tune.Tuner(Probe, run_config=tune.RunConfig(storage_path=sys.argv[1], verbose=0)).fit()
+processes = [info.process for kind in node.all_processes.values() for info in kind]
 stop_ray()
-left = [process.pid for kind in node.all_processes.values() for process in (p.process for p in kind)
-        if process.poll() is None]
+left = [process.pid for process in processes if process.poll() is None]
 print(result.metrics["pid"] in prestarted, result.metrics["sb3"], left)
 """
 

@@ -31,6 +31,9 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 log = logging.getLogger("rl_sweep.sweep")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+TRAINABLE_MODULE = "rl_sweep.sweep.trainable"  # what a trial's worker imports: Ray Tune, torch, SB3, Gymnasium
+
+_tune_env_vars: tuple[Any, Any] | None = None  # Tune's own, while take_prestarted_workers has set them aside
 
 
 def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> None:
@@ -119,13 +122,14 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
         kwargs["address"] = address
     else:
         kwargs.update(include_dashboard=dashboard, dashboard_host="127.0.0.1")
-        if not shipped:
-            # The workers a local cluster starts with import what a trial runs while Ray and Tune set up, and
-            # the trials take them (see take_prestarted_workers).
-            kwargs["_system_config"] = {"preload_python_modules": [TRAINABLE_MODULE]}
+    # On a cluster this process starts (not one RAY_ADDRESS names) whose trials need no runtime environment, the
+    # workers it starts with import what a trial runs while Ray and Tune set up, and the trials take them.
+    prestarted = not address and not os.environ.get("RAY_ADDRESS") and not shipped
+    if prestarted:
+        kwargs["_system_config"] = {"preload_python_modules": [TRAINABLE_MODULE]}
     prefetch("ray.tune")  # while Ray starts: Tune's set-up need not wait for its imports
     url = ray.init(**kwargs).dashboard_url
-    if "_system_config" in kwargs:
+    if prestarted:
         take_prestarted_workers()
     if not verbose:
         logging.getLogger("ray").setLevel(logging.WARNING)
@@ -134,21 +138,20 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
 
 
-TRAINABLE_MODULE = "rl_sweep.sweep.trainable"  # what a trial's worker imports: Ray Tune, torch, SB3, Gymnasium
-
-
 def take_prestarted_workers() -> None:
     """Let Tune's trials run in the Python workers a local cluster starts with, one per CPU. Tune gives each
     trial's actor a runtime environment of environment variables (``PL_DISABLE_FORK`` for PyTorch Lightning,
     AWS credentials copied from here), and Ray runs an actor with a runtime environment only in a worker started
-    for it: a new process per trial, which imports Ray, Tune, torch and SB3 after the trial is scheduled (2 to
-    3 s on 2 CPUs) while the prestarted ones idle. On a local cluster the workers are this process's
-    descendants and inherit its environment, so the copy adds nothing (nor does PL_DISABLE_FORK: nothing a
-    trial runs uses Lightning)."""
+    for it: a new process per trial, which imports Ray, Tune, torch and SB3 after the trial is scheduled, while
+    the prestarted ones idle. On a local cluster the workers are this process's descendants and inherit its
+    environment as it was at ``ray.init``, so the copy adds nothing (nor does PL_DISABLE_FORK: nothing a trial
+    runs uses Lightning). :func:`stop_ray` gives Tune its own back, for a cluster attached to later."""
     from ray.tune.execution import class_cache
 
-    class_cache.DEFAULT_ENV_VARS = {}
-    class_cache.ENV_VARS_TO_PROPAGATE = frozenset()
+    global _tune_env_vars
+    if _tune_env_vars is None:
+        _tune_env_vars = class_cache.DEFAULT_ENV_VARS, class_cache.ENV_VARS_TO_PROPAGATE
+    class_cache.DEFAULT_ENV_VARS, class_cache.ENV_VARS_TO_PROPAGATE = {}, frozenset()
 
 
 def stop_ray() -> None:
@@ -160,14 +163,25 @@ def stop_ray() -> None:
         return
     import ray
 
+    global _tune_env_vars
+    if _tune_env_vars is not None:
+        from ray.tune.execution import class_cache
+
+        class_cache.DEFAULT_ENV_VARS, class_cache.ENV_VARS_TO_PROPAGATE = _tune_env_vars
+        _tune_env_vars = None
+    if not ray.is_initialized():
+        return
     try:
-        if ray.is_initialized():
-            # Ray stops each of its processes with SIGTERM and gives it a second; its autoscaler monitor, which
-            # has nothing to save on a local cluster, takes the whole second: it is killed at once first.
-            node = ray._private.worker._global_node  # the local cluster's processes (none when attached)
-            if node is not None:
-                node.kill_monitor(check_alive=False)
-            ray.shutdown()
+        # Ray stops each of its processes with SIGTERM and gives it a second; its autoscaler monitor, which has
+        # nothing to save on a local cluster, takes the whole second: it is killed at once first. (Attached to a
+        # cluster, the node holds no processes; a ray:// client has none.)
+        node = ray._private.worker._global_node
+        if node is not None:
+            node.kill_monitor(check_alive=False)
+    except Exception:
+        log.debug("stopping Ray's monitor failed", exc_info=True)
+    try:
+        ray.shutdown()
     except Exception:
         log.debug("stopping Ray failed", exc_info=True)
 
