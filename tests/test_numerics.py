@@ -4,6 +4,7 @@ NumPy's SIMD features)."""
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,6 +36,13 @@ def run(tmp_path, algo: str, folder: str, env: dict[str, str], *extra: str):
     return tmp_path / folder
 
 
+def side_by_side(*calls):
+    """The calls (a function and its arguments each) at once, their results in order: pinned runs are one thread
+    each, so two of them share 2 CPUs without slowing each other, and what they compute does not change."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [future.result() for future in [pool.submit(*call) for call in calls]]
+
+
 @pytest.fixture(scope="module")
 def cpu_tells_the_paths_apart(tmp_path_factory) -> bool:
     """Whether this CPU computes differently on MKL's AVX2 path when nothing is pinned: on an AVX2-only CPU, or
@@ -58,8 +66,7 @@ def test_a_run_is_bitwise_the_same_on_an_avx2_cpu_as_on_this_one(tmp_path, algo,
     if not cpu_tells_the_paths_apart:
         pytest.skip("this CPU computes the same on MKL's AVX2 path unpinned: it cannot show what pinning does")
     (tmp_path / "preset.yaml").write_text(PRESET.format(normalize=str(normalize).lower()))
-    native = run(tmp_path, algo, "native", {})
-    as_avx2 = run(tmp_path, algo, "avx2", AS_IF_AVX2)
+    native, as_avx2 = side_by_side((run, tmp_path, algo, "native", {}), (run, tmp_path, algo, "avx2", AS_IF_AVX2))
     total = 1536 if algo == "ppo" else 1000
     assert_identical(native, as_avx2, f"{algo}_seed42", [500, total])
     numerics = load_json(native / f"{algo}_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
@@ -69,10 +76,11 @@ def test_a_run_is_bitwise_the_same_on_an_avx2_cpu_as_on_this_one(tmp_path, algo,
 
 def test_a_sweep_trial_on_an_avx2_cpu_matches_rl_train_on_this_one(tmp_path):
     (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
-    native = run(tmp_path, "a2c", "native", {})
-    sweep = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--config", "preset.yaml",
-                            "--checkpoint-interval", "500", "--eval-episodes", "2", "--name", "avx2", "--no-dashboard"],
-                           cwd=tmp_path, env=cli_env(**AS_IF_AVX2), capture_output=True, text=True, timeout=300)
+    sweep_command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--config", "preset.yaml",
+                     "--checkpoint-interval", "500", "--eval-episodes", "2", "--name", "avx2", "--no-dashboard"]
+    native, sweep = side_by_side((run, tmp_path, "a2c", "native", {}),
+                                 (lambda: subprocess.run(sweep_command, cwd=tmp_path, env=cli_env(**AS_IF_AVX2),
+                                                         capture_output=True, text=True, timeout=300),))
     assert sweep.returncode == 0, sweep.stdout + sweep.stderr
     assert_identical(native, tmp_path / "results/sweeps/avx2/a2c_seed42", "a2c_seed42", [500, 1000])
     numerics = load_json(native / "a2c_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
