@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -118,18 +119,19 @@ def test_report_bad_input(tmp_path):
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "file.txt").write_text("x")
-    for args in (["empty"], ["nothere"], ["empty", "--out", "file.txt"]):
-        result = rl_report(*args)
-        assert result.returncode == 3, (args, result.stderr)
-        assert len(problem_lines(result.stderr)) == 1 and "Traceback" not in result.stderr
-
     garbage = tmp_path / "ppo_seed1"
     garbage.mkdir()
     (garbage / "ppo_seed1_results.json").write_text("{not json")
     shaped = tmp_path / "a2c_seed1"
     shaped.mkdir()
     (shaped / "a2c_seed1_results.json").write_text(json.dumps({"experiment_results": {"metadata": []}}))
-    result = rl_report(garbage, shaped, "--out", tmp_path / "report")
+    refused = [["empty"], ["nothere"], ["empty", "--out", "file.txt"]]
+    with ThreadPoolExecutor(2) as pool:  # each command is one process on one CPU: two at once
+        *results, result = pool.map(lambda args: rl_report(*args),
+                                    [*refused, [garbage, shaped, "--out", tmp_path / "report"]])
+    for args, refusal in zip(refused, results):
+        assert refusal.returncode == 3, (args, refusal.stderr)
+        assert len(problem_lines(refusal.stderr)) == 1 and "Traceback" not in refusal.stderr
     assert result.returncode == 0, result.stderr
     assert "| ppo_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
     assert "| a2c_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
