@@ -93,10 +93,11 @@ class Storage:
     def create_exclusive(self, data: bytes, *parts: str, settle: float = 2.0,
                          meanwhile: Callable[[], None] = lambda: None) -> bool:
         """Create a file that must not exist yet, and call ``meanwhile`` once it is written; False when the file
-        exists (``meanwhile`` not called). A failing ``meanwhile`` removes the file again. On a local disk an exclusive create (atomic). An object store here has
-        no conditional write, so the object is written when absent, then read back once ``settle`` seconds have
-        passed (``meanwhile`` runs in them): of two writers, only the one whose bytes stand goes on; both go on
-        only if one paused for longer than ``settle`` between its check and its write."""
+        exists (``meanwhile`` not called). A failing ``meanwhile`` removes the file again. On a local disk an
+        exclusive create (atomic). An object store here has no conditional write, so the object is written when
+        absent, then read back once ``settle`` seconds have passed (``meanwhile`` runs in them): of two writers,
+        only the one whose bytes stand goes on; both go on only if one paused for longer than ``settle`` between
+        its check and its write."""
         if self.is_local:
             path = self.local_path(*parts)
             path.parent.mkdir(parents=True, exist_ok=True)

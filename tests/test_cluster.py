@@ -145,6 +145,10 @@ class Cluster:
     def read_json(self, key: str):
         return json.loads(self.s3().get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
+    def multipart(self, key: str) -> bool:
+        """Whether the object went up as a multipart upload (3 requests), not one PUT: its ETag ends in -{parts}."""
+        return "-" in self.s3().head_object(Bucket=BUCKET, Key=key)["ETag"]
+
     def stop(self) -> None:
         for node in self.nodes:
             kill_node(node.pid)
@@ -190,9 +194,8 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
 
     keys = cluster.keys("team/sweeps/c1/")
     tune_files = [key for key in keys if key.startswith("team/sweeps/c1/tune/") and not key.endswith("/")]
-    s3 = cluster.s3()
-    assert tune_files and not [key for key in tune_files  # Tune's own files go up in one PUT each, as the trials'
-                               if "-" in s3.head_object(Bucket=BUCKET, Key=key)["ETag"]]
+    # Tune's own files go up in one PUT each, as the trials' do.
+    assert tune_files and not [key for key in tune_files if cluster.multipart(key)]
     for trial in ("ppo_seed42", "a2c_seed42"):
         prefix = f"team/sweeps/c1/{trial}/"
         # (pyarrow marks a folder whose files it moved with an empty object named after it: the key {prefix})
@@ -338,9 +341,8 @@ def test_a_trial_on_s3_bookmarks_in_tune_now_and_then_and_names_only_zips_in_sto
 
 
 def test_storage_writes_each_small_file_in_one_request_and_still_fails_where_it_cannot_land(cluster, monkeypatch):
-    """A run's files go to S3 as single PUTs, not multipart uploads (3 requests each: pyarrow's default): an
-    object's ETag says which (a multipart one ends in -{parts}). A write to a bucket that does not exist still
-    fails, at the write (pyarrow's open is delayed to the close)."""
+    """A run's files go to S3 as single PUTs, not multipart uploads (3 requests each: pyarrow's default). A write
+    to a bucket that does not exist still fails, at the write (pyarrow's open is delayed to the close)."""
     from rl_sweep.storage import Storage
 
     for key, value in CREDENTIALS.items():
@@ -349,7 +351,7 @@ def test_storage_writes_each_small_file_in_one_request_and_still_fails_where_it_
     storage.write_bytes(b"0123456789" * 10_000, "a", "results.json")
     storage.upload(Path(__file__), "a", "copied.py")
     for key in ("whole/a/results.json", "whole/a/copied.py"):
-        assert "-" not in cluster.s3().head_object(Bucket=BUCKET, Key=key)["ETag"], key
+        assert not cluster.multipart(key), key
     assert storage.read_text("a", "results.json") == "0123456789" * 10_000
     with pytest.raises(OSError, match="no-such-bucket"):
         Storage(cluster.uri("x").replace(BUCKET, "no-such-bucket")).write_bytes(b"{}", "b.json")
