@@ -29,8 +29,12 @@ def test_console_script_rl_train_is_installed():
 
 def test_full_training_workflow(tmp_path):
     """Contract integration test, at the default output dir relative to the current directory."""
-    result = run_cli(["--algo", "ppo", "--seed", "42", "--timesteps", "10000", "--eval-episodes", "3"], tmp_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = run_cli(["--algo", "ppo", "--seed", "42", "--timesteps", "10000", "--eval-episodes", "3"], tmp_path,
+                     TMPDIR=str(temporary))
     assert result.returncode == 0, result.stderr
+    assert not list(temporary.glob("SB3-*")), "SB3's logger leaves no folder of its own behind"
 
     output_dir = tmp_path / "results/experiments/ppo_seed42/"
     assert (output_dir / "ppo_seed42_model.zip").exists()

@@ -343,6 +343,7 @@ LOCAL_CLUSTER_PROBE = """
 import os, sys, time
 import ray
 from ray import tune
+from ray.util.placement_group import placement_group, remove_placement_group
 from rl_sweep.storage import Storage
 from rl_sweep.sweep.cluster import start_ray, stop_ray
 
@@ -370,6 +371,11 @@ for _ in range(600):  # the workers this cluster starts with, one per CPU
     if len(prestarted) == int(ray.cluster_resources()["CPU"]):
         break
     time.sleep(0.1)
+# Tune holds a trial's CPUs (a placement group) before it starts the trial's actor, on a slow machine seconds before
+held = placement_group([{"CPU": len(prestarted)}])
+ray.get(held.ready())
+time.sleep(2.5)
+remove_placement_group(held)
 [result] = tune.Tuner(Probe, run_config=tune.RunConfig(storage_path=sys.argv[1], verbose=0)).fit()
 processes = [info.process for kind in node.all_processes.values() for info in kind]
 stop_ray()

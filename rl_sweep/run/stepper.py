@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from rl_sweep.run.replay import RolloutStart, capture
@@ -78,6 +79,9 @@ class Stepper(BaseCallback):
     def _learn(self) -> None:
         try:
             remaining = self._total - self._model.num_timesteps
+            # SB3 would make this call a logger of its own, and an empty folder for it in the temporary folder (one
+            # per run, left behind): the logger it makes, with no outputs and no folder.
+            self._model.set_logger(Logger(folder=None, output_formats=[]))
             self._model.learn(remaining, callback=self, reset_num_timesteps=False)
         except BaseException as exc:  # handed to the caller's thread, which re-raises it
             self._events.put(("error", exc))

@@ -32,6 +32,7 @@ log = logging.getLogger("rl_sweep.sweep")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TRAINABLE_MODULE = "rl_sweep.sweep.trainable"  # what a trial's worker imports: Ray Tune, torch, SB3, Gymnasium
+IDLE_WORKERS_KEPT_S = 60  # how long a local cluster's idle workers wait for a trial before Ray stops them
 
 _tune_env_vars: tuple[Any, Any] | None = None  # Tune's own, while take_prestarted_workers has set them aside
 
@@ -126,7 +127,11 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
     # workers it starts with import what a trial runs while Ray and Tune set up, and the trials take them.
     prestarted = not address and not os.environ.get("RAY_ADDRESS") and not shipped
     if prestarted:
-        kwargs["_system_config"] = {"preload_python_modules": [TRAINABLE_MODULE]}
+        # Ray stops a worker idle for a second while more are registered than CPUs are free, and a CPU that a
+        # placement group holds is not free. Tune holds a trial's CPUs first, then starts its actor: an actor more
+        # than a second later (a busy machine, 1 sweep in 10 here) found its worker stopped, and waited for a new one.
+        kwargs["_system_config"] = {"preload_python_modules": [TRAINABLE_MODULE],
+                                    "idle_worker_killing_time_threshold_ms": IDLE_WORKERS_KEPT_S * 1000}
     prefetch("ray.tune")  # while Ray starts: Tune's set-up need not wait for its imports
     url = ray.init(**kwargs).dashboard_url
     if prestarted:
