@@ -6,7 +6,8 @@ bytes a trial writes to storage per checkpoint (to estimate a cloud bill).
 
 The S3 side is moto's server mode on 127.0.0.1 (a test dependency: no network, no bill), reached as
 ``s3://bench/...?scheme=http&endpoint_override=127.0.0.1:PORT``. Both sides run ``rl-sweep`` as a
-subprocess, alternating, each in a fresh results location, on the local Ray cluster rl-sweep starts.
+subprocess, in pairs (local first, then S3 first, in turn), each in a fresh results location, on the
+local Ray cluster rl-sweep starts.
 A cloud store adds network latency that a server on loopback does not: the ratio is a lower bound of
 what the mirroring costs, the bytes are what a cloud store would bill for.
 """
@@ -97,9 +98,12 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as local_root:
             for i in range(args.repeats):
-                times["local"].append(sweep(local_root, f"local{i}", args))
-                times["s3"].append(sweep(f"s3://{BUCKET}/r{i}?scheme=http&endpoint_override=127.0.0.1:{port}",
-                                         f"s3{i}", args))
+                where = {"local": (local_root, f"local{i}"),
+                         "s3": (f"s3://{BUCKET}/r{i}?scheme=http&endpoint_override=127.0.0.1:{port}", f"s3{i}")}
+                # Local first, then S3 first, and so on: a machine that speeds up or slows down during the pairs
+                # favours neither side.
+                for side in (("local", "s3") if i % 2 == 0 else ("s3", "local")):
+                    times[side].append(sweep(*where[side], args))
         uploaded, stored = storage_figures(port, "r0")
     finally:
         server.kill()
@@ -107,7 +111,7 @@ def main() -> None:
     trials = len(args.algos) * args.seeds
     print(f"Storage overhead, {date.today()}, {os.cpu_count()} CPUs: {trials} trials ({' '.join(args.algos)} x "
           f"{args.seeds} seeds) of {args.timesteps} steps, a checkpoint every {args.checkpoint_interval}, "
-          f"median of {args.repeats} alternating repeats")
+          f"median of {args.repeats} pairs, in turn local or S3 first")
     print(f"{'storage':<28} {'wall s':>8} {'ratio':>6}  runs")
     print(f"{'local folder':<28} {local:8.1f} {1.0:6.3f}  {', '.join(f'{t:.1f}' for t in times['local'])}")
     print(f"{'S3 (moto on 127.0.0.1)':<28} {remote:8.1f} {remote / local:6.3f}  {', '.join(f'{t:.1f}' for t in times['s3'])}")
