@@ -292,6 +292,27 @@ def test_the_reproduce_command_gives_the_environment_arguments(tmp_path):
         "--eval-episodes 10 --env-kwargs continuous=True")
 
 
+
+def test_runs_of_one_environment_with_other_arguments_are_compared_apart(tmp_path):
+    """Folders of CartPole-v1 as it is and with ``sutton_barto_reward=True`` (0 a step, -1 at the fall): two
+    environments, each normalised by a random policy with its own arguments, never one of 16 runs."""
+    plain = make_runs(tmp_path / "plain", "CartPole-v1", CARTPOLE, 475.0, env_kwargs={})
+    sutton = make_runs(tmp_path / "sutton", "CartPole-v1", {"ppo": [0.0] * 4, "a2c": [-1.0] * 4}, None,
+                       env_kwargs={"sutton_barto_reward": True})
+    report = write_report([load_trial(f) for f in plain + sutton], tmp_path / "report")
+    named = "CartPole-v1 sutton_barto_reward=True"
+    assert list(report["environments"]) == ["CartPole-v1", named]
+    assert [len(env["runs"]) for env in report["environments"].values()] == [8, 8]
+    assert report["environments"][named]["environment"] == named
+    normalisation = report["across_environments"]["normalisation"]
+    assert normalisation["CartPole-v1"]["random_score"] > 5 and normalisation[named]["random_score"] == -1.0
+    assert f"## {named}\n" in (tmp_path / "report/report.md").read_text()
+    assert (tmp_path / "report" / f"learning_curves_{env_folder(named)}.png").exists()
+    plain_command, sutton_command = report["command"].split("; ")
+    assert "--env CartPole-v1 " in plain_command and "--env-kwargs" not in plain_command
+    assert sutton_command.startswith("rl-sweep --algos ppo a2c --seeds 4 --seed-start 0 ")
+    assert sutton_command.endswith("--env-kwargs sutton_barto_reward=True")
+
 # -- the lead: AdaStop's decision first; unequal budgets said, and compared at the common budget --
 
 def first_paragraph(markdown: str) -> str:

@@ -8,6 +8,7 @@ number in ``comparison.json``. Algorithms come in one order throughout
 from __future__ import annotations
 
 import functools
+import json
 import platform
 import tempfile
 from dataclasses import dataclass
@@ -57,7 +58,15 @@ def versions() -> dict[str, str]:
 
 def reproduce_command(runs: list[RunRecord]) -> str:
     """The rl-sweep command that runs these runs again, its ``--algos`` in the runs' order. A setting on which the
-    environments' runs differ (a preset gives each environment its own) is left to the preset."""
+    environments' runs differ (a preset gives each environment its own) is left to the preset. Runs made with
+    different environment arguments get a command for each set (a sweep gives all its runs the same), joined
+    by ``; ``."""
+    def arguments(run: RunRecord) -> str:
+        return json.dumps(run.env_kwargs, sort_keys=True)
+
+    sets = list(dict.fromkeys(arguments(r) for r in runs if r.config))
+    if len(sets) > 1:
+        return "; ".join(reproduce_command([r for r in runs if r.config and arguments(r) == these]) for these in sets)
     algos = list(dict.fromkeys(r.algo for r in runs))
     seeds = sorted({r.seed for r in runs if r.seed is not None})
     envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
@@ -116,11 +125,11 @@ class EnvironmentReport:
         }
 
 
-def environment_report(runs: list[RunRecord], out_dir: Path, suffix: str, reps: int,
+def environment_report(runs: list[RunRecord], environment: str | None, out_dir: Path, suffix: str, reps: int,
                        replays: Replays | None) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
-    runs of one environment, with their ``replays``."""
-    stats, common = compare(runs, reps), common_budget(runs, reps)
+    runs of one ``environment`` (None: they do not say it), with their ``replays``."""
+    stats, common = compare(runs, environment, reps), common_budget(runs, reps)
     env = stats.environment or "the environment"
     part = EnvironmentReport(runs, stats, common, verdict(stats, common), f"learning_curves{suffix}.png",
                              f"final_performance{suffix}.png", replays)
@@ -312,16 +321,16 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
 
     if len(groups) == 1:
         [(env, env_runs)] = groups.items()
-        parts = {env or "the environment": environment_report(env_runs, out_dir, "", reps, replayed(env_runs, ""))}
+        parts = {env or "the environment": environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""))}
         [part] = parts.values()
         heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
         unplaced = groups.pop(None, [])
-        parts = {env: environment_report(env_runs, out_dir, f"_{env_folder(env)}", reps,
+        parts = {env: environment_report(env_runs, env, out_dir, f"_{env_folder(env)}", reps,
                                          replayed(env_runs, env_folder(env)))
                  for env, env_runs in groups.items()}
-        across = compare_across(groups, {env: measure_normalisation(env, env_runs)
+        across = compare_across(groups, {env: measure_normalisation(env_runs)
                                          for env, env_runs in groups.items()}, reps)
         scores = normalised_scores(groups, {env: across.normalisation[env] for env in across.environments})
         if scores:

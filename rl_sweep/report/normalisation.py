@@ -41,8 +41,8 @@ class Normalisation:
         return (score - self.random_score) / (self.reference - self.random_score)
 
 
-def measure_normalisation(env_name: str, runs: list[RunRecord]) -> Normalisation | None:
-    """The normalisation of ``env_name`` from its runs: a random policy evaluated once for each seed (and
+def measure_normalisation(runs: list[RunRecord]) -> Normalisation | None:
+    """The normalisation of one environment from its runs: a random policy evaluated once for each seed (and
     evaluation length) of its completed runs, with their environment arguments. None without a completed run."""
     done = [r for r in runs if r.completed and r.seed is not None]
     if not done:
@@ -51,7 +51,7 @@ def measure_normalisation(env_name: str, runs: list[RunRecord]) -> Normalisation
     for run in done:  # results files written before they recorded eval_episodes used the default
         protocols.setdefault((run.seed, run.eval_episodes or TrainingConfig.eval_episodes), run)
     evaluations = [RandomEvaluation(seed, episodes,
-                                    evaluate_random(env_name, seed, episodes, run.env_kwargs)["reward_mean"])
+                                    evaluate_random(run.env_name, seed, episodes, run.env_kwargs)["reward_mean"])
                    for (seed, episodes), run in protocols.items()]
     random_score = sum(e.reward_mean for e in evaluations) / len(evaluations)
     threshold = next((r.threshold for r in done if r.threshold is not None), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,21 +76,44 @@ def algorithm_order(found: Iterable[str], preferred: Sequence[str] | None = None
     return [a for a in first if a in found] + sorted(found - set(first))
 
 
+def environment_names(runs: Iterable[RunRecord]) -> Callable[[RunRecord], str | None]:
+    """How the report names each run's environment: by its id, and by its arguments too where the runs of one id
+    were made with different ones (``CartPole-v1`` and ``CartPole-v1 sutton_barto_reward=True``), which are then
+    compared apart, never as one environment. A run whose folder does not say its arguments goes by its id."""
+    variants: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        if run.env_name and run.config and run.env_kwargs not in variants.setdefault(run.env_name, []):
+            variants[run.env_name].append(run.env_kwargs)
+
+    def name(run: RunRecord) -> str | None:
+        if len(variants.get(run.env_name or "", [])) <= 1 or not run.config or not run.env_kwargs:
+            return run.env_name
+        from rl_sweep.run.environments import format_kwargs
+
+        return f"{run.env_name} {format_kwargs(run.env_kwargs)}"
+
+    return name
+
+
 def in_report_order(runs: list[RunRecord], preferred: Sequence[str] | None = None) -> list[RunRecord]:
-    """The runs by environment (in the order environments first appear), algorithm (:func:`algorithm_order`)
-    and seed: every table, figure and sentence of the report then follows that order."""
-    envs = list(dict.fromkeys(r.env_name for r in runs))
+    """The runs by environment (in the order environments first appear, named as :func:`environment_names` names
+    them), algorithm (:func:`algorithm_order`) and seed: every table, figure and sentence of the report then
+    follows that order."""
+    name = environment_names(runs)
+    envs = list(dict.fromkeys(name(r) for r in runs))
     algos = algorithm_order((r.algo for r in runs), preferred)
-    return sorted(runs, key=lambda r: (envs.index(r.env_name), algos.index(r.algo), r.seed is None, r.seed or 0))
+    return sorted(runs, key=lambda r: (envs.index(name(r)), algos.index(r.algo), r.seed is None, r.seed or 0))
 
 
 def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
-    """Runs grouped by environment, in the order environments first appear. A run that does not say its
-    environment (a folder without results) joins the only one there is; beside several it is under None."""
-    known = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
+    """Runs grouped by environment (named as :func:`environment_names` names them), in the order environments
+    first appear. A run that does not say its environment (a folder without results) joins the only one there
+    is; beside several it is under None."""
+    name = environment_names(runs)
+    known = list(dict.fromkeys(name(r) for r in runs if r.env_name))
     if len(known) <= 1:
         return {known[0] if known else None: list(runs)}
-    groups: dict[str | None, list[RunRecord]] = {env: [r for r in runs if r.env_name == env] for env in known}
+    groups: dict[str | None, list[RunRecord]] = {env: [r for r in runs if name(r) == env] for env in known}
     if unknown := [r for r in runs if not r.env_name]:
         groups[None] = unknown
     return groups

@@ -309,8 +309,8 @@ def aggregate_curve(runs: list[RunRecord], reps: int = CURVE_REPS) -> Curve | No
     return curve
 
 
-def compare(runs: list[RunRecord], reps: int = REPS) -> Comparison:
-    """Every statistic of the report, per algorithm and per pair of algorithms.
+def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS) -> Comparison:
+    """Every statistic of the report on the runs of one ``environment``, per algorithm and per pair of algorithms.
 
     :param reps: bootstrap replicates of each confidence interval.
     """
@@ -319,7 +319,7 @@ def compare(runs: list[RunRecord], reps: int = REPS) -> Comparison:
     threshold = thresholds.pop() if len(thresholds) == 1 else None
     by_algo = {a: [r for r in runs if r.algo == a] for a in algos}
     return Comparison(
-        environment=next((r.env_name for r in runs if r.env_name), None),
+        environment=environment,
         reward_threshold=threshold,
         min_seeds_for_intervals=MIN_SEEDS,
         confidence=CONFIDENCE,
