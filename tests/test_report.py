@@ -17,7 +17,8 @@ from scipy.stats import trim_mean
 
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.identity import env_folder, parse_experiment_id
-from rl_sweep.report.cli import main as rl_report
+from rl_sweep.errors import ConfigError
+from rl_sweep.report.cli import main as rl_report, report_folders
 from rl_sweep.report.runs import algorithm_order, load_run as load_trial
 from rl_sweep.report.document import reproduce_command, write_report as _write_report, write_sweep_report
 from rl_sweep.run.evaluation import evaluate_random
@@ -312,6 +313,22 @@ def test_runs_of_one_environment_with_other_arguments_are_compared_apart(tmp_pat
     assert "--env CartPole-v1 " in plain_command and "--env-kwargs" not in plain_command
     assert sutton_command.startswith("rl-sweep --algos ppo a2c --seeds 4 --seed-start 0 ")
     assert sutton_command.endswith("--env-kwargs sutton_barto_reward=True")
+
+
+def test_a_seed_given_twice_is_refused_before_anything_is_written(tmp_path):
+    """Two folders of PPO seed 42 on one environment, or one folder given twice, would count the seed twice."""
+    first, second = (make_experiment(tmp_path / where, "ppo", 42, 100.0) for where in ("a", "b"))
+    other = make_experiment(tmp_path, "a2c", 42, 50.0)
+    out = tmp_path / "report"
+    with pytest.raises(ConfigError, match=f"^{first} and {second} are both PPO seed 42 on LunarLander-v3: a seed"):
+        report_folders([first, other, second], out, replays=False)
+    with pytest.raises(ConfigError, match=f"^{first} is given twice on LunarLander-v3"):
+        report_folders([first, other, first], out, replays=False)
+    assert not out.exists()
+    continuous = make_experiment(tmp_path / "c", "ppo", 42, 100.0, env_kwargs={"continuous": True})
+    report_folders([first, other, continuous], out, replays=False)  # another environment: a seed of its own
+    assert list(load_json(out / "summary.json")["report"]["environments"]) == [
+        "LunarLander-v3", "LunarLander-v3 continuous=True"]
 
 # -- the lead: AdaStop's decision first; unequal budgets said, and compared at the common budget --
 

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("experiments", nargs="*", type=Path, metavar="EXPERIMENT_DIR",
-                        help="experiment folders ({algo}_seed{seed}) to compare, of one environment or several; "
+                        help="experiment folders ({algo}_seed{seed}) to compare, of one environment or several, each "
+                             "seed once (runs of one environment id with other --env-kwargs are another environment); "
                              "or one sweep's folder (results/sweeps/NAME), reported as --sweep NAME would")
     parser.add_argument("--sweep", metavar="NAME",
                         help="report on sweep NAME, into its folder (or into --out, leaving the sweep's own as it is)")
@@ -118,7 +119,7 @@ def report_sweep(storage: Storage, folder: str, out: Path | None, replays: bool)
 def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
     """The report of experiment folders, into ``out``."""
     from rl_sweep.report.document import write_report  # rliable, matplotlib: after parsing
-    from rl_sweep.report.runs import load_run
+    from rl_sweep.report.runs import load_run, one_folder_per_seed
 
     for path in experiments:
         if not path.is_dir():
@@ -126,6 +127,7 @@ def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
     runs = [load_run(path) for path in experiments]
     if not any(run.status != "missing" for run in runs):
         raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
+    one_folder_per_seed(runs, experiments)
     write_json_atomic(out / "summary.json", {"report": write_report(runs, out, replays=replays)})
     return str(out / "report.html")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rl_sweep.errors import ConfigError
 from rl_sweep.identity import parse_experiment_id
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.config import ALGORITHMS
@@ -117,6 +118,23 @@ def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
     if unknown := [r for r in runs if not r.env_name]:
         groups[None] = unknown
     return groups
+
+
+def one_folder_per_seed(runs: list[RunRecord], experiments: list[Path]) -> None:
+    """Refuse (exit 3) two folders of one algorithm's seed on one environment, or one folder given twice: the
+    statistics would count the seed twice."""
+    name = environment_names(runs)
+    seen: dict[tuple[str | None, str, int], Path] = {}
+    for run, path in zip(runs, experiments):
+        if run.seed is None:
+            continue
+        key = (name(run), run.algo, run.seed)
+        if key in seen:
+            which = (f"{path} is given twice" if path.resolve() == seen[key].resolve()
+                     else f"{seen[key]} and {path} are both {run.algo.upper()} seed {run.seed}")
+            raise ConfigError(f"{which}{f' on {key[0]}' if key[0] else ''}: a seed counts once in the statistics; "
+                              "give each run once")
+        seen[key] = path
 
 
 def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
