@@ -6,8 +6,8 @@ bytes a trial writes to storage per checkpoint (to estimate a cloud bill).
 
 The S3 side is moto's server mode on 127.0.0.1 (a test dependency: no network, no bill), reached as
 ``s3://bench/...?scheme=http&endpoint_override=127.0.0.1:PORT``. Both sides run ``rl-sweep`` as a
-subprocess, in pairs (local first, then S3 first, in turn), each in a fresh results location, on the
-local Ray cluster rl-sweep starts.
+subprocess, in pairs (local first, then S3 first, in turn: an even --repeats cancels a steady drift of
+the machine's speed), each in a fresh results location, on the local Ray cluster rl-sweep starts.
 A cloud store adds network latency that a server on loopback does not: the ratio is a lower bound of
 what the mirroring costs, the bytes are what a cloud store would bill for.
 """

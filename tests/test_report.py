@@ -297,7 +297,7 @@ def test_the_reproduce_command_gives_the_environment_arguments(tmp_path):
 def test_runs_of_one_environment_with_other_arguments_are_compared_apart(tmp_path):
     """Folders of CartPole-v1 as it is and with ``sutton_barto_reward=True`` (0 a step, -1 at the fall): two
     environments, each normalised by a random policy with its own arguments, never one of 16 runs."""
-    plain = make_runs(tmp_path / "plain", "CartPole-v1", CARTPOLE, 475.0, env_kwargs={})
+    plain = make_runs(tmp_path / "plain", "CartPole-v1", CARTPOLE, 475.0)  # as results before they held kwargs
     sutton = make_runs(tmp_path / "sutton", "CartPole-v1", {"ppo": [0.0] * 4, "a2c": [-1.0] * 4}, None,
                        env_kwargs={"sutton_barto_reward": True})
     report = write_report([load_trial(f) for f in plain + sutton], tmp_path / "report")
@@ -325,10 +325,13 @@ def test_a_seed_given_twice_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match=f"^{first} is given twice on LunarLander-v3"):
         report_folders([first, other, first], out, replays=False)
     assert not out.exists()
-    continuous = make_experiment(tmp_path / "c", "ppo", 42, 100.0, env_kwargs={"continuous": True})
-    report_folders([first, other, continuous], out, replays=False)  # another environment: a seed of its own
+    windy, again = (make_experiment(tmp_path / where, "ppo", 42, 100.0, env_kwargs=kwargs) for where, kwargs in
+                    [("c", {"continuous": True, "gravity": -9.0}), ("d", {"gravity": -9.0, "continuous": True})])
+    with pytest.raises(ConfigError, match="are both PPO seed 42 on LunarLander-v3 continuous=True gravity=-9.0:"):
+        report_folders([first, other, windy, again], out, replays=False)  # the same arguments in another order
+    report_folders([first, other, windy], out, replays=False)  # another environment: a seed of its own
     assert list(load_json(out / "summary.json")["report"]["environments"]) == [
-        "LunarLander-v3", "LunarLander-v3 continuous=True"]
+        "LunarLander-v3", "LunarLander-v3 continuous=True gravity=-9.0"]
 
 # -- the lead: AdaStop's decision first; unequal budgets said, and compared at the common budget --
 

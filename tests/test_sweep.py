@@ -372,7 +372,7 @@ for _ in range(600):  # the workers this cluster starts with, one per CPU
         break
     time.sleep(0.1)
 # Tune holds a trial's CPUs (a placement group) before it starts the trial's actor, on a slow machine seconds before
-held = placement_group([{"CPU": len(prestarted)}])
+held = placement_group([{"CPU": ray.cluster_resources()["CPU"]}])
 ray.get(held.ready())
 time.sleep(2.5)
 remove_placement_group(held)

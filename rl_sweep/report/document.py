@@ -8,7 +8,6 @@ number in ``comparison.json``. Algorithms come in one order throughout
 from __future__ import annotations
 
 import functools
-import json
 import platform
 import tempfile
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ from rl_sweep.report.one_round import one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
 )
-from rl_sweep.report.runs import RunRecord, by_environment, in_report_order, load_run
+from rl_sweep.report.runs import RunRecord, arguments_of, by_environment, in_report_order, load_run
+from rl_sweep.report.across import AcrossEnvironments, compare_across, normalised_scores
 from rl_sweep.report.statistics import (
-    CURVE_REPS, MIN_SEEDS, REPS, AcrossEnvironments, AlgorithmStatistics, Comparison, Improvement, compare,
-    compare_across, final_training_return, learning_curve_area, normalised_scores, steps_to_threshold,
+    CURVE_REPS, MIN_SEEDS, REPS, AlgorithmStatistics, Comparison, Improvement, compare, final_training_return,
+    learning_curve_area, steps_to_threshold,
 )
 from rl_sweep.report.verdict import (
     TRAINING_RETURN, WHY_RETURNS_DIFFER, across_verdict, common_budget_title, evaluation_return, lead, verdict,
@@ -61,12 +61,10 @@ def reproduce_command(runs: list[RunRecord]) -> str:
     environments' runs differ (a preset gives each environment its own) is left to the preset. Runs made with
     different environment arguments get a command for each set (a sweep gives all its runs the same), joined
     by ``; ``."""
-    def arguments(run: RunRecord) -> str:
-        return json.dumps(run.env_kwargs, sort_keys=True)
-
-    sets = list(dict.fromkeys(arguments(r) for r in runs if r.config))
+    sets = list(dict.fromkeys(arguments_of(r) for r in runs if r.config))
     if len(sets) > 1:
-        return "; ".join(reproduce_command([r for r in runs if r.config and arguments(r) == these]) for these in sets)
+        return "; ".join(reproduce_command([r for r in runs if r.config and arguments_of(r) == these])
+                         for these in sets)
     algos = list(dict.fromkeys(r.algo for r in runs))
     seeds = sorted({r.seed for r in runs if r.seed is not None})
     envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))

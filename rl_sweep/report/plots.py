@@ -12,9 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rl_sweep.report.runs import RunRecord  # noqa: E402
-from rl_sweep.report.statistics import (  # noqa: E402
-    CURVE_REPS, AlgorithmStatistics, aggregate_curve, score_profiles,
-)
+from rl_sweep.report.across import score_profiles  # noqa: E402
+from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, aggregate_curve  # noqa: E402
 from rl_sweep.report.verdict import TRAINING_RETURN, evaluation_return  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.

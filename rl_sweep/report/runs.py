@@ -77,21 +77,29 @@ def algorithm_order(found: Iterable[str], preferred: Sequence[str] | None = None
     return [a for a in first if a in found] + sorted(found - set(first))
 
 
+def arguments_of(run: RunRecord) -> str:
+    """A run's environment arguments as one value, whatever their order: two runs with the same value were made
+    with the same arguments."""
+    return json.dumps(run.env_kwargs, sort_keys=True)
+
+
 def environment_names(runs: Iterable[RunRecord]) -> Callable[[RunRecord], str | None]:
     """How the report names each run's environment: by its id, and by its arguments too where the runs of one id
     were made with different ones (``CartPole-v1`` and ``CartPole-v1 sutton_barto_reward=True``), which are then
     compared apart, never as one environment. A run whose folder does not say its arguments goes by its id."""
-    variants: dict[str, list[dict[str, Any]]] = {}
+    from rl_sweep.run.environments import format_kwargs
+
+    variants: dict[str, dict[str, str]] = {}  # per id, each set of arguments (arguments_of) and its name
     for run in runs:
-        if run.env_name and run.config and run.env_kwargs not in variants.setdefault(run.env_name, []):
-            variants[run.env_name].append(run.env_kwargs)
+        if run.env_name and run.config:
+            variants.setdefault(run.env_name, {}).setdefault(
+                arguments_of(run), f"{run.env_name} {format_kwargs(run.env_kwargs)}".rstrip())
 
     def name(run: RunRecord) -> str | None:
-        if len(variants.get(run.env_name or "", [])) <= 1 or not run.config or not run.env_kwargs:
+        named = variants.get(run.env_name or "", {})
+        if len(named) <= 1 or not run.config:
             return run.env_name
-        from rl_sweep.run.environments import format_kwargs
-
-        return f"{run.env_name} {format_kwargs(run.env_kwargs)}"
+        return named[arguments_of(run)]
 
     return name
 

@@ -3,9 +3,8 @@
 Final performance is each run's deterministic evaluation (``final_reward_mean``); learning speed
 comes from the training curve of the metrics JSON. Confidence intervals are 95% stratified
 bootstrap intervals, seeded so that the same runs always give the same report, and are only
-computed with at least ``MIN_SEEDS`` completed runs per algorithm. Across environments, the same
-statistics are computed on normalised scores (:mod:`~rl_sweep.report.normalisation`), each environment
-a task of rliable's (runs x tasks) score matrices.
+computed with at least ``MIN_SEEDS`` completed runs per algorithm. The same statistics across
+environments: :mod:`~rl_sweep.report.across`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from rliable import library as rly
 from rliable import metrics as rl_metrics
 from scipy.stats import trim_mean
 
-from rl_sweep.report.normalisation import Normalisation
 from rl_sweep.report.runs import RunRecord
 
 MIN_SEEDS = 3
@@ -90,70 +88,12 @@ class Comparison:
         return without_missing_intervals(asdict(self))
 
 
-@dataclass
-class AggregateStatistics:
-    """One algorithm across environments, on normalised scores: rliable's aggregates of its (seeds x
-    environments) matrix, intervals only with ``MIN_SEEDS`` seeds or more.
-
-    :param seeds: the completed runs of each environment that enter, the first in seed order: as many as
-        every environment has.
-    """
-
-    seeds: int
-    iqm: float | None = None
-    mean: float | None = None
-    median: float | None = None
-    optimality_gap: float | None = None
-    iqm_ci: Interval | None = None
-    mean_ci: Interval | None = None
-    median_ci: Interval | None = None
-    optimality_gap_ci: Interval | None = None
-
-
-@dataclass
-class AcrossEnvironments:
-    """The comparison across environments, each one a task: per algorithm, and per pair (``"x>y"``, P(X > Y)
-    on each environment averaged over environments).
-
-    :param environments: the tasks, in the score matrices' column order.
-    :param left_out: the environments that are not tasks, and why.
-    :param normalisation: each environment's 0 (random policy) and 1 (reward threshold or best score seen).
-    :param normalised_iqm: per task and algorithm, the IQM of all its completed runs' normalised scores.
-    :param algorithms: those with a completed run on every task.
-    """
-
-    environments: list[str]
-    left_out: dict[str, str]
-    normalisation: dict[str, Normalisation]
-    normalised_iqm: dict[str, dict[str, float | None]]
-    min_seeds_for_intervals: int
-    confidence: float
-    bootstrap_replicates: int
-    algorithms: dict[str, AggregateStatistics]
-    probability_of_improvement: dict[str, Improvement]
-
-    def to_json(self) -> dict[str, Any]:
-        """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
-        return without_missing_intervals(asdict(self))
-
-
 def without_missing_intervals(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` without the intervals of its ``algorithms`` that were not computed."""
     for stats in document["algorithms"].values():
         for key in [k for k, v in stats.items() if k.endswith("_ci") and v is None]:
             del stats[key]
     return document
-
-
-@dataclass
-class Profile:
-    """A performance profile: the fraction of runs (all seeds on all tasks) whose normalised score is above
-    each ``tau``, with its 95% bootstrap band (``MIN_SEEDS`` seeds or more)."""
-
-    taus: np.ndarray
-    fraction: np.ndarray
-    low: np.ndarray | None = None
-    high: np.ndarray | None = None
 
 
 @dataclass
@@ -193,7 +133,7 @@ def learning_curve_area(run: RunRecord) -> float | None:
 
 
 @contextmanager
-def _seeded_bootstrap() -> Iterator[None]:
+def seeded_bootstrap() -> Iterator[None]:
     """rliable's bootstraps, seeded: the same runs give the same report."""
     # rliable's StratifiedBootstrap draws from NumPy's global RNG whatever random_state says, so the
     # global state is seeded here and put back afterwards.
@@ -210,7 +150,7 @@ def _seeded_bootstrap() -> Iterator[None]:
 
 def _bootstrap(score_dict: dict[str, Any], func, reps: int) -> dict[str, np.ndarray]:
     """rliable's stratified-bootstrap 95% intervals, seeded."""
-    with _seeded_bootstrap():
+    with seeded_bootstrap():
         _, intervals = rly.get_interval_estimates(score_dict, func, reps=reps, confidence_interval_size=CONFIDENCE,
                                                   random_state=np.random.RandomState(0))
     return intervals
@@ -225,7 +165,7 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _aggregates(gamma: float) -> Callable[[np.ndarray], np.ndarray]:
+def aggregates(gamma: float) -> Callable[[np.ndarray], np.ndarray]:
     """IQM, mean, median and optimality gap (below ``gamma``) of a (runs x tasks) score matrix."""
     return lambda s: np.array([rl_metrics.aggregate_iqm(s), rl_metrics.aggregate_mean(s),
                                rl_metrics.aggregate_median(s), rl_metrics.aggregate_optimality_gap(s, gamma=gamma)])
@@ -248,7 +188,7 @@ def algorithm_statistics(runs: list[RunRecord], threshold: float | None, reps: i
     stats.iqm = float(rl_metrics.aggregate_iqm(scores))
     stats.optimality_gap = float(rl_metrics.aggregate_optimality_gap(scores, gamma=gap_threshold))
     if len(done) >= MIN_SEEDS:
-        intervals = bootstrap_intervals(scores, _aggregates(gap_threshold), reps)
+        intervals = bootstrap_intervals(scores, aggregates(gap_threshold), reps)
         stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = intervals
     stats.steps_to_threshold = {r.name: steps_to_threshold(r) for r in done}
     reached = [v for v in stats.steps_to_threshold.values() if v is not None]
@@ -312,6 +252,7 @@ def aggregate_curve(runs: list[RunRecord], reps: int = CURVE_REPS) -> Curve | No
 def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS) -> Comparison:
     """Every statistic of the report on the runs of one ``environment``, per algorithm and per pair of algorithms.
 
+    :param environment: the environment's name in the report (None: the runs do not say it).
     :param reps: bootstrap replicates of each confidence interval.
     """
     algos = list(dict.fromkeys(r.algo for r in runs))
@@ -331,75 +272,3 @@ def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS) ->
         },
         eval_episodes=sorted({r.eval_episodes for r in runs if r.eval_episodes}),
     )
-
-
-def normalised_scores(by_env: dict[str, list[RunRecord]],
-                      normalisation: dict[str, Normalisation]) -> dict[str, np.ndarray]:
-    """Per algorithm, its (seeds x environments) matrix of normalised final scores, one column for each
-    environment of ``normalisation``: the completed runs of each environment in seed order, the first n of
-    them, n the smallest count across environments (rliable needs as many runs in every column). An
-    algorithm without a completed run on one of the environments has none."""
-    envs = list(normalisation)
-    algos = list(dict.fromkeys(r.algo for env in envs for r in by_env[env]))
-    scores = {}
-    for algo in algos:
-        columns = []
-        for env in envs:
-            done = sorted((r for r in by_env[env] if r.algo == algo and r.completed), key=lambda r: r.seed or 0)
-            columns.append([normalisation[env].normalise(r.final_reward) for r in done])
-        if seeds := min(len(column) for column in columns):
-            scores[algo] = np.array([column[:seeds] for column in columns], dtype=float).T
-    return scores
-
-
-def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, Normalisation | None],
-                   reps: int = REPS) -> AcrossEnvironments:
-    """Every statistic across environments, on normalised scores (the optimality gap below 1), per algorithm
-    and per pair of algorithms. An environment without a normalisation (no completed run), or whose 1 is
-    not above its 0, is no task.
-
-    :param normalisation: how each environment's scores are normalised.
-    """
-    left_out = {env: "no completed run" if n is None else "its reference is not above the random score"
-                for env, n in normalisation.items() if n is None or n.reference <= n.random_score}
-    tasks = {env: n for env, n in normalisation.items() if n is not None and env not in left_out}
-    scores = normalised_scores(by_env, tasks)
-    algorithms = {}
-    for algo, matrix in scores.items():
-        stats = AggregateStatistics(seeds=len(matrix))
-        stats.iqm, stats.mean, stats.median, stats.optimality_gap = _aggregates(1.0)(matrix).tolist()
-        if len(matrix) >= MIN_SEEDS:
-            stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = bootstrap_intervals(
-                matrix, _aggregates(1.0), reps)
-        algorithms[algo] = stats
-    return AcrossEnvironments(
-        environments=list(tasks),
-        left_out=left_out,
-        normalisation={env: n for env, n in normalisation.items() if n is not None},
-        normalised_iqm={env: {algo: _normalised_iqm([r for r in by_env[env] if r.algo == algo], n)
-                              for algo in dict.fromkeys(r.algo for r in by_env[env])}
-                        for env, n in tasks.items()},
-        min_seeds_for_intervals=MIN_SEEDS,
-        confidence=CONFIDENCE,
-        bootstrap_replicates=reps,
-        algorithms=algorithms,
-        probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
-                                    for x, y in itertools.combinations(scores, 2)},
-    )
-
-
-def _normalised_iqm(runs: list[RunRecord], normalisation: Normalisation) -> float | None:
-    finals = [normalisation.normalise(r.final_reward) for r in runs if r.completed]
-    return float(rl_metrics.aggregate_iqm(np.array(finals).reshape(-1, 1))) if finals else None
-
-
-def score_profiles(scores: dict[str, np.ndarray], reps: int = CURVE_REPS) -> dict[str, Profile]:
-    """rliable's performance profiles of normalised score matrices, from below the lowest score (and 0) to
-    above the highest (and 1); a band only for algorithms with ``MIN_SEEDS`` seeds or more."""
-    every = np.concatenate([m.ravel() for m in scores.values()])
-    taus = np.linspace(min(0.0, every.min()), max(1.0, every.max()) * 1.05, 101)
-    with _seeded_bootstrap():
-        fractions, bands = rly.create_performance_profile(scores, taus, reps=reps,
-                                                          confidence_interval_size=CONFIDENCE)
-    return {algo: Profile(taus, fractions[algo], *(bands[algo] if len(matrix) >= MIN_SEEDS else (None, None)))
-            for algo, matrix in scores.items()}

@@ -11,7 +11,8 @@ from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
 from rl_sweep.report.one_round import MIN_TEST_SEEDS
 from rl_sweep.report.runs import RunRecord
-from rl_sweep.report.statistics import MIN_SEEDS, AcrossEnvironments, Comparison, Improvement
+from rl_sweep.report.across import AcrossEnvironments
+from rl_sweep.report.statistics import MIN_SEEDS, Comparison, Improvement
 from rl_sweep.text import WHY_RETURNS_DIFFER
 
 # The two returns the report sets side by side, each always named with its policy.
