@@ -37,10 +37,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_moto() -> tuple[subprocess.Popen, int]:
+def start_moto(log) -> tuple[subprocess.Popen, int]:
+    """moto's server on a free port, one line per request in ``log``, with the benchmark's bucket."""
     port = free_port()
     server = subprocess.Popen([BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(300):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -65,6 +66,13 @@ def sweep(results_dir: str, name: str, args: argparse.Namespace) -> float:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, **CREDENTIALS})
     return time.perf_counter() - started
+
+
+def moto_counters(server: subprocess.Popen, log_path: str) -> tuple[int, float]:
+    """Requests moto's server has answered so far (its log's lines, some coloured) and its CPU seconds."""
+    requests = sum(line.startswith("127.0.0.1 - - [") for line in Path(log_path).read_text(errors="replace").splitlines())
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rpartition(")")[2].split()
+    return requests, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def storage_figures(port: int, name: str) -> tuple[float, float]:
@@ -93,20 +101,28 @@ def main() -> None:
     parser.add_argument("--checkpoint-interval", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    server, port = start_moto()
     times: dict[str, list[float]] = {"local": [], "s3": []}
-    try:
-        with tempfile.TemporaryDirectory() as local_root:
+    requests, cpu = [], []  # per S3 sweep: requests to moto, moto's CPU seconds
+    with tempfile.TemporaryDirectory() as local_root:
+        log_path = f"{local_root}/moto.log"
+        with open(log_path, "w") as log:
+            server, port = start_moto(log)
+        try:
             for i in range(args.repeats):
                 where = {"local": (local_root, f"local{i}"),
                          "s3": (f"s3://{BUCKET}/r{i}?scheme=http&endpoint_override=127.0.0.1:{port}", f"s3{i}")}
                 # Local first, then S3 first, and so on: a machine that speeds up or slows down during the pairs
                 # favours neither side.
                 for side in (("local", "s3") if i % 2 == 0 else ("s3", "local")):
+                    before = moto_counters(server, log_path)
                     times[side].append(sweep(*where[side], args))
-        uploaded, stored = storage_figures(port, "r0")
-    finally:
-        server.kill()
+                    if side == "s3":
+                        after = moto_counters(server, log_path)
+                        requests.append(after[0] - before[0])
+                        cpu.append(after[1] - before[1])
+            uploaded, stored = storage_figures(port, "r0")
+        finally:
+            server.kill()
     local, remote = statistics.median(times["local"]), statistics.median(times["s3"])
     trials = len(args.algos) * args.seeds
     print(f"Storage overhead, {date.today()}, {os.cpu_count()} CPUs: {trials} trials ({' '.join(args.algos)} x "
@@ -119,6 +135,8 @@ def main() -> None:
     # Each pair ran back to back: its ratio is less moved by the machine's speed drifting between pairs.
     pairs = [on_s3 / on_disk for on_disk, on_s3 in zip(times["local"], times["s3"])]
     print(f"each pair's ratio: {', '.join(f'{r:.3f}' for r in pairs)} (median {statistics.median(pairs):.3f})")
+    print(f"requests to S3 per sweep: {statistics.median(requests):.0f} (median of {', '.join(map(str, requests))}); "
+          f"moto's CPU per sweep: {statistics.median(cpu):.1f} s, on the CPUs the trials use (a cloud store's is not)")
     print(f"bytes written to S3 per trial checkpoint: {uploaded / 1024:.1f} KiB uploaded "
           f"(every changed file: checkpoint zip, metrics JSON, logs), {stored / 1024:.1f} KiB stored at the end")
 
