@@ -8,8 +8,9 @@ the ceiling this machine allows, so that the sweep's own overhead reads apart fr
     python benchmarks/sweep_speedup.py --fixed-cost          # a sweep's fixed cost: 2 runs of 4,096 steps
 
 --fixed-cost times ``rl-sweep --algos ppo --seeds 2 --timesteps 4096`` (as it is, without replays, and
-without replays or dashboard) against the same 2 runs as plain rl-train processes at once, in rounds,
-and prints every time and the medians of --repeat rounds: what a sweep costs beyond its runs.
+without replays or dashboard; and without replays on a Ray cluster started beforehand, ``--address``)
+against the same 2 runs as plain rl-train processes at once, in rounds, and prints every time and the
+medians of --repeat rounds: what a sweep costs beyond its runs.
 
 Both sides run as a user runs them, as subprocesses, from process start to exit (Python and
 Ray start-up included), in fresh temporary folders. Also checks that both produced the same
@@ -21,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from datetime import date
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+STANDING = "--no-replays on a running cluster"
 
 
 def timed(command: list[str], cwd: Path) -> float:
@@ -54,6 +58,56 @@ def final_rewards(runs: Path) -> dict[str, float]:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StandingCluster:
+    """A local Ray cluster of ``cpus`` started before a sweep, as a user starts one (``ray start --head``), in
+    its own mount namespace so that all of it can be stopped by PID (never ``ray stop``, which would stop every
+    Ray process on the machine). ``env``: what a client needs to connect (the cluster's token)."""
+
+    def __init__(self, cpus: int, temp_dir: Path) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+        command = [str(BIN / "ray"), "start", "--block", "--head", "--port", str(self.port), "--num-cpus", str(cpus),
+                   "--temp-dir", str(temp_dir), "--node-ip-address", "127.0.0.1", "--include-dashboard=false",
+                   "--disable-usage-stats"]
+        self.node = subprocess.Popen(["unshare", "-m", *command], env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        ready = f"import ray; ray.init(address='127.0.0.1:{self.port}'); assert ray.cluster_resources()['CPU'] == {cpus}"
+        for _ in range(60):
+            if subprocess.run([sys.executable, "-c", ready], env=self.env, capture_output=True).returncode == 0:
+                return
+            time.sleep(1)
+        self.stop()
+        raise TimeoutError("the Ray cluster did not start")
+
+    def stop(self) -> None:
+        namespace = os.readlink(f"/proc/{self.node.pid}/ns/mnt")
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and os.readlink(entry / "ns/mnt") == namespace:
+                    os.kill(int(entry.name), 9)
+            except OSError:
+                pass
+        self.node.wait(timeout=30)
+
+
+def on_standing_cluster(command: list[str], cwd: Path) -> float:
+    """``command`` timed on a cluster of 2 CPUs started (and stopped) outside the time."""
+    cluster = StandingCluster(2, cwd / "ray")
+    try:
+        started = time.perf_counter()
+        subprocess.run([*command, "--address", f"127.0.0.1:{cluster.port}"], cwd=cwd, check=True, env=cluster.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - started
+    finally:
+        cluster.stop()
+
+
 def fixed_cost(repeat: int) -> None:
     """The sweep's cost beyond its runs: rl-sweep of 2 short runs against the same runs as plain processes."""
     import statistics
@@ -62,12 +116,14 @@ def fixed_cost(repeat: int) -> None:
     runs = [[str(BIN / "rl-train"), "--algo", "ppo", "--seed", str(seed), *common] for seed in (42, 43)]
     sweep = [str(BIN / "rl-sweep"), "--algos", "ppo", "--seeds", "2", *common, "--name", "bench"]
     modes = {"plain": None, "rl-sweep": sweep, "rl-sweep --no-replays": [*sweep, "--no-replays"],
-             "rl-sweep --no-replays --no-dashboard": [*sweep, "--no-replays", "--no-dashboard"]}
+             "rl-sweep --no-replays --no-dashboard": [*sweep, "--no-replays", "--no-dashboard"],
+             STANDING: [*sweep, "--no-replays"]}
     rows: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(repeat):
         for mode, command in modes.items():
             with tempfile.TemporaryDirectory() as folder:
                 rows[mode].append(timed_concurrently(runs, Path(folder), 2) if command is None
+                                  else on_standing_cluster(command, Path(folder)) if mode == STANDING
                                   else timed(command, Path(folder)))
     print(f"a sweep's fixed cost, {date.today()}, {os.cpu_count()} CPUs: 2 PPO runs of 4,096 steps, "
           f"median of {repeat} rounds")
