@@ -249,6 +249,22 @@ def test_scores_are_normalised_between_a_random_policy_and_the_threshold(two_env
     assert "| CartPole-v1 |" in markdown and "PPO normalised IQM" in markdown and "performance_profiles.png" in markdown
 
 
+def test_an_environment_this_machine_cannot_make_is_left_out_across_environments_saying_why(tmp_path):
+    """Runs of a user's environment whose module does not import where the report is written: the environment
+    keeps its section, and the comparison across environments goes on without it, saying why."""
+    gone = "rl_sweep_absent_module:Gone-v0"
+    folders = make_runs(tmp_path, "CartPole-v1", CARTPOLE, 475.0) + make_runs(tmp_path, gone, CARTPOLE, None)
+    report = write_report([load_trial(f) for f in folders], tmp_path / "report")
+    assert list(report["environments"]) == ["CartPole-v1", gone]
+    across = report["across_environments"]
+    assert across["environments"] == ["CartPole-v1"] and list(across["normalisation"]) == ["CartPole-v1"]
+    why = across["left_out"][gone]
+    assert why.startswith("its 0, a random policy's score, cannot be measured here (cannot create environment")
+    assert "No module named 'rl_sweep_absent_module'" in why
+    assert f"{gone} is left out of the comparison across environments: {why}." in across["verdict"]
+    assert f"## {gone}\n" in (tmp_path / "report" / "report.md").read_text()
+
+
 def test_a_sweep_across_environments_reports_from_remote_storage_and_its_trial_records(tmp_path):
     """Trial names with their environment (``Acrobot-v1/a2c_seed2``), a run that left no files, an environment
     without a threshold, evaluation episodes cut at the step limit; the runs in storage, not on this disk."""

@@ -98,14 +98,17 @@ def normalised_scores(by_env: dict[str, list[RunRecord]],
 
 
 def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, Normalisation | None],
-                   reps: int = REPS) -> AcrossEnvironments:
+                   unmeasured: dict[str, str] | None = None, reps: int = REPS) -> AcrossEnvironments:
     """Every statistic across environments, on normalised scores (the optimality gap below 1), per algorithm
-    and per pair of algorithms. An environment without a normalisation (no completed run), or whose 1 is
-    not above its 0, is no task.
+    and per pair of algorithms. An environment without a normalisation (no completed run, or ``unmeasured``),
+    or whose 1 is not above its 0, is no task.
 
     :param normalisation: how each environment's scores are normalised.
+    :param unmeasured: the environments whose normalisation could not be measured, and why.
     """
-    left_out = {env: "no completed run" if n is None else "its reference is not above the random score"
+    unmeasured = unmeasured or {}
+    left_out = {env: unmeasured.get(env) or ("no completed run" if n is None
+                                             else "its reference is not above the random score")
                 for env, n in normalisation.items() if n is None or n.reference <= n.random_score}
     tasks = {env: n for env, n in normalisation.items() if n is not None and env not in left_out}
     scores = normalised_scores(by_env, tasks)

@@ -23,7 +23,7 @@ from rl_sweep.report.blocks import (
     Block, Code, Heading, Image, Paragraph, Table, Video, estimate, num, steps_span, to_html, to_markdown,
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
-from rl_sweep.report.normalisation import measure_normalisation
+from rl_sweep.report.normalisation import measure_normalisations
 from rl_sweep.report.one_round import one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
@@ -328,8 +328,7 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         parts = {env: environment_report(env_runs, env, out_dir, f"_{env_folder(env)}", reps,
                                          replayed(env_runs, env_folder(env)))
                  for env, env_runs in groups.items()}
-        across = compare_across(groups, {env: measure_normalisation(env_runs)
-                                         for env, env_runs in groups.items()}, reps)
+        across = compare_across(groups, *measure_normalisations(groups), reps)
         scores = normalised_scores(groups, {env: across.normalisation[env] for env in across.environments})
         if scores:
             plots.performance_profiles(scores, out_dir / PROFILES, min(reps, CURVE_REPS))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rl_sweep.errors import EnvCreationError
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.evaluation import evaluate_random
@@ -58,3 +59,18 @@ def measure_normalisation(runs: list[RunRecord]) -> Normalisation | None:
     if threshold is not None:
         return Normalisation(random_score, evaluations, threshold, THRESHOLD)
     return Normalisation(random_score, evaluations, max(r.final_reward for r in done), BEST_SEEN)
+
+
+def measure_normalisations(by_env: dict[str, list[RunRecord]]) -> tuple[dict[str, Normalisation | None],
+                                                                         dict[str, str]]:
+    """Each environment's normalisation (:func:`measure_normalisation`; None where it cannot be measured), and
+    why it cannot for the environments this machine cannot make (a user's environment whose module is not
+    importable here): such an environment is left out of the comparison across environments, not the report."""
+    normalisation, unmeasured = {}, {}
+    for env, runs in by_env.items():
+        try:
+            normalisation[env] = measure_normalisation(runs)
+        except EnvCreationError as exc:
+            normalisation[env] = None
+            unmeasured[env] = f"its 0, a random policy's score, cannot be measured here ({exc})"
+    return normalisation, unmeasured
