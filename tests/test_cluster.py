@@ -264,18 +264,30 @@ def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_e
     assert cluster.read_json("team/sweeps/same/summary.json")["status"] == "completed"
 
 
-def test_a_trial_on_s3_set_aside_in_storage_as_on_a_local_disk(cluster, monkeypatch):
-    """A resumed trial's abandoned future, and a trial restarted from scratch: storage keeps under the run's
-    names only what the run has, and moves the rest whole to an earlier_{time}_{folder} sibling."""
-    import rl_sweep
+def s3_storage(cluster, monkeypatch, prefix: str):
+    """The ``Storage`` of ``prefix`` in the cluster's S3, its credentials set for this test."""
     from rl_sweep.storage import Storage
 
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    storage = Storage(cluster.uri("aside"))
-    config = {"run": {"algo": "a2c", "seed": 5, "env_name": "CartPole-v1", "total_timesteps": 600,
-                      "checkpoint_interval": 100, "eval_episodes": 1, "output_dir": "unused",
-                      "folder": "sweeps/x/a2c_seed5"}, "storage": storage.location}
+    return Storage(cluster.uri(prefix))
+
+
+def trial_config(storage, algo: str, seed: int, timesteps: int, folder: str) -> dict:
+    """A ``RunTrainable``'s config as a sweep gives it: a small CartPole-v1 run, its files in ``folder`` of
+    ``storage``."""
+    return {"run": {"algo": algo, "seed": seed, "env_name": "CartPole-v1", "total_timesteps": timesteps,
+                    "checkpoint_interval": 100, "eval_episodes": 1, "output_dir": "unused", "folder": folder},
+            "storage": storage.location}
+
+
+def test_a_trial_on_s3_set_aside_in_storage_as_on_a_local_disk(cluster, monkeypatch):
+    """A resumed trial's abandoned future, and a trial restarted from scratch: storage keeps under the run's
+    names only what the run has, and moves the rest whole to an earlier_{time}_{folder} sibling."""
+    import rl_sweep
+
+    storage = s3_storage(cluster, monkeypatch, "aside")
+    config = trial_config(storage, "a2c", 5, 600, "sweeps/x/a2c_seed5")
 
     def stored() -> tuple[list[str], list[str]]:
         files = storage.files("sweeps/x")
@@ -308,22 +320,15 @@ def test_a_trial_on_s3_set_aside_in_storage_as_on_a_local_disk(cluster, monkeypa
     assert "checkpoint_300.zip" in storage.files("sweeps/x", earlier)
 
 
-
 def test_a_trial_on_s3_bookmarks_in_tune_now_and_then_and_names_only_zips_in_storage(cluster, monkeypatch):
     """On remote storage a step's files go up while the next step trains, and the trial asks Tune for a
     checkpoint (a name of its zip) at its first and last step and at most every BOOKMARK_PERIOD seconds between:
     when Tune saves one, the zip it names is in storage."""
     import rl_sweep
-    from rl_sweep.storage import Storage
     from rl_sweep.sweep.trainable import BOOKMARK_PERIOD, IN_STORAGE
 
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    storage = Storage(cluster.uri("marks"))
-    config = {"run": {"algo": "ppo", "seed": 3, "env_name": "CartPole-v1", "total_timesteps": 500,
-                      "checkpoint_interval": 100, "eval_episodes": 1, "output_dir": "unused",
-                      "folder": "sweeps/y/ppo_seed3"}, "storage": storage.location}
-    trial = rl_sweep.RunTrainable(config=config)
+    storage = s3_storage(cluster, monkeypatch, "marks")
+    trial = rl_sweep.RunTrainable(config=trial_config(storage, "ppo", 3, 500, "sweeps/y/ppo_seed3"))
     asked = []
     while True:
         result = trial.train()
@@ -345,9 +350,7 @@ def test_storage_writes_each_small_file_in_one_request_and_still_fails_where_it_
     to a bucket that does not exist still fails, at the write (pyarrow's open is delayed to the close)."""
     from rl_sweep.storage import Storage
 
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    storage = Storage(cluster.uri("whole"))
+    storage = s3_storage(cluster, monkeypatch, "whole")
     storage.write_bytes(b"0123456789" * 10_000, "a", "results.json")
     storage.upload(Path(__file__), "a", "copied.py")
     for key in ("whole/a/results.json", "whole/a/copied.py"):
