@@ -176,3 +176,19 @@ def test_a_signal_during_evaluation_stops_the_run_with_exit_7_its_checkpoint_sav
     run = results(out, "a2c_seed42")
     assert run["metadata"]["status"] == "interrupted" and run["metrics"]["final_reward_mean"] is None
     assert read_state(out / "checkpoint_200.zip").step == 200
+
+
+def test_the_random_policy_samples_one_action_per_environment_whatever_the_observation():
+    """The normalisation's random policy, as SB3's evaluate_policy calls it: one flag per environment in
+    episode_start; a dict observation (two keys here, of one environment) is not a count of environments."""
+    import gymnasium as gym
+    import numpy as np
+
+    from rl_sweep.run.evaluation import UniformRandom
+
+    policy = UniformRandom(gym.spaces.Discrete(4), seed=0)
+    observation = {"position": np.zeros((1, 2)), "velocity": np.zeros((1, 2))}
+    actions, _ = policy.predict(observation, episode_start=np.ones(1, dtype=bool))
+    assert actions.shape == (1,)
+    actions, _ = policy.predict(np.zeros((3, 8)), episode_start=np.ones(3, dtype=bool))
+    assert actions.shape == (3,) and all(0 <= a < 4 for a in actions)

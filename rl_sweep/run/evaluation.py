@@ -39,7 +39,10 @@ class UniformRandom:
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, None]:
-        return np.array([self.action_space.sample() for _ in range(len(observation))]), None
+        # One action per environment: evaluate_policy passes a flag per environment in episode_start (a dict
+        # observation's length is its number of keys).
+        count = len(episode_start) if episode_start is not None else len(observation)
+        return np.array([self.action_space.sample() for _ in range(count)]), None
 
 
 def evaluate(model: OnPolicyAlgorithm, env_name: str, seed: int, episodes: int,
