@@ -26,22 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.errors import INTERRUPTIONS, DiskFullError, ExitCode, Interrupted, PipelineError
 from rl_sweep.numerics import pin, pinning, unpin
 from rl_sweep.logs import PROGRESS_LINE, attach_file_log, detach_file_log, file_stamp, utc_now
 from rl_sweep.run.algorithms import check_settings, create_model, training_loss
-from rl_sweep.run.checkpoints import (
-    CheckpointContents, CheckpointList, RunState, inspect_checkpoint, load_checkpoint, save_checkpoint,
-    step_from_filename,
-)
+from rl_sweep.run.checkpoints import CheckpointList, RunState, inspect_checkpoint, save_checkpoint
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs, make_training_env
 from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
 from rl_sweep.run.replay import restore
+from rl_sweep.run.resume import resume
 from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
 from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results
 from rl_sweep.run.seeding import check_conda_env, set_seed
@@ -118,7 +115,7 @@ class TrainingRun:
                       self.env.observation_space, self.env.action_space)
             replay_until = 0
             if checkpoint is not None:
-                self.model, state = self._resume(checkpoint)
+                self.model, state = resume(checkpoint, config, self.env, self.run_id, self._pinning, self._warn)
                 self.checkpoints = CheckpointList.existing(self.output_dir, state.step, self.run_id)
                 if checkpoint.rollout_start is not None and state.step < config.total_timesteps:
                     restore(self.model, checkpoint.rollout_start)  # back to its rollout's start, exactly
@@ -180,45 +177,6 @@ class TrainingRun:
         if conda_env is None:
             log.warning("no conda environment is active (expected %r); running in the current Python "
                         "environment", config.conda_env)
-
-    def _resume(self, checkpoint: CheckpointContents) -> tuple[OnPolicyAlgorithm, RunState]:
-        config, path, state = self.config, checkpoint.path, checkpoint.state
-        model = load_checkpoint(checkpoint, config.algo, self.env, config.settings)
-        step = model.num_timesteps
-        log.info("Resuming from checkpoint: %s (step %d)", path, step)
-        named = step_from_filename(path)
-        if named is not None and named != step:
-            self._warn(f"checkpoint file name says step {named} but it holds step {step}; "
-                       f"continuing from step {step}")
-        if not checkpoint.has_manifest:
-            self._warn(f"{path} has no integrity manifest (written before rl-sweep had them, or a plain SB3 zip): "
-                       "damage or tampering cannot be detected (it was still loaded without unpickling)")
-        if state is None:
-            self._warn(f"{path} carries no rl-sweep run state: its algorithm cannot be verified "
-                       "and episode statistics restart from zero")
-            state = RunState(config.algo, config.env_name, config.seed, step, run_id=self.run_id,
-                             env_kwargs=config.env_kwargs, numerics=self._pinning)
-        elif state.seed != config.seed or state.env_name != config.env_name:
-            self._warn(f"checkpoint was trained with seed {state.seed} on {state.env_name}; "
-                       f"this run continues it with seed {config.seed} on {config.env_name}")
-        if state.numerics is not None and state.numerics != self._pinning:
-            self._warn(f"checkpoint was trained with numerics {state.numerics}; this run continues it with "
-                       f"{self._pinning}: it will not go on as it would have")
-        if state.env_kwargs != config.env_kwargs:
-            changed = sorted(key for key in {*state.env_kwargs, *config.env_kwargs}
-                             if state.env_kwargs.get(key, "unset") != config.env_kwargs.get(key, "unset"))
-            self._warn(f"checkpoint was trained with environment arguments "
-                       f"{format_kwargs(state.env_kwargs) or 'none'}; this run continues it with "
-                       f"{format_kwargs(config.env_kwargs) or 'none'} "
-                       f"(changed: {', '.join(changed)})")
-        if step >= config.total_timesteps:
-            log.info("checkpoint already holds %d of %d steps: finalising only", step, config.total_timesteps)
-        elif checkpoint.rollout_start is None:
-            self._warn(f"{path} holds no state of its rollout (written before rl-sweep kept one, or a plain SB3 "
-                       "zip): the run goes on, but not as it would have without the interruption")
-            # Fresh randomness for the rest of the run, the same on every resume from this step.
-            model.set_random_seed(config.seed + step)
-        return model, state
 
     # -- training --------------------------------------------------------------------------
 
