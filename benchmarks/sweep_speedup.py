@@ -77,22 +77,39 @@ class StandingCluster:
                    "--disable-usage-stats"]
         self.node = subprocess.Popen(["unshare", "-m", *command], env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        ready = f"import ray; ray.init(address='127.0.0.1:{self.port}'); assert ray.cluster_resources()['CPU'] == {cpus}"
-        for _ in range(60):
+        ready = (f"import ray; ray.init(address='127.0.0.1:{self.port}'); "
+                 f"assert ray.cluster_resources()['CPU'] == {cpus}")
+        self.namespace = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.node.poll() is None:
             if subprocess.run([sys.executable, "-c", ready], env=self.env, capture_output=True).returncode == 0:
-                return
+                self.namespace = self.own_namespace()
+                if self.namespace:
+                    return
+                break
             time.sleep(1)
         self.stop()
-        raise TimeoutError("the Ray cluster did not start")
+        raise RuntimeError("the Ray cluster did not start in a mount namespace of its own")
+
+    def own_namespace(self) -> str | None:
+        """The node's mount namespace while its ``ray start`` runs, if it is not this process's (None otherwise)."""
+        if self.node.poll() is not None:  # ended (and reaped): its PID may be another process's
+            return None
+        namespace = os.readlink(f"/proc/{self.node.pid}/ns/mnt")
+        return namespace if namespace != os.readlink("/proc/self/ns/mnt") else None
 
     def stop(self) -> None:
-        namespace = os.readlink(f"/proc/{self.node.pid}/ns/mnt")
-        for entry in Path("/proc").iterdir():
+        """SIGKILL every process in the node's own mount namespace: the node, and only it."""
+        namespace = self.namespace or self.own_namespace()
+        for entry in Path("/proc").iterdir() if namespace else ():
             try:
-                if entry.name.isdigit() and os.readlink(entry / "ns/mnt") == namespace:
-                    os.kill(int(entry.name), 9)
+                pid = int(entry.name) if entry.name.isdigit() else os.getpid()
+                if pid != os.getpid() and os.readlink(entry / "ns/mnt") == namespace:
+                    os.kill(pid, 9)
             except OSError:
                 pass
+        if self.node.poll() is None:
+            self.node.kill()
         self.node.wait(timeout=30)
 
 

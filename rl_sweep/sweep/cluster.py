@@ -30,7 +30,8 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 # Tune copies its whole state (each trial's result log, parameters, events file, with folder markers on S3) to
 # storage every 10 s by default: every 30 s makes a quarter fewer requests for a short sweep on S3. A driver
 # killed outright then restores Tune's view of up to 30 s before (each run's own files in storage are current);
-# on a local folder, Tune's state is saved at every other checkpoint anyway (num_to_keep=2).
+# on a local folder, Tune's state is saved at every other checkpoint anyway (num_to_keep=2). A resumed sweep keeps
+# the period it started with: Tune restores it with its state.
 os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "30")
 
 log = logging.getLogger("rl_sweep.sweep")
