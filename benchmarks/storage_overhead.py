@@ -70,7 +70,8 @@ def sweep(results_dir: str, name: str, args: argparse.Namespace) -> float:
 
 def moto_counters(server: subprocess.Popen, log_path: str) -> tuple[int, float]:
     """Requests moto's server has answered so far (its log's lines, some coloured) and its CPU seconds."""
-    requests = sum(line.startswith("127.0.0.1 - - [") for line in Path(log_path).read_text(errors="replace").splitlines())
+    lines = Path(log_path).read_text(errors="replace").splitlines()
+    requests = sum(line.startswith("127.0.0.1 - - [") for line in lines)
     fields = Path(f"/proc/{server.pid}/stat").read_text().rpartition(")")[2].split()
     return requests, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

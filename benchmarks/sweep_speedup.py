@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,13 +31,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+from storage_overhead import free_port
+
 BIN = Path(sys.executable).parent
 STANDING = "--no-replays on a running cluster"
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
 
 
@@ -58,16 +59,10 @@ def final_rewards(runs: Path) -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class StandingCluster:
     """A local Ray cluster of ``cpus`` started before a sweep, as a user starts one (``ray start --head``), in
-    its own mount namespace so that all of it can be stopped by PID (never ``ray stop``, which would stop every
-    Ray process on the machine). ``env``: what a client needs to connect (the cluster's token)."""
+    its own mount namespace so that all of it can be stopped by PID (not by Ray's own stop command, which would
+    stop every Ray process on the machine). ``env``: what a client needs to connect (the cluster's token)."""
 
     def __init__(self, cpus: int, temp_dir: Path) -> None:
         self.port = free_port()
@@ -102,10 +97,11 @@ class StandingCluster:
         """SIGKILL every process in the node's own mount namespace: the node, and only it."""
         namespace = self.namespace or self.own_namespace()
         for entry in Path("/proc").iterdir() if namespace else ():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
             try:
-                pid = int(entry.name) if entry.name.isdigit() else os.getpid()
-                if pid != os.getpid() and os.readlink(entry / "ns/mnt") == namespace:
-                    os.kill(pid, 9)
+                if os.readlink(entry / "ns/mnt") == namespace:
+                    os.kill(int(entry.name), 9)
             except OSError:
                 pass
         if self.node.poll() is None:
@@ -117,10 +113,7 @@ def on_standing_cluster(command: list[str], cwd: Path) -> float:
     """``command`` timed on a cluster of 2 CPUs started (and stopped) outside the time."""
     cluster = StandingCluster(2, cwd / "ray")
     try:
-        started = time.perf_counter()
-        subprocess.run([*command, "--address", f"127.0.0.1:{cluster.port}"], cwd=cwd, check=True, env=cluster.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - started
+        return timed([*command, "--address", f"127.0.0.1:{cluster.port}"], cwd, cluster.env)
     finally:
         cluster.stop()
 

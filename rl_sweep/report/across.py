@@ -107,8 +107,8 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
     :param unmeasured: the environments whose normalisation could not be measured, and why.
     """
     unmeasured = unmeasured or {}
-    left_out = {env: unmeasured.get(env) or ("no completed run" if n is None
-                                             else "its reference is not above the random score")
+    left_out = {env: unmeasured.get(env, "no completed run") if n is None
+                else "its reference is not above the random score"
                 for env, n in normalisation.items() if n is None or n.reference <= n.random_score}
     tasks = {env: n for env, n in normalisation.items() if n is not None and env not in left_out}
     scores = normalised_scores(by_env, tasks)
