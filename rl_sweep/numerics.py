@@ -40,15 +40,16 @@ def pinning(torch_threads: int) -> dict[str, Any]:
 
 
 def cpu() -> dict[str, Any]:
-    """The CPU's model and the instruction sets among ``INSTRUCTION_SETS`` it has (Linux; empty elsewhere)."""
-    model, flags = "unknown", set()
+    """The CPU's model, its vendor (MKL documents its pinned paths for Intel's CPUs only: see docs/numerics.md)
+    and the instruction sets among ``INSTRUCTION_SETS`` it has (Linux; unknown and empty elsewhere)."""
+    first = {"model name": "unknown", "vendor_id": "unknown", "flags": ""}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
+            if first.get(key.strip()) in ("unknown", ""):
+                first[key.strip()] = value.strip()
     except OSError:
         pass
-    return {"cpu": model, "instruction_sets": [name for name in INSTRUCTION_SETS if name in flags]}
+    flags = set(first["flags"].split())
+    return {"cpu": first["model name"], "vendor": first["vendor_id"],
+            "instruction_sets": [name for name in INSTRUCTION_SETS if name in flags]}

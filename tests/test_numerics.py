@@ -1,6 +1,6 @@
 """Pinned numerics: the same seed gives bitwise the same run on any x86-64 CPU with AVX2, checked on this one
 as if on several, through the libraries' own switches (MKL's instruction sets, ATen's kernel dispatch,
-NumPy's SIMD features)."""
+NumPy's SIMD features), and against the golden fingerprint on whichever real CPU runs the suite."""
 
 import subprocess
 import sys
@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import cli_env, load_json, run_cli
+from conftest import REPO, cli_env, load_json, run_cli
+from rl_sweep.numerics import cpu
 from test_exact_resume import assert_identical
 
 # What this machine computes like when it is an AVX2-only CPU (no AVX-512), as far as each library goes.
@@ -86,6 +87,17 @@ def test_a_sweep_trial_on_an_avx2_cpu_matches_rl_train_on_this_one(tmp_path):
     numerics = load_json(native / "a2c_seed42_results.json")["experiment_results"]["metadata"]["numerics"]
     assert numerics["mkl_cbwr"] == "AVX2" and numerics["torch_threads"] == 1
     assert numerics["cpu"] and "avx2" in numerics["instruction_sets"]
+
+
+def test_this_cpu_computes_the_golden_fingerprint(tmp_path):
+    """benchmarks/fingerprint.py --check: the contract's PPO and A2C, 4,096 steps each side by side, give the
+    golden file's policy and optimizer bits and evaluation returns (a CPU the pinning does not hold on fails)."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks/fingerprint.py"), "--check"], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=300)
+    this_cpu = cpu()
+    assert result.returncode == 0, (
+        f"this CPU, {this_cpu['cpu']} ({this_cpu['vendor']}), does not compute the golden fingerprint of "
+        f"benchmarks/fingerprint_golden.json; each CPU model's is in docs/numerics.md:\n{result.stderr}")
 
 
 def test_fast_numerics_says_results_depend_on_the_cpu_and_records_no_pinning(tmp_path):
