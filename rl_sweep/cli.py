@@ -22,11 +22,12 @@ log = logging.getLogger("rl_sweep.cli")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the contract's exit code 3 (not argparse's 2) for invalid arguments."""
+    """argparse with the contract's exit code 3 (not argparse's 2) for invalid arguments, said in one line:
+    what is wrong and where the options are listed, not argparse's usage block before it."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
+        self.exit(ExitCode.BAD_ARGUMENTS, f"{self.prog}: error: {' '.join(message.split())} "
+                                          f"(see {self.prog} --help)\n")
 
 
 def positive_float(text: str) -> float:

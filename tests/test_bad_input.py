@@ -171,3 +171,31 @@ def test_a_second_ctrl_c_still_exits_7_with_the_files_intact(tmp_path, moment, d
     assert results["metadata"]["status"] == "interrupted"
     step = results["metadata"]["total_timesteps"]
     assert inspect_checkpoint(out / f"checkpoint_{step}.zip", "ppo").state.step == step  # whole: its manifest holds
+
+
+@pytest.mark.parametrize("tool, args, says", [
+    ("train", ["--algo", "ppo", "--e", "CartPole-v1"], "ambiguous option: --e could match --env, --env-kwargs"),
+    ("train", ["--algo", "ppo", "--sedd", "3"], "unrecognized arguments: --sedd 3"),
+    ("sweep", ["--seed", "3"], "ambiguous option: --seed could match --seeds, --seed-start"),
+    ("sweep", ["--sedes", "3"], "unrecognized arguments: --sedes 3"),
+    ("report", ["--sweep", "s", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_a_bad_option_exits_3_with_one_line_on_stderr(tmp_path, tool, args, says):
+    result = subprocess.run(command(tool, *args), cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 3, result.stderr
+    [line] = result.stderr.splitlines()
+    assert says in line and "--help" in line
+    assert result.stdout == "" and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("tool", ["train", "sweep", "report"])
+def test_help_still_lists_every_option(tool):
+    import importlib
+
+    parser = importlib.import_module(f"rl_sweep.{'run' if tool == 'train' else tool}.cli").build_parser()
+    result = subprocess.run(command(tool, "--help"), env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    for action in parser._actions:
+        for option in action.option_strings:
+            assert option in result.stdout, option

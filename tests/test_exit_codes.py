@@ -57,6 +57,18 @@ def test_unknown_environment_exits_5_with_one_line_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("tool", ["train", "sweep"])
+def test_a_deprecated_environment_exits_5_with_one_line(tmp_path, tool):
+    """Gymnasium warns that the id is out of date before it refuses it: the refusal says all of it."""
+    args = ["--algo", "ppo"] if tool == "train" else ["--no-dashboard"]
+    result = subprocess.run([sys.executable, "-m", f"rl_sweep.{tool}", *args, "--env", "LunarLander-v2"], cwd=tmp_path,
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 5, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "LunarLander-v2" in line and "LunarLander-v3" in line and "\x1b" not in line
+    assert not (tmp_path / "results").exists()
+
+
 def test_verbose_shows_the_traceback(tmp_path):
     result = run_cli(["--algo", "ppo", "--env", "NoSuchEnv-v0", "--verbose"], tmp_path)
     assert result.returncode == 5

@@ -4,6 +4,9 @@ preset asks."""
 from __future__ import annotations
 
 import importlib
+import logging
+import re
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -17,6 +20,7 @@ from rl_sweep.errors import EnvCreationError
 from rl_sweep.identity import split_env_id
 from rl_sweep.presets import AlgoSettings
 
+log = logging.getLogger(__name__)
 
 # An evaluation episode of an environment without a time limit of its own ends here.
 EVAL_TIME_LIMIT = 10_000
@@ -34,16 +38,32 @@ def make_env(env_name: str, seed: int, n_envs: int = 1, env_kwargs: dict[str, An
     env_kwargs = dict(env_kwargs or {})
     if time_limit is not None and not has_time_limit(env_name, env_kwargs):
         env_kwargs["max_episode_steps"] = time_limit
-    try:
-        gym_envs = [gym.make(env_name, **env_kwargs) for _ in range(n_envs)]
-    except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError, TypeError...
-        arguments = f" with {format_kwargs(env_kwargs)}" if env_kwargs else ""
-        raise EnvCreationError(f"cannot create environment {env_name!r}{arguments}: "
-                               f"{type(exc).__name__}: {exc}") from exc
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            gym_envs = [gym.make(env_name, **env_kwargs) for _ in range(n_envs)]
+        except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError, TypeError...
+            for warning in caught:  # an id out of date, say: the error says what to use instead
+                log.debug("while creating %s: %s", env_name, warning_text(warning))
+            arguments = f" with {format_kwargs(env_kwargs)}" if env_kwargs else ""
+            raise EnvCreationError(f"cannot create environment {env_name!r}{arguments}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+    for text in dict.fromkeys(map(warning_text, caught)):
+        if text not in _warned:
+            _warned.add(text)
+            log.warning("%s: %s", env_name, text)
     # ReplayableEnv remembers each episode's reset and actions, so that a resumed run can rebuild it.
     vec_env = DummyVecEnv([lambda e=e: Monitor(ReplayableEnv(e)) for e in gym_envs])
     vec_env.seed(seed)
     return vec_env
+
+
+_warned: set[str] = set()  # what make_env has warned of in this process: once is enough
+
+
+def warning_text(warning: warnings.WarningMessage) -> str:
+    """What Gymnasium warns of, as one plain line: without its colour codes and ``WARN:``."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(warning.message)).split())
+    return text.removeprefix("WARN: ")
 
 
 def has_time_limit(env_name: str, env_kwargs: dict[str, Any] | None = None) -> bool:
