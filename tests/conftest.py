@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,12 @@ def start_cli(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
 
 
 def run_on_terminal(command: list[str], cwd: Path, timeout: float = 300, rows: int = 24, columns: int = 100,
-                    **env: str) -> tuple[int, str]:
-    """Run ``command`` with a pseudo-terminal of ``rows`` x ``columns`` as its stdin, stdout and stderr, as in a
-    user's terminal; its exit code and everything it wrote (escape codes included)."""
+                    typing: Callable[[str], bytes] = lambda _output: b"", **env: str) -> tuple[int, str]:
+    """Run ``command`` with a pseudo-terminal of ``rows`` x ``columns`` (0 x 0: no size set, as some terminals and
+    tools leave it) as its controlling terminal, stdin, stdout and stderr, as in a user's terminal; its exit code
+    and everything it wrote (escape codes included). ``typing`` is given what the command has written so far, every
+    read and every second, and returns what a user types then: ``CTRL_C`` makes the terminal send SIGINT to the
+    command's process group, as a user's Ctrl-C does."""
     import fcntl
     import pty
     import select
@@ -56,10 +59,13 @@ def run_on_terminal(command: list[str], cwd: Path, timeout: float = 300, rows: i
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     environment = {k: v for k, v in cli_env(TERM="xterm-256color", **env).items() if k not in ("LINES", "COLUMNS")}
-    process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=follower,
-                               stdout=follower, stderr=follower, close_fds=True)
+    # A session of its own, with the terminal as its controlling terminal: as a shell starts a command
+    process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=follower, stdout=follower, stderr=follower,
+                               close_fds=True, start_new_session=True,
+                               preexec_fn=functools.partial(fcntl.ioctl, 0, termios.TIOCSCTTY, 0))
     os.close(follower)
-    chunks, deadline = [], time.monotonic() + timeout
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if select.select([leader], [], [], 1.0)[0]:
@@ -72,11 +78,17 @@ def run_on_terminal(command: list[str], cwd: Path, timeout: float = 300, rows: i
                 chunks.append(data)
             elif process.poll() is not None:
                 break
+            keys = typing(b"".join(chunks).decode(errors="replace"))
+            if keys:
+                os.write(leader, keys)
         return process.wait(timeout=max(deadline - time.monotonic(), 1)), b"".join(chunks).decode(errors="replace")
     finally:
         if process.poll() is None:
             process.kill()
         os.close(leader)
+
+
+CTRL_C = b"\x03"
 
 
 def load_json(path: Path) -> Any:

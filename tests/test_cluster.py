@@ -175,7 +175,8 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
     work.mkdir()
     results = cluster.uri("team")
     command = [str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results, "--algos", "ppo", "a2c",
-               "--timesteps", "12000", "--checkpoint-interval", "1000", "--eval-episodes", "2", "--name", "c1"]
+               "--seeds", "1", "--timesteps", "12000", "--checkpoint-interval", "1000", "--eval-episodes", "2",
+               "--name", "c1"]
     driver = subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
     try:
@@ -236,7 +237,7 @@ def test_a_users_environment_reaches_the_workers_with_py_modules(cluster):
 
     def sweep(name: str, *extra: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results,
-                               "--algos", "a2c", "--env", CORRIDOR, "--timesteps", "300",
+                               "--algos", "a2c", "--seeds", "1", "--env", CORRIDOR, "--timesteps", "300",
                                "--checkpoint-interval", "100", "--eval-episodes", "1", "--max-failures", "0",
                                "--name", name, *extra],
                               cwd=work, env=env, capture_output=True, text=True, timeout=300)
@@ -254,7 +255,7 @@ def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_e
     work = cluster.root / "driver_same_name"
     work.mkdir()
     command = [str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", cluster.uri("team"),
-               "--algos", "a2c", "--timesteps", "200", "--eval-episodes", "1", "--name", "same"]
+               "--algos", "a2c", "--seeds", "1", "--timesteps", "200", "--eval-episodes", "1", "--name", "same"]
     both = [subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=300) for process in both]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from conftest import cli_env, contract_tree, load_json, run_on_terminal, start_cli, timesteps
+from conftest import CTRL_C, cli_env, contract_tree, load_json, run_on_terminal, start_cli, timesteps
 from ray import tune
 
 import rl_sweep
@@ -255,8 +255,8 @@ class SweepsAtOnce:
         return [output for ended, output in zip(self.codes, self.outputs) if ended == code]
 
 
-ON_TERMINAL = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps",
-               "3000", "--eval-episodes", "1", "--name", "tty", "--no-dashboard"]
+ON_TERMINAL = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", "--seeds", "1", "--env", "CartPole-v1",
+               "--timesteps", "3000", "--eval-episodes", "1", "--name", "tty", "--no-dashboard"]
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +276,9 @@ def mine_twice(on_terminal, tmp_path_factory) -> SweepsAtOnce:
     from test_environments import CORRIDOR, user_env
 
     cwd = tmp_path_factory.mktemp("mine")
-    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--env", CORRIDOR, "--env-kwargs",
-               "length=4", "--timesteps", "400", "--eval-episodes", "1", "--name", "mine", "--no-dashboard"]
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--seeds", "1", "--env", CORRIDOR,
+               "--env-kwargs", "length=4", "--timesteps", "400", "--eval-episodes", "1", "--name", "mine",
+               "--no-dashboard"]
     both = [subprocess.Popen(command, cwd=cwd, env=cli_env(**user_env()), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
     sweeps = SweepsAtOnce(cwd, both, [process.communicate(timeout=300) for process in both])
@@ -330,6 +331,19 @@ def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
         result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", *args], cwd=tmp_path, env=cli_env(),
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 3, result.stderr
+
+
+def test_sweep_cli_trains_5_seeds_per_algorithm_unless_told_and_its_help_says_so(tmp_path, monkeypatch):
+    from rl_sweep.sweep.cli import build_parser, options_from_args
+
+    monkeypatch.chdir(tmp_path)
+
+    def seeds(*argv: str) -> int:
+        return options_from_args(build_parser().parse_args(argv), argv).seeds
+
+    assert (seeds(), seeds("--seeds", "1"), seeds("--search", "4")) == (5, 1, 1)  # a search: 1 per setting
+    assert "per algorithm (default: 5); with --search, per setting (default: 1)" in \
+        " ".join(build_parser().format_help().split())
 
 
 def test_sweep_cli_rejects_unknown_environment_with_exit_5_before_starting_ray(tmp_path):
@@ -403,36 +417,38 @@ def _dashboard_status(url: str, token: str | None) -> int:
 
 
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, request):
-    """The real command: dashboard on 127.0.0.1 behind the token, Ctrl-C, then --resume."""
-    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "ppo", "--timesteps", "3000",
+    """The real command on a terminal: dashboard on 127.0.0.1 behind the token, Ctrl-C; then --resume off one."""
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "ppo", "--seeds", "1", "--timesteps", "3000",
                "--eval-episodes", "1", "--max-concurrent", "1", "--name", "interrupted", "--no-replays"]
-    driver = subprocess.Popen(command, cwd=tmp_path, env=cli_env(PYTHONUNBUFFERED="1"),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    for line in driver.stdout:  # wait for the dashboard line
-        lines.append(line)
-        if line.startswith("Ray dashboard:"):
-            break
-    url = line.split()[-1]
-    assert url.startswith("http://127.0.0.1:")
-
     experiments = tmp_path / "results/sweeps/interrupted"
-    deadline = time.monotonic() + 240
-    while not (experiments / "ppo_seed42/checkpoint_1000.zip").exists():  # a2c done, ppo under way
-        assert driver.poll() is None, "".join(lines)
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    token = (Path.home() / ".ray/auth_token").read_text().strip()
-    assert _dashboard_status(url, None) == 401
-    assert _dashboard_status(url, token) == 200
-    driver.send_signal(signal.SIGINT)
-    # The same run left alone, by rl-train, while the sweep stops and resumes: it reads nothing of the sweep's.
-    reference = start_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1", "--output-dir", "ref"],
-                          tmp_path)
-    request.addfinalizer(reference.kill)  # nothing once it has ended
-    output = "".join(lines) + driver.communicate(timeout=120)[0]
-    assert driver.returncode == ExitCode.INTERRUPTED, output
-    assert "rl-sweep --resume interrupted" in output
+    dashboard: list[int] = []
+    reference: list[subprocess.Popen] = []
+
+    def ctrl_c_once_ppo_is_under_way(console: str) -> bytes:  # a2c done, ppo under way
+        if reference or not (experiments / "ppo_seed42/checkpoint_1000.zip").exists():
+            return b""
+        url = re.search(r"Ray dashboard: (\S+)", console)[1]
+        token = (Path.home() / ".ray/auth_token").read_text().strip()
+        dashboard.extend([url.startswith("http://127.0.0.1:"), _dashboard_status(url, None),
+                          _dashboard_status(url, token)])
+        # The same run left alone, by rl-train, while the sweep stops and resumes: it reads nothing of the sweep's.
+        reference.append(start_cli(["--algo", "ppo", "--timesteps", "3000", "--eval-episodes", "1",
+                                    "--output-dir", "ref"], tmp_path))
+        request.addfinalizer(reference[0].kill)  # nothing once it has ended
+        return CTRL_C
+
+    code, console = run_on_terminal(command, tmp_path, typing=ctrl_c_once_ppo_is_under_way)
+    assert code == ExitCode.INTERRUPTED, console
+    assert dashboard == [True, 401, 200]
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console).replace("\r", "\n")  # a redraw's line starts at \r
+    assert "rl-sweep --resume interrupted" in plain
+    # The last frame says the sweep was interrupted, ppo's steps as they were; Tune's own lines stay out.
+    *_, last = re.findall(r"^interrupted .* steps +elapsed .*$", plain, re.MULTILINE)
+    assert last.split()[-1] == "interrupted" and "100%" not in last, last
+    *_, counts = re.findall(r"trials: .*$", plain, re.MULTILINE)
+    assert counts.strip() == "trials: 0 pending, 0 running, 1 completed, 0 failed, 1 interrupted"
+    for tunes in ("Tuner.restore", "Failed to fetch metrics", "Trials did not complete", "Stop signal received"):
+        assert tunes not in plain, plain
 
     summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
     assert {t["trial"]: t["status"] for t in summary["trials"]} == {"a2c_seed42": "completed",
@@ -442,25 +458,38 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, r
     resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "interrupted", "--no-dashboard"],
                              cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    # Off a terminal: plain lines, one per trial end and one every 30 s, with the progress of all trials and an ETA
+    # Off a terminal: plain lines, each one message: a trial's end, and the progress of all trials with an ETA after
+    # it and every 30 s; the last once.
     assert "\x1b" not in resumed.stdout + resumed.stderr and "authentication_token_setup" not in resumed.stderr
-    [ended] = [line for line in resumed.stdout.splitlines() if line.startswith("ppo_seed42 completed: 3,000 steps")]
-    assert "100% of 6,000 steps, ETA" in ended and "0 pending, 0 running, 2 completed, 0 failed" in ended
+    lines = resumed.stdout.splitlines()
+    ended = next(i for i, line in enumerate(lines) if line.startswith("ppo_seed42 completed: 3,000 steps"))
+    assert "ETA" not in lines[ended] and lines[ended].endswith("(greedy policy)")
+    assert re.fullmatch(r"\[\d+:\d\d\] 100% of 6,000 steps, ETA 0:00; trials: 0 pending, 0 running, 2 completed, "
+                        r"0 failed", lines[ended + 1]), lines
+    assert sum("% of 6,000 steps" in line for line in lines[ended + 1:]) == 1, lines
     assert (experiments / "a2c_seed42/a2c_seed42_results.json").read_text() == finished  # not rerun
     assert timesteps(experiments / "ppo_seed42", "ppo_seed42") == list(range(100, 3001, 100))
-    _, reference_log = reference.communicate(timeout=300)
-    assert reference.returncode == 0, reference_log
+    _, reference_log = reference[0].communicate(timeout=300)
+    assert reference[0].returncode == 0, reference_log
     assert_identical(tmp_path / "ref", experiments / "ppo_seed42", "ppo_seed42", [3000])  # as if never stopped
     summary = load_json(tmp_path / "results/sweeps/interrupted/summary.json")
     assert {t["status"] for t in summary["trials"]} == {"completed"}
 
 
 class FakeTrial:
-    """What the progress display reads of a Tune trial."""
+    """What the progress display reads of a Tune trial. A terminated one has its evaluation in its last result
+    unless ``interrupted`` (Tune stopped it unfinished)."""
 
-    def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan")) -> None:
+    def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan"),
+                 interrupted: bool = False) -> None:
         self.name, self.status, self.config = name, status, {"run": {"total_timesteps": 800}}
         self.last_result = {"timesteps_total": step, "episode_reward_mean": reward, "steps_per_second": 900.0}
+        if status == "TERMINATED" and not interrupted:
+            self.finish()
+
+    def finish(self) -> None:
+        self.status = "TERMINATED"
+        self.last_result.update(timesteps_total=800, final_reward_mean=100.0, final_reward_std=1.0, done=True)
 
     def __str__(self) -> str:
         return self.name
@@ -491,6 +520,41 @@ def test_progress_counts_steps_of_all_trials_and_estimates_the_time_left_from_th
     assert progress.snapshot(trials).eta == pytest.approx((3200 - 2200) / 20)
     trials[3].status = "ERROR"  # a failure is no progress: the rate stays
     assert progress.snapshot(trials).eta == pytest.approx((3200 - 2200) / 20)
+
+
+def test_off_a_terminal_each_line_is_one_message_and_the_last_is_not_repeated(capsys):
+    clock = Clock()
+    progress = SweepProgress("t", terminal=False, clock=clock)
+    progress.setup()
+    trials = [FakeTrial("a2c_seed1", "RUNNING", 400, 10.0), FakeTrial("a2c_seed2", "RUNNING", 500, 12.0)]
+    for trial in trials:
+        clock.now += 1
+        trial.finish()
+        progress.on_trial_complete(0, trials, trial)
+    progress.on_experiment_end(trials)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["a2c_seed1", "[0:01]", "a2c_seed2", "[0:02]"], lines
+    assert lines[0] == "a2c_seed1 completed: 800 steps, evaluation return 100.0 ± 1.0 (greedy policy)"
+    assert lines[-1] == "[0:02] 100% of 1,600 steps, ETA 0:00; trials: 0 pending, 0 running, 2 completed, 0 failed"
+
+
+def test_an_interrupted_sweeps_last_frame_and_line_say_so_with_the_steps_as_they_were(capsys):
+    from rich.console import Console
+
+    trials = [FakeTrial("a2c_seed1", "TERMINATED", 800, 50.0),
+              FakeTrial("a2c_seed2", "TERMINATED", 300, 20.0, interrupted=True),  # Tune stopped it on Ctrl-C
+              FakeTrial("a2c_seed3", "PENDING")]
+    progress = SweepProgress("t", terminal=False, clock=Clock())
+    progress.setup()
+    progress.on_experiment_end(trials)
+    [line] = capsys.readouterr().out.splitlines()
+    assert line == "[0:00]  46% of 2,400 steps, interrupted; trials: 1 pending, 0 running, 1 completed, 0 failed, " \
+                   "1 interrupted"
+    console = Console(width=120, height=24, record=True, file=open(os.devnull, "w"))
+    console.print(render(progress.snapshot(trials, ended=True), "t", 24))
+    overall, counts, *_ = console.export_text().splitlines()
+    assert "1,100/2,400 steps" in overall and overall.split()[-1] == "interrupted" and "ETA" not in overall
+    assert counts == "trials: 1 pending, 0 running, 1 completed, 0 failed, 1 interrupted"
 
 
 def test_progress_display_stays_one_screen_tall_whatever_the_number_of_trials():

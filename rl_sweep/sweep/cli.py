@@ -21,7 +21,7 @@ from rl_sweep.presets import DEFAULT_ENV
 from rl_sweep.run.config import ALGORITHMS
 from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.cluster import stop_ray
-from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.options import SEARCH_SEEDS, SEEDS, SweepOptions
 
 log = logging.getLogger("rl_sweep.sweep")
 
@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS), metavar="ALGO",
                         help="algorithms to train: ppo, a2c (default: ppo a2c)")
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
-                        help="number of seeds per algorithm; with --search, per setting (default: 1)")
+                        help=f"number of seeds per algorithm (default: {SEEDS}); with --search, per setting "
+                             f"(default: {SEARCH_SEEDS})")
     parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
@@ -151,7 +152,8 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         if not folder.is_dir():
             raise ConfigError(f"--py-modules {folder} is not a folder (give a package's folder)")
     return SweepOptions(
-        algos=list(dict.fromkeys(args.algos)), seeds=args.seeds or 1, seed_start=args.seed_start,
+        algos=list(dict.fromkeys(args.algos)), seed_start=args.seed_start,
+        seeds=args.seeds or (SEARCH_SEEDS if args.search else SEEDS),
         timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
         envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args),
         py_modules=[str(folder.resolve()) for folder in args.py_modules],

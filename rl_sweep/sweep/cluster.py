@@ -144,6 +144,10 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
         take_prestarted_workers()
     if not verbose:
         logging.getLogger("ray").setLevel(logging.WARNING)
+        # Tune's own lines are for Tune's users, and the progress display and the summary say what they say: a
+        # trial's error and traceback, and on Ctrl-C that trials did not complete, "Resume experiment with:
+        # Tuner.restore(...)" (rl-sweep's is --resume NAME) and what it could not read of trials never started.
+        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     if url:
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
               f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)

@@ -28,6 +28,8 @@ from rl_sweep.run.config import ALGORITHMS, TrainingConfig
 from rl_sweep.storage import Storage, sweep_folder
 
 METRIC = "episode_reward_mean"  # the training reward over the last 100 episodes, as the trainable reports it
+SEEDS = 5  # seeds per algorithm unless --seeds says: one run against one run decides nothing
+SEARCH_SEEDS = 1  # seeds per setting of a search unless --seeds says: a cheap ranking, its best checked on SEEDS
 
 
 @dataclass
@@ -35,7 +37,7 @@ class SweepOptions:
     """Everything a sweep is made of; stored in ``sweep.json`` so that ``--resume`` needs only the name."""
 
     algos: list[str] = field(default_factory=lambda: list(ALGORITHMS))
-    seeds: int = 1
+    seeds: int = SEEDS
     seed_start: int = 42
     timesteps: int | None = None  # None: each algorithm's preset default
     preset: str = DEFAULT_PRESET

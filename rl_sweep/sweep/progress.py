@@ -4,7 +4,9 @@ On a terminal it is one Rich display redrawn in place, at most one screen tall w
 the environment steps of all trials done out of their total, as a bar and a percentage with the elapsed time and
 an ETA from the measured rate; how many trials are pending, running, completed and failed; and a row per running
 trial (its bar, step, recent training return, steps/s). Off a terminal (a pipe, CI, ``ray job submit``) it prints
-plain lines with no escape codes: one every 30 seconds and one per trial end, each with the percentage and the ETA.
+plain lines with no escape codes, each one message: a trial's end, or the progress with the percentage and the ETA
+(every 30 seconds, after each trial's end, and once at the sweep's end). An interrupted sweep's last frame or line
+says so, and counts the trials it stopped as interrupted, their steps as they were.
 
 The display is a Tune callback, and Tune pickles its callbacks with the experiment's state (a ``--resume`` gets
 the stored one back): everything that holds a terminal is made in :meth:`SweepProgress.setup`, and left out of
@@ -24,12 +26,14 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-from rl_sweep.sweep.options import METRIC
+from rl_sweep.sweep.options import METRIC, trial_status
 from rl_sweep.text import duration, number
 
 STATES = {Trial.PENDING: "pending", Trial.PAUSED: "pending", Trial.RUNNING: "running",
           Trial.TERMINATED: "completed", Trial.ERROR: "failed"}  # Tune's trial states, as the display counts them
 COUNTED = ("pending", "running", "completed", "failed")
+FINISHED = ("completed", "failed")
+INTERRUPTED = "interrupted"  # a trial Tune stopped unfinished, the sweep interrupted: counted where there are any
 TRAINING_RETURN = "training return"  # the stochastic policy's recent episodes; the summary gives evaluation returns
 
 
@@ -46,15 +50,19 @@ class TrialRow:
 
     @classmethod
     def of(cls, trial: Trial, state: str | None = None) -> TrialRow:
-        """``state``: the trial's, where Tune has not set it yet (in the callback of its end)."""
+        """``state``: the trial's, where Tune has not set it yet (in the callback of its end). Tune marks the
+        trials it stops on an interruption terminated, like finished ones: their last result tells them apart."""
         result = trial.last_result or {}
-        return cls(str(trial), state or STATES.get(trial.status, "pending"), int(result.get("timesteps_total") or 0),
+        state = state or STATES.get(trial.status, "pending")
+        if state == "completed" and trial_status(result, failed=False) == "incomplete":
+            state = INTERRUPTED
+        return cls(str(trial), state, int(result.get("timesteps_total") or 0),
                    int(trial.config["run"]["total_timesteps"]), result.get(METRIC), result.get("steps_per_second"))
 
     @property
     def accounted(self) -> int:
         """Its steps toward the sweep's total: a finished trial's whole budget (a failed one takes no more)."""
-        return self.total if self.state in ("completed", "failed") else self.step
+        return self.total if self.state in FINISHED else self.step
 
 
 class Rate:
@@ -85,11 +93,13 @@ class Rate:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The sweep at one moment: every trial's row, the time since the display started and the ETA."""
+    """The sweep at one moment: every trial's row, the time since the display started and the ETA; ``ended``: at
+    the end of Tune's run, where a trial not finished means the sweep was interrupted."""
 
     rows: list[TrialRow]
     elapsed: float
     eta: float | None  # seconds; None until a rate is measured
+    ended: bool = False
 
     @property
     def done(self) -> int:
@@ -103,14 +113,29 @@ class Snapshot:
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
 
+    @property
+    def interrupted(self) -> bool:
+        return self.ended and any(row.state not in FINISHED for row in self.rows)
+
     def count(self, state: str) -> int:
         return sum(row.state == state for row in self.rows)
 
+    def counts(self) -> str:
+        """``trials: 1 pending, 2 running, 0 completed, 0 failed`` (and how many were interrupted, if any)."""
+        states = [*COUNTED, *([INTERRUPTED] if self.count(INTERRUPTED) else [])]
+        return "trials: " + ", ".join(f"{self.count(state)} {state}" for state in states)
+
+    def outlook(self) -> str:
+        """``ETA 1:05``, or ``interrupted``."""
+        return INTERRUPTED if self.interrupted else f"ETA {duration(self.eta)}"
+
+    def progress(self) -> str:
+        """Percentage, steps, ETA (or that the sweep was interrupted) and the trials' states."""
+        return f"{100 * self.fraction:3.0f}% of {self.total:,} steps, {self.outlook()}; {self.counts()}"
+
     def line(self) -> str:
-        """The plain line: percentage, steps, elapsed time, ETA and the trials' states."""
-        counts = ", ".join(f"{self.count(state)} {state}" for state in COUNTED)
-        return (f"[{duration(self.elapsed)}] {100 * self.fraction:3.0f}% of {self.total:,} steps, "
-                f"ETA {duration(self.eta)}; trials: {counts}")
+        """The plain line: the elapsed time and the progress."""
+        return f"[{duration(self.elapsed)}] {self.progress()}"
 
 
 def trial_end_line(trial: Trial, state: str) -> str:
@@ -143,6 +168,7 @@ class SweepProgress(Callback):
         self._live: Any = None  # rich.live.Live, on a terminal
         self._rate = Rate()
         self._started = self._last_line = self._last_draw = 0.0
+        self._last_progress: str | None = None  # the last plain line's progress (Snapshot.progress)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"title": self.title, "interval": self.interval, "terminal": self.terminal}
@@ -175,7 +201,7 @@ class SweepProgress(Callback):
             if now - self._last_draw >= self.REDRAW:
                 self._draw(snapshot)
         elif now - self._last_line >= self.interval:
-            self._print(snapshot.line())
+            self._print_progress(snapshot)
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self._trial_ended(trials, trial, "completed")
@@ -184,11 +210,12 @@ class SweepProgress(Callback):
         self._trial_ended(trials, trial, "failed")
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        snapshot = self.snapshot(trials, ended=True)
         if self._live is not None:
-            self._draw(self.snapshot(trials))
+            self._draw(snapshot)
             self.close()
-        else:
-            self._print(self.snapshot(trials).line())
+        elif snapshot.progress() != self._last_progress:  # else the line after the last trial's end said it
+            self._print_progress(snapshot)
 
     def close(self) -> None:
         """Stop the terminal display (the cursor shown, stdout and stderr back); again, nothing."""
@@ -198,15 +225,17 @@ class SweepProgress(Callback):
 
     # What it shows ------------------------------------------------------------------------------------------
 
-    def snapshot(self, trials: list[Trial], ended: Trial | None = None, state: str | None = None) -> Snapshot:
-        """The sweep now (``ended``: a trial that has just ended, in ``state``), with the ETA from the rate."""
-        rows = [TrialRow.of(trial, state if trial is ended else None) for trial in trials]
+    def snapshot(self, trials: list[Trial], just_ended: Trial | None = None, state: str | None = None,
+                 ended: bool = False) -> Snapshot:
+        """The sweep now (``just_ended``: a trial that has just ended, in ``state``; ``ended``: Tune's run has),
+        with the ETA from the rate."""
+        rows = [TrialRow.of(trial, state if trial is just_ended else None) for trial in trials]
         now = self.clock()
         self._rate.add(now, rows)
         done, total = sum(row.accounted for row in rows), sum(row.total for row in rows)
         rate = self._rate.per_second(now)
         eta = 0.0 if done >= total else None if rate is None else (total - done) / rate
-        return Snapshot(rows, now - self._started, eta)
+        return Snapshot(rows, now - self._started, eta, ended)
 
     def _trial_ended(self, trials: list[Trial], trial: Trial, state: str) -> None:
         snapshot = self.snapshot(trials, trial, state)
@@ -214,10 +243,12 @@ class SweepProgress(Callback):
             self._live.console.print(trial_end_line(trial, state), highlight=False, markup=False)
             self._draw(snapshot)
         else:
-            self._print(f"{trial_end_line(trial, state)}; {snapshot.line()}")
+            print(trial_end_line(trial, state), flush=True)
+            self._print_progress(snapshot)
 
-    def _print(self, line: str) -> None:
-        print(line, flush=True)
+    def _print_progress(self, snapshot: Snapshot) -> None:
+        print(snapshot.line(), flush=True)
+        self._last_progress = snapshot.progress()
         self._last_line = self.clock()
 
     def _draw(self, snapshot: Snapshot) -> None:
@@ -239,8 +270,9 @@ def render(snapshot: Snapshot, title: str, height: int) -> Any:
     overall.add_row(Text(title, style="bold"), ProgressBar(total=snapshot.total or 1, completed=snapshot.done,
                                                            width=40),
                     f"{100 * snapshot.fraction:3.0f}%", f"{snapshot.done:,}/{snapshot.total:,} steps",
-                    f"elapsed {duration(snapshot.elapsed)}", f"ETA {duration(snapshot.eta)}")
-    counts = Text("trials: " + ", ".join(f"{snapshot.count(state)} {state}" for state in COUNTED))
+                    f"elapsed {duration(snapshot.elapsed)}",
+                    Text(snapshot.outlook(), style="bold red" if snapshot.interrupted else ""))
+    counts = Text(snapshot.counts())
     running = [row for row in snapshot.rows if row.state == "running"]
     room = max(height - 5, 1)  # the two lines above, the table's header, and one for "... more"
     table = Table(box=None, padding=(0, 1), show_edge=False)
