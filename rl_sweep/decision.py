@@ -5,8 +5,13 @@ AdaStop is a group-sequential permutation test: rounds of ``seeds_per_round`` ru
 ``max_rounds`` of them, family-wise error at most ``alpha``; it stops as soon as every comparison is decided.
 The comparator is never stored: :func:`decide` runs it again, seeded, over the final evaluation rewards the
 rounds have produced, so a resumed sweep reaches the decision an uninterrupted one does, and anyone can
-recompute it from ``summary.json``. Used by the sweep (whether to run another round) and by the report (what
-a fixed number of seeds settles).
+recompute it from ``summary.json``. Every decision the tool makes is made here: the sweep's rounds (whether to run
+another), and the report's one-round tests at a fixed number of seeds.
+
+adastop 0.1.3 takes its threshold from the permutation distribution of the signed mean difference but compares it
+with the absolute difference: given ``alpha``, its family-wise error is about twice ``alpha`` (docs/adastop.md has
+the measurement and a reproduction). :func:`decide` gives it ``alpha / 2`` (``comparator_alpha``), which makes the
+two-sided test's family-wise error at most ``alpha``, as ``benchmarks/calibration.py`` measures.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ class DecisionSettings:
     alpha: float = 0.05
     permutations: int = 10_000
     comparator_seed: int = 0
+
+    @property
+    def comparator_alpha(self) -> float:
+        """The level adastop's comparator is given: half of ``alpha``, its one-sided threshold made two-sided."""
+        return self.alpha / 2
 
 
 @dataclass
@@ -66,7 +76,7 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
     n = settings.seeds_per_round
     algos = list(rewards)
     comparator = MultipleAgentsComparator(n=n, K=settings.max_rounds, B=settings.permutations,
-                                          alpha=settings.alpha, seed=settings.comparator_seed)
+                                          alpha=settings.comparator_alpha, seed=settings.comparator_seed)
     needed, rounds, decided_in = list(algos), 0, {}
     for k in range(settings.max_rounds):
         if any(len(rewards[algo]) < (k + 1) * n for algo in needed):
@@ -93,11 +103,22 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
 
 def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDecision]) -> dict[str, Any]:
     """``summary.json``'s ``decision``."""
-    return {"method": METHOD, "alpha": settings.alpha, "seeds_per_round": settings.seeds_per_round,
+    return {"method": METHOD, "alpha": settings.alpha, "comparator_alpha": settings.comparator_alpha,
+            "seeds_per_round": settings.seeds_per_round,
             "max_rounds": settings.max_rounds, "permutations": settings.permutations,
             "comparator_seed": settings.comparator_seed,
             "rounds": max((d.rounds for d in decisions), default=0),
             "comparisons": [asdict(c) for d in decisions for c in d.comparisons]}
+
+
+def level(document: dict[str, Any]) -> str:
+    """The test and the level it holds: "AdaStop, family-wise error at most 5%". A ``decision`` written by rl-sweep
+    0.1 (no ``comparator_alpha``) gave the comparator ``alpha`` itself, and says so."""
+    alpha = document["alpha"]
+    if "comparator_alpha" in document:
+        return f"{document['method']}, family-wise error at most {alpha:.0%}"
+    return (f"{document['method']} as rl-sweep 0.1 ran it, family-wise error up to about {2 * alpha:.0%} "
+            f"where it stated {alpha:.0%} (docs/adastop.md)")
 
 
 def sentence(comparison: dict[str, Any], document: dict[str, Any]) -> str:
@@ -106,11 +127,10 @@ def sentence(comparison: dict[str, Any], document: dict[str, Any]) -> str:
     first, second = comparison["first"].upper(), comparison["second"].upper()
     rounds = comparison["round"]
     seeds = document["seeds_per_round"]
-    level = f"{document['method']}, family-wise error at most {document['alpha']:.0%}"
     plural = "s" if rounds > 1 else ""
     if comparison["decision"] == "equal":
         return (f"{first} and {second} are not shown different on {comparison['env']} after {rounds} round{plural} "
-                f"of {seeds} seeds each ({level})")
+                f"of {seeds} seeds each ({level(document)})")
     better, worse = (first, second) if comparison["decision"] == "larger" else (second, first)
-    return (f"{better} is better than {worse} on {comparison['env']} ({level}, decided after {rounds} "
+    return (f"{better} is better than {worse} on {comparison['env']} ({level(document)}, decided after {rounds} "
             f"round{plural} of {seeds} seeds each)")

@@ -39,7 +39,7 @@ def recomputed(summary: dict) -> dict:
     rewards = {algo: [t["final_reward_mean"] for t in sorted(summary["trials"], key=lambda t: t["seed"])
                       if t["algo"] == algo] for algo in ("ppo", "a2c")}
     comparator = MultipleAgentsComparator(n=n, K=decision["max_rounds"], B=decision["permutations"],
-                                          alpha=decision["alpha"], seed=decision["comparator_seed"])
+                                          alpha=decision["comparator_alpha"], seed=decision["comparator_seed"])
     for k in range(decision["rounds"]):
         comparator.partial_compare({a: np.array(v[:(k + 1) * n]) for a, v in rewards.items()}, verbose=False)
     return {"finished": comparator.is_finished, "decision": comparator.decisions[str(comparator.comparisons[0])]}
@@ -123,8 +123,10 @@ def decided(ray_cluster, interrupted_and_resumed, tmp_path_factory):
 
 def test_rounds_add_seeds_until_adastop_decides_and_the_package_confirms_it(decided):
     decision = decided["decision"]
-    assert {k: decision[k] for k in ("method", "alpha", "seeds_per_round", "max_rounds", "permutations",
-                                     "comparator_seed")} == {"method": "AdaStop", "alpha": 0.05, "seeds_per_round": 3,
+    assert {k: decision[k] for k in ("method", "alpha", "comparator_alpha", "seeds_per_round", "max_rounds",
+                                     "permutations", "comparator_seed")} == {"method": "AdaStop", "alpha": 0.05,
+                                                                            "comparator_alpha": 0.025,
+                                                                            "seeds_per_round": 3,
                                                              "max_rounds": 3, "permutations": 10_000,
                                                              "comparator_seed": 0}
     rounds = decision["rounds"]

@@ -13,9 +13,10 @@ from rliable import library as rly
 from rliable import metrics as rl_metrics
 
 from rl_sweep.report.normalisation import Normalisation
+from rl_sweep.report.one_round import one_round
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import (
-    CONFIDENCE, CURVE_REPS, MIN_SEEDS, REPS, Improvement, Interval, aggregates, bootstrap_intervals,
+    CONFIDENCE, CURVE_REPS, MIN_INTERVAL_SEEDS, REPS, Improvement, Interval, aggregates, bootstrap_intervals,
     improvement_of_scores, seeded_bootstrap, without_missing_intervals,
 )
 
@@ -23,7 +24,7 @@ from rl_sweep.report.statistics import (
 @dataclass
 class AggregateStatistics:
     """One algorithm across environments, on normalised scores: rliable's aggregates of its (seeds x
-    environments) matrix, intervals only with ``MIN_SEEDS`` seeds or more.
+    environments) matrix, intervals only with ``MIN_INTERVAL_SEEDS`` seeds or more.
 
     :param seeds: the completed runs of each environment that enter, the first in seed order: as many as
         every environment has.
@@ -50,6 +51,8 @@ class AcrossEnvironments:
     :param normalisation: each environment's 0 (random policy) and 1 (reward threshold or best score seen).
     :param normalised_iqm: per task and algorithm, the IQM of all its completed runs' normalised scores.
     :param algorithms: those with a completed run on every task.
+    :param test: the one-round test of each algorithm's runs across environments, a run's score being its mean
+        normalised score over the environments (row i: the i-th seed of each), which alone says which is better.
     """
 
     environments: list[str]
@@ -61,16 +64,20 @@ class AcrossEnvironments:
     bootstrap_replicates: int
     algorithms: dict[str, AggregateStatistics]
     probability_of_improvement: dict[str, Improvement]
+    test: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
         return without_missing_intervals(asdict(self))
 
 
+ACROSS = "across environments"  # the test's environment name
+
+
 @dataclass
 class Profile:
     """A performance profile: the fraction of runs (all seeds on all tasks) whose normalised score is above
-    each ``tau``, with its 95% bootstrap band (``MIN_SEEDS`` seeds or more)."""
+    each ``tau``, with its 95% bootstrap band (``MIN_INTERVAL_SEEDS`` seeds or more)."""
 
     taus: np.ndarray
     fraction: np.ndarray
@@ -116,7 +123,7 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
     for algo, matrix in scores.items():
         stats = AggregateStatistics(seeds=len(matrix))
         stats.iqm, stats.mean, stats.median, stats.optimality_gap = aggregates(1.0)(matrix).tolist()
-        if len(matrix) >= MIN_SEEDS:
+        if len(matrix) >= MIN_INTERVAL_SEEDS:
             stats.iqm_ci, stats.mean_ci, stats.median_ci, stats.optimality_gap_ci = bootstrap_intervals(
                 matrix, aggregates(1.0), reps)
         algorithms[algo] = stats
@@ -127,12 +134,13 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
         normalised_iqm={env: {algo: _normalised_iqm([r for r in by_env[env] if r.algo == algo], n)
                               for algo in dict.fromkeys(r.algo for r in by_env[env])}
                         for env, n in tasks.items()},
-        min_seeds_for_intervals=MIN_SEEDS,
+        min_seeds_for_intervals=MIN_INTERVAL_SEEDS,
         confidence=CONFIDENCE,
         bootstrap_replicates=reps,
         algorithms=algorithms,
         probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
                                     for x, y in itertools.combinations(scores, 2)},
+        test=one_round(ACROSS, {algo: matrix.mean(axis=1).tolist() for algo, matrix in scores.items()}),
     )
 
 
@@ -143,11 +151,11 @@ def _normalised_iqm(runs: list[RunRecord], normalisation: Normalisation) -> floa
 
 def score_profiles(scores: dict[str, np.ndarray], reps: int = CURVE_REPS) -> dict[str, Profile]:
     """rliable's performance profiles of normalised score matrices, from below the lowest score (and 0) to
-    above the highest (and 1); a band only for algorithms with ``MIN_SEEDS`` seeds or more."""
+    above the highest (and 1); a band only for algorithms with ``MIN_INTERVAL_SEEDS`` seeds or more."""
     every = np.concatenate([m.ravel() for m in scores.values()])
     taus = np.linspace(min(0.0, every.min()), max(1.0, every.max()) * 1.05, 101)
     with seeded_bootstrap():
         fractions, bands = rly.create_performance_profile(scores, taus, reps=reps,
                                                           confidence_interval_size=CONFIDENCE)
-    return {algo: Profile(taus, fractions[algo], *(bands[algo] if len(matrix) >= MIN_SEEDS else (None, None)))
+    return {algo: Profile(taus, fractions[algo], *(bands[algo] if len(matrix) >= MIN_INTERVAL_SEEDS else (None, None)))
             for algo, matrix in scores.items()}

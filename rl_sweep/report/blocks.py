@@ -17,11 +17,14 @@ def num(value: float | None, digits: int = 1) -> str:
     return number(value, digits, thousands=True)
 
 
-def estimate(value: float | None, ci: list[float] | None, digits: int = 1) -> str:
-    """``value [low, high]``; the value alone without an interval, ``n/a`` without a value."""
+def estimate(value: float | None, ci: list[float] | None, digits: int = 1, seeds: int | None = None) -> str:
+    """``value [low, high]``; without an interval the value alone, or with ``seeds`` (an interval left out for too
+    few of them) ``value (too few seeds for an interval, n = 3)``; ``n/a`` without a value."""
     if value is None:
         return "n/a"
-    return num(value, digits) + (f" [{num(ci[0], digits)}, {num(ci[1], digits)}]" if ci else "")
+    if ci:
+        return f"{num(value, digits)} [{num(ci[0], digits)}, {num(ci[1], digits)}]"
+    return num(value, digits) + (f" (too few seeds for an interval, n = {seeds})" if seeds is not None else "")
 
 
 def steps_span(steps: list[int]) -> str:

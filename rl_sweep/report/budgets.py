@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from rliable import metrics as rl_metrics
 
+from rl_sweep.report.one_round import one_round
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import (
-    MIN_SEEDS, REPS, Improvement, Interval, bootstrap_intervals, improvement_of_scores, without_missing_intervals,
+    MIN_INTERVAL_SEEDS, REPS, Improvement, Interval, bootstrap_intervals, improvement_of_scores, without_missing_intervals,
 )
 
 
@@ -45,7 +46,7 @@ def training_return_at(run: RunRecord, step: float) -> float | None:
 @dataclass
 class BudgetStatistics:
     """One algorithm at the common budget: each completed run's training return there (a run whose curve has no
-    reward by then is left out), their IQM, and its 95% stratified-bootstrap CI with ``MIN_SEEDS`` runs or more."""
+    reward by then is left out), their IQM, and its 95% stratified-bootstrap CI with ``MIN_INTERVAL_SEEDS`` runs or more."""
 
     training_returns: dict[str, float]  # run name -> training return at the common budget
     iqm: float | None = None
@@ -59,12 +60,14 @@ class CommonBudget:
 
     :param step: the common budget, the smallest budget of a completed run.
     :param budgets: per algorithm, the distinct budgets of its completed runs.
+    :param test: the one-round test of the training returns there (:func:`~rl_sweep.report.one_round.one_round`).
     """
 
     step: int
     budgets: dict[str, list[int]]
     algorithms: dict[str, BudgetStatistics]
     probability_of_improvement: dict[str, Improvement]
+    test: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``comparison.json`` holds them; an interval that was not computed is left out."""
@@ -76,12 +79,12 @@ def _statistics(returns: dict[str, float], reps: int) -> BudgetStatistics:
     if returns:
         scores = np.array(list(returns.values()), dtype=float).reshape(-1, 1)
         stats.iqm = float(rl_metrics.aggregate_iqm(scores))
-        if len(returns) >= MIN_SEEDS:
+        if len(returns) >= MIN_INTERVAL_SEEDS:
             [stats.iqm_ci] = bootstrap_intervals(scores, lambda s: np.array([rl_metrics.aggregate_iqm(s)]), reps)
     return stats
 
 
-def common_budget(runs: list[RunRecord], reps: int = REPS) -> CommonBudget | None:
+def common_budget(runs: list[RunRecord], reps: int = REPS, env: str = "the environment") -> CommonBudget | None:
     """The comparison at the common budget of one environment's runs; None when their budgets are equal.
 
     :param reps: bootstrap replicates of each confidence interval.
@@ -91,7 +94,7 @@ def common_budget(runs: list[RunRecord], reps: int = REPS) -> CommonBudget | Non
     if len(every) < 2:
         return None
     step = every[0]
-    returns = {algo: {r.name: value for r in runs
+    returns = {algo: {r.name: value for r in sorted(runs, key=lambda r: r.seed or 0)
                       if r.algo == algo and r.completed and (value := training_return_at(r, step)) is not None}
                for algo in by_algo}
     scores = {algo: np.array(list(found.values()), dtype=float).reshape(-1, 1) for algo, found in returns.items()}
@@ -101,4 +104,5 @@ def common_budget(runs: list[RunRecord], reps: int = REPS) -> CommonBudget | Non
         algorithms={algo: _statistics(found, reps) for algo, found in returns.items()},
         probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
                                     for x, y in itertools.combinations(by_algo, 2)},
+        test=one_round(env, {algo: list(found.values()) for algo, found in returns.items()}),
     )

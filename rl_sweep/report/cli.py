@@ -128,8 +128,23 @@ def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
     if not any(run.status != "missing" for run in runs):
         raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
     one_folder_per_seed(runs, experiments)
-    write_json_atomic(out / "summary.json", {"report": write_report(runs, out, replays=replays)})
+    write_json_atomic(out / "summary.json",
+                      {"report": write_report(runs, out, replays=replays, adaptive=adaptive_sweep(experiments))})
     return str(out / "report.html")
+
+
+def adaptive_sweep(experiments: list[Path]) -> str | None:
+    """The ``rl-sweep --until-decided`` sweep the experiment folders are in (``sweeps/NAME/[ENV/]RUN``, its
+    ``sweep.json`` beside them), if any: such a sweep chose its seeds from their results."""
+    for path in experiments:
+        for folder in list(path.resolve().parents)[:3]:
+            try:
+                options = json.loads((folder / "sweep.json").read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(options, dict) and options.get("until_decided"):
+                return folder.name
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

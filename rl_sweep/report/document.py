@@ -23,7 +23,7 @@ from rl_sweep.report.blocks import (
     Block, Code, Heading, Image, Paragraph, Table, Video, estimate, num, steps_span, to_html, to_markdown,
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
-from rl_sweep.report.normalisation import measure_normalisations
+from rl_sweep.report.normalisation import BEST_SEEN, measure_normalisations
 from rl_sweep.report.one_round import one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
@@ -31,7 +31,7 @@ from rl_sweep.report.replays import (
 from rl_sweep.report.runs import RunRecord, arguments_of, by_environment, in_report_order, load_run
 from rl_sweep.report.across import AcrossEnvironments, compare_across, normalised_scores
 from rl_sweep.report.statistics import (
-    CURVE_REPS, MIN_SEEDS, REPS, AlgorithmStatistics, Comparison, Improvement, compare, final_training_return,
+    CURVE_REPS, MIN_INTERVAL_SEEDS, REPS, AlgorithmStatistics, Comparison, Improvement, compare, final_training_return,
     learning_curve_area, steps_to_threshold,
 )
 from rl_sweep.report.verdict import (
@@ -124,12 +124,12 @@ class EnvironmentReport:
 
 
 def environment_report(runs: list[RunRecord], environment: str | None, out_dir: Path, suffix: str, reps: int,
-                       replays: Replays | None) -> EnvironmentReport:
+                       replays: Replays | None, decision: dict[str, Any]) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
-    runs of one ``environment`` (None: they do not say it), with their ``replays``."""
-    stats, common = compare(runs, environment, reps), common_budget(runs, reps)
-    env = stats.environment or "the environment"
-    part = EnvironmentReport(runs, stats, common, verdict(stats, common), f"learning_curves{suffix}.png",
+    runs of one ``environment`` (None: they do not say it), with their ``replays``; ``decision``: the report's."""
+    env = environment or "the environment"
+    stats, common = compare(runs, environment, reps), common_budget(runs, reps, env)
+    part = EnvironmentReport(runs, stats, common, verdict(stats, common, decision), f"learning_curves{suffix}.png",
                              f"final_performance{suffix}.png", replays)
     plots.learning_curves(runs, stats.reward_threshold, env, out_dir / part.learning_curves, min(reps, CURVE_REPS))
     plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance,
@@ -161,7 +161,8 @@ def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
     rows = [
         ["budget (steps)", *(steps_span(steps) for steps in common.budgets.values())],
         ["runs with a training return by then", *(str(len(s.training_returns)) for s in common.algorithms.values())],
-        [f"{TRAINING_RETURN}: IQM [95% CI]", *(estimate(s.iqm, s.iqm_ci) for s in common.algorithms.values())],
+        [f"{TRAINING_RETURN}: IQM [95% CI]", *(estimate(s.iqm, s.iqm_ci, seeds=len(s.training_returns))
+                                                for s in common.algorithms.values())],
     ]
     return [
         Heading(level, common_budget_title(common.step)),
@@ -169,7 +170,7 @@ def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
                   f"unequal budgets. Here every run is taken at the shorter runs' budget, {common.step:,} steps: its "
                   f"training return (the mean of its last 100 training episodes) at the last point of its training "
                   f"curve at or before {common.step:,} steps. IQM across seeds with its 95% stratified-bootstrap CI "
-                  f"(with at least {MIN_SEEDS} runs), and P(X > Y) of those training returns."),
+                  f"(with at least {MIN_INTERVAL_SEEDS} runs), and P(X > Y) of those training returns."),
         Table(["", *[a.upper() for a in algos]], rows),
         Table(["", "estimate [95% CI]"], _pairs(common.probability_of_improvement)),
     ]
@@ -187,19 +188,28 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
                           for s in (stats.algorithms[algo] for algo in algos)]
 
     evaluation = evaluation_return(stats.eval_episodes)
+    gap_to = (f"{num(stats.optimality_gap_reference)} (the best final score seen, across all algorithms)"
+              if stats.optimality_gap_reference_source == BEST_SEEN else t)
+    gap_seeds = (lambda s: s.seeds_completed) if threshold is not None else (lambda s: None)
     table = [
         row("seeds completed / run", lambda s: f"{s.seeds_completed} / {s.seeds}"),
         row(f"{evaluation}: mean ± std", lambda s: f"{num(s.mean)} ± {num(s.std)}"),
-        row(f"{evaluation}: median [95% CI]", lambda s: estimate(s.median, s.median_ci)),
-        row(f"{evaluation}: IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci)),
-        row(f"optimality gap to {t} [95% CI] (evaluation)",
-            lambda s: estimate(s.optimality_gap, s.optimality_gap_ci)),
-        row(f"seeds reaching {t} (evaluation)", lambda s: f"{s.seeds_reaching_threshold} / {s.seeds_completed}"),
+        row(f"{evaluation}: median [95% CI]", lambda s: estimate(s.median, s.median_ci, seeds=s.seeds_completed)),
+        row(f"{evaluation}: IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci, seeds=s.seeds_completed)),
+        row(f"optimality gap to {gap_to} [95% CI] (evaluation)",
+            lambda s: estimate(s.optimality_gap, s.optimality_gap_ci, seeds=gap_seeds(s))),
+        row(f"seeds reaching {t} (evaluation)", lambda s: (
+            f"{s.seeds_reaching_threshold} / {s.seeds_completed}" if s.seeds_reaching_threshold is not None
+            else "n/a")),
         row(f"{TRAINING_RETURN} at the end: mean", lambda s: num(s.final_training_reward_mean)),
-        row(f"steps until the {TRAINING_RETURN} reaches {t}: median", lambda s: (
-            f"{num(s.median_steps_to_threshold, 0)} ({s.seeds_reaching_threshold_in_training} seeds)"
-            if s.median_steps_to_threshold is not None else "not reached")),
-        row(f"{TRAINING_RETURN}: area under the learning curve [95% CI]", lambda s: estimate(s.auc_mean, s.auc_ci)),
+        row(f"steps until the {TRAINING_RETURN} reaches {t}: median (a seed that never does counts as beyond the "
+            "budget)", lambda s: "n/a" if threshold is None else (
+                f"{num(s.median_steps_to_threshold, 0)} ({s.seeds_reaching_threshold_in_training} of "
+                f"{s.seeds_completed} seeds reach it)" if s.median_steps_to_threshold is not None
+                else f"beyond the budget ({s.seeds_reaching_threshold_in_training} of {s.seeds_completed} seeds "
+                     "reach it)")),
+        row(f"{TRAINING_RETURN}: area under the learning curve [95% CI]",
+            lambda s: estimate(s.auc_mean, s.auc_ci, seeds=s.seeds_completed)),
         row("training time per run (s)", lambda s: num(s.training_time_mean)),
         row("steps per second", lambda s: num(s.steps_per_second_mean, 0)),
     ]
@@ -207,8 +217,11 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
     run_rows = [[r.name, r.status, num(r.final_reward), num(final_training_return(r)), f"{r.timesteps:,}",
                  num(steps_to_threshold(r), 0) if r.completed and steps_to_threshold(r) else "not reached"
                  if r.completed else "", r.experiment_dir] for r in runs]
-    ci_note = (f"Intervals are 95% stratified-bootstrap confidence intervals (rliable), shown only for "
-               f"algorithms with at least {MIN_SEEDS} completed seeds.")
+    ci_note = (f"Intervals are 95% percentile-bootstrap confidence intervals (rliable), shown only for algorithms "
+               f"with at least {MIN_INTERVAL_SEEDS} completed seeds: with fewer, they cover the true value less than "
+               "90% of the time (measured: docs/calibration.md). The optimality gap's interval is shown only below a "
+               "reward threshold. Which algorithm is better is never read from an interval: the verdict's tests "
+               "say it.")
     cut = _cut_episodes(runs, stats.environment or "the environment")
     return [
         Heading(level, "Verdict"),
@@ -228,7 +241,8 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
         Table(["", *[x.upper() for x in algos]], table),
         Heading(level, "Probability of improvement"),
         Paragraph("P(X > Y): the probability that a run of X ends with a higher final evaluation return than a run "
-                  "of Y (Mann-Whitney U statistic), with its 95% stratified-bootstrap CI."),
+                  f"of Y (Mann-Whitney U statistic), with its 95% bootstrap CI from {MIN_INTERVAL_SEEDS} seeds of each: "
+                  "a description of the difference; the test in the verdict decides it."),
         Table(["", "estimate [95% CI]"], pairs),
         *(common_budget_blocks(part.common, level) if part.common else []),
         Heading(level, "Runs"),
@@ -264,10 +278,10 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
 
     aggregates = [
         row("seeds per environment", lambda s: str(s.seeds)),
-        row("IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci, 2)),
-        row("mean [95% CI]", lambda s: estimate(s.mean, s.mean_ci, 2)),
-        row("median [95% CI]", lambda s: estimate(s.median, s.median_ci, 2)),
-        row("optimality gap to 1 [95% CI]", lambda s: estimate(s.optimality_gap, s.optimality_gap_ci, 2)),
+        row("IQM [95% CI]", lambda s: estimate(s.iqm, s.iqm_ci, 2, s.seeds)),
+        row("mean [95% CI]", lambda s: estimate(s.mean, s.mean_ci, 2, s.seeds)),
+        row("median [95% CI]", lambda s: estimate(s.median, s.median_ci, 2, s.seeds)),
+        row("optimality gap to 1 [95% CI]", lambda s: estimate(s.optimality_gap, s.optimality_gap_ci, 2, s.seeds)),
     ]
     pairs = _pairs(across.probability_of_improvement)
     return [
@@ -277,7 +291,9 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
                   "the mean over seeds), and 1 is the environment's reward threshold. Each algorithm's normalised "
                   "final scores form a matrix of seeds by environments, on which rliable computes the IQM, mean, "
                   "median and optimality gap (below 1), with 95% stratified-bootstrap confidence intervals "
-                  f"(shown only with at least {MIN_SEEDS} seeds per environment)."),
+                  f"(shown only with at least {MIN_INTERVAL_SEEDS} seeds per environment). Which algorithm is better "
+                  "across environments is a one-round AdaStop test of each run's mean normalised score over the "
+                  "environments (the i-th seed of each environment makes run i)."),
         *[Paragraph(line) for line in lines],
         Heading(3, "Normalised scores"),
         Table(["environment", "random policy (0)", "reference (1)", *[f"{a.upper()} normalised IQM" for a in algos]],
@@ -294,7 +310,7 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
 
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
                  decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
-                 models: ModelSource = local_model) -> dict[str, Any]:
+                 models: ModelSource = local_model, adaptive: str | None = None) -> dict[str, Any]:
     """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
     ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
     its replays (under ``replays/{env folder}/``), and a section compares across them.
@@ -306,6 +322,8 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     :param algos: the order to name the algorithms in (a sweep's ``--algos``); None: ppo, a2c, then the others.
     :param replays: whether to render each algorithm's best, median and worst seed.
     :param models: where each run's final model is, for its replay.
+    :param adaptive: the ``--until-decided`` sweep the runs come from, when they are given as folders: its seeds
+        were chosen from their results, so no one-round test is run on them.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = in_report_order(runs, algos)
@@ -317,16 +335,20 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     def replayed(env_runs: list[RunRecord], subfolder: str) -> Replays | None:
         return render_replays(env_runs, out_dir, subfolder, models, encoder) if replays else None
 
-    if len(groups) == 1:
+    several = len(groups) > 1
+    unplaced = groups.pop(None, []) if several else []
+    decision = decision or one_round_decision({env or "the environment": env_runs for env, env_runs in groups.items()},
+                                              adaptive)
+    if not several:
         [(env, env_runs)] = groups.items()
-        parts = {env or "the environment": environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""))}
+        parts = {env or "the environment": environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""),
+                                                              decision)}
         [part] = parts.values()
         heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
-        unplaced = groups.pop(None, [])
         parts = {env: environment_report(env_runs, env, out_dir, f"_{env_folder(env)}", reps,
-                                         replayed(env_runs, env_folder(env)))
+                                         replayed(env_runs, env_folder(env)), decision)
                  for env, env_runs in groups.items()}
         across = compare_across(groups, *measure_normalisations(groups), reps)
         scores = normalised_scores(groups, {env: across.normalisation[env] for env in across.environments})
@@ -339,7 +361,6 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         sections += across_blocks(across, lines, algos, bool(scores))
         numbers = {"environments": {env: part.numbers() for env, part in parts.items()},
                    "across_environments": {**across.to_json(), "verdict": lines}}
-    decision = decision or one_round_decision({env: part.runs for env, part in parts.items()})
     first = lead(decision, {env: part.common for env, part in parts.items()})
     command = command or reproduce_command(runs)
     found_versions = versions()

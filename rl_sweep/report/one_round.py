@@ -1,9 +1,10 @@
 """What a fixed number of seeds settles: a one-round AdaStop test (:mod:`rl_sweep.decision`) at the seeds the runs
-have, for reports without a sweep's decision (a fixed-seed sweep, ``rl-report`` over folders).
+have, for reports without a sweep's decision (a fixed-seed sweep, ``rl-report`` over folders), and for every other
+"better" the report says (learning speed, the common budget, across environments).
 
-Each environment is its own test, at ``n`` seeds per algorithm, ``n`` the fewest completed seeds of an algorithm
-there: each algorithm's first ``n`` final evaluation rewards in seed order. ``rl-sweep --until-decided`` runs the
-same test round after round, adding seeds until it decides.
+Each test is at ``n`` seeds per algorithm, ``n`` the fewest an algorithm has: each algorithm's first ``n`` values in
+seed order. ``rl-sweep --until-decided`` runs the same test round after round, adding seeds until it decides. Seeds
+that such a sweep chose to run by looking at the results are not a fixed sample: no one-round test is run on them.
 """
 
 from __future__ import annotations
@@ -13,27 +14,53 @@ from typing import Any
 from rl_sweep.decision import DecisionSettings, decide, decision_document
 from rl_sweep.report.runs import RunRecord
 
-MIN_TEST_SEEDS = 2  # a permutation test of one seed per algorithm has nothing to permute
+# With 3 seeds against 3 there are 20 ways to split the 6 runs, and the most extreme split has a two-sided p-value
+# of 2/20 = 0.10: no test at 5% can reject. From 4 (70 splits, 2/70 = 0.029) it can.
+MIN_TEST_SEEDS = 4
+
+
+def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:
+    """The one-round test of ``values`` (per algorithm, in seed order, in the order to name them), as
+    ``summary.json``'s ``decision`` would hold it, with each algorithm's count (``completed_seeds``); ``skipped``
+    (and no comparisons) with fewer than two algorithms, or one with fewer than ``MIN_TEST_SEEDS`` values."""
+    values = {algo: found for algo, found in values.items() if found}
+    n = min((len(found) for found in values.values()), default=0)
+    settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
+    counts = {algo: len(found) for algo, found in values.items()}
+    if len(values) < 2 or n < MIN_TEST_SEEDS:
+        return {**decision_document(settings, []), "rounds": 0, "completed_seeds": counts, "skipped": True}
+    decision = decide(env, {algo: found[:n] for algo, found in values.items()}, settings)
+    return {**decision_document(settings, [decision]), "completed_seeds": counts}
 
 
 def one_round_test(env: str, runs: list[RunRecord]) -> dict[str, Any]:
-    """The one-round test of one environment's runs, as ``summary.json``'s ``decision`` would hold it, with the
-    completed seeds per algorithm (``completed_seeds``); ``skipped`` (and no comparisons) when there are fewer than
-    two algorithms with completed runs, or one of them has fewer than ``MIN_TEST_SEEDS``."""
-    rewards: dict[str, list[float]] = {}
+    """The one-round test of one environment's runs: their final evaluation rewards (:func:`one_round`)."""
+    rewards: dict[str, list[float]] = {algo: [] for algo in dict.fromkeys(r.algo for r in runs)}  # --algos order
     for run in sorted((r for r in runs if r.completed), key=lambda r: r.seed or 0):
-        rewards.setdefault(run.algo, []).append(run.final_reward)
-    order = list(dict.fromkeys(r.algo for r in runs))  # the --algos order: who is "first" in a comparison
-    rewards = {algo: rewards[algo] for algo in order if algo in rewards}
-    n = min((len(values) for values in rewards.values()), default=0)
-    settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
-    completed = {algo: len(values) for algo, values in rewards.items()}
-    if len(rewards) < 2 or n < MIN_TEST_SEEDS:
-        return {**decision_document(settings, []), "rounds": 0, "completed_seeds": completed, "skipped": True}
-    decision = decide(env, {algo: values[:n] for algo, values in rewards.items()}, settings)
-    return {**decision_document(settings, [decision]), "completed_seeds": completed}
+        rewards[run.algo].append(run.final_reward)
+    return one_round(env, rewards)
 
 
-def one_round_decision(groups: dict[str, list[RunRecord]]) -> dict[str, Any]:
-    """``comparison.json``'s ``decision`` of a report without a sweep's: the one-round test of each environment."""
+def one_round_decision(groups: dict[str, list[RunRecord]], adaptive: str | None = None) -> dict[str, Any]:
+    """``comparison.json``'s ``decision`` of a report without a sweep's: the one-round test of each environment.
+
+    :param adaptive: the ``--until-decided`` sweep the runs come from, if they do: then no test is run (``adaptive``
+        names the sweep, whose own decision is in its summary and report).
+    """
+    if adaptive:
+        return {"one_round": True, "adaptive": adaptive, "environments": {}}
     return {"one_round": True, "environments": {env: one_round_test(env, runs) for env, runs in groups.items()}}
+
+
+def pair_decision(document: dict[str, Any], env: str, x: str, y: str) -> str | None:
+    """What ``document`` (a decision) decided of ``x`` against ``y`` on ``env``, from ``x``'s side: ``larger``,
+    ``smaller`` or ``equal``; None when it holds no such comparison."""
+    flipped = {"larger": "smaller", "smaller": "larger"}
+    for comparison in document.get("comparisons", []):
+        if comparison["env"] != env:
+            continue
+        if (comparison["first"], comparison["second"]) == (x, y):
+            return comparison["decision"]
+        if (comparison["first"], comparison["second"]) == (y, x):
+            return flipped.get(comparison["decision"], comparison["decision"])
+    return None

@@ -1,18 +1,21 @@
 """The report's words: its lead (what AdaStop decides, whether the runs' budgets differ), and its conclusions in
-plain language, per environment and across environments; each says when there are too few seeds to tell."""
+plain language, per environment and across environments. A sentence names a winner only where a test rejects at a
+stated level (:mod:`rl_sweep.decision`, through the sweep or :mod:`~rl_sweep.report.one_round`); P(X > Y) and the
+estimates describe the difference; each says when there are too few seeds to test."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from rl_sweep.decision import sentence
+from rl_sweep.decision import level, sentence
 from rl_sweep.report.blocks import estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
-from rl_sweep.report.one_round import MIN_TEST_SEEDS
+from rl_sweep.report.one_round import MIN_TEST_SEEDS, pair_decision
 from rl_sweep.report.runs import RunRecord
-from rl_sweep.report.across import AcrossEnvironments
-from rl_sweep.report.statistics import MIN_SEEDS, Comparison, Improvement
+from rl_sweep.report.across import ACROSS, AcrossEnvironments
+from rl_sweep.report.statistics import Comparison, Improvement
 from rl_sweep.text import WHY_RETURNS_DIFFER
 
 # The two returns the report sets side by side, each always named with its policy.
@@ -32,25 +35,91 @@ def common_budget_title(step: int) -> str:
     return f"At the common budget of {step:,} steps"
 
 
-def difference(label: str, x: str, y: str, p: Improvement, iqm: dict[str, str], measure: str = "IQM") -> str:
-    """X is better than Y, Y than X, or no reliable difference, from P(X > Y) and its 95% CI; ``iqm``: each
-    algorithm's IQM as the sentence shows it, ``measure`` what it is."""
-    low, high = p.ci
-    if low > 0.5 or high < 0.5:
-        # Say it the way round that names the winner: P(Y > X) = 1 - P(X > Y).
-        better, worse = (x, y) if low > 0.5 else (y, x)
-        point, low, high = (p.point, low, high) if low > 0.5 else (1 - p.point, 1 - high, 1 - low)
-        return (f"{label}: {better.upper()} is better than {worse.upper()}: "
-                f"P({better.upper()} > {worse.upper()}) = {point:.2f} (95% CI {low:.2f} to {high:.2f}); "
-                f"{measure} {iqm[better]} vs {iqm[worse]}.")
-    return (f"{label}: no reliable difference between {x.upper()} and {y.upper()}: "
-            f"P({x.upper()} > {y.upper()}) = {p.point:.2f}, and its 95% CI ({low:.2f} to {high:.2f}) "
-            "contains 0.5. More seeds would narrow it.")
+def tested(label: str, x: str, y: str, test: dict[str, Any] | None, env: str, p: Improvement,
+           estimates: dict[str, str], measure: str, better: str = "is better than") -> str:
+    """One pair's sentence: a winner only where ``test`` (a decision document: the sweep's, or a one-round test's)
+    rejects at its level; P(X > Y) and each algorithm's estimate (``estimates``, as the sentence shows them,
+    ``measure`` what they are) as description, never as the verdict.
+
+    :param test: None when no test may be run (seeds chosen adaptively by an ``--until-decided`` sweep).
+    :param better: how a winner reads ("learned faster than").
+    """
+    decided = pair_decision(test, env, x, y) if test else None
+    if decided in ("larger", "smaller"):
+        winner, loser = (x, y) if decided == "larger" else (y, x)
+        return (f"{label}: {winner.upper()} {better} {loser.upper()} ({how(test, env, x, y)}). "
+                f"{describe(winner, loser, p if winner == x else flip(p), estimates, measure)}")
+    if decided == "equal":
+        return (f"{label}: {x.upper()} and {y.upper()} are not shown different ({how(test, env, x, y)}): these seeds "
+                f"do not settle it, which is not evidence that they are equal. {describe(x, y, p, estimates, measure)}")
+    return f"{label}: no test of {x.upper()} against {y.upper()}: {why_untested(test)}. " + \
+        describe(x, y, p, estimates, measure)
 
 
-def verdict(stats: Comparison, common: CommonBudget | None = None) -> list[str]:
-    """Plain-language conclusions; says when there are too few seeds to tell, and when the runs' budgets differ
-    (``common``: the comparison at the common budget), that their final evaluations are not like-for-like."""
+def flip(p: Improvement) -> Improvement:
+    """P(Y > X) from P(X > Y)."""
+    return Improvement(None if p.point is None else 1 - p.point, None if p.ci is None else [1 - p.ci[1], 1 - p.ci[0]])
+
+
+def describe(x: str, y: str, p: Improvement, estimates: dict[str, str], measure: str) -> str:
+    """P(X > Y), with its interval or why there is none, and each algorithm's estimate."""
+    if p.point is None:
+        chance = ""
+    elif p.ci:
+        chance = f"P({x.upper()} > {y.upper()}) = {p.point:.2f} (95% CI {p.ci[0]:.2f} to {p.ci[1]:.2f}); "
+    else:
+        chance = f"P({x.upper()} > {y.upper()}) = {p.point:.2f} (too few seeds for an interval); "
+    return f"As description: {chance}{measure} {estimates[x]} vs {estimates[y]}."
+
+
+def how(test: dict[str, Any], env: str, x: str, y: str) -> str:
+    """The test that decided ``x`` against ``y``, its level and its seeds."""
+    found = next(c for c in test["comparisons"] if c["env"] == env and {c["first"], c["second"]} == {x, y})
+    n, rounds = test["seeds_per_round"], found["round"]
+    if test.get("max_rounds") == 1 and rounds == 1 and "completed_seeds" in test:
+        return f"{level(test)}, a one-round test at {n} seeds each"
+    return f"{level(test)}, after {rounds} round{'s' if rounds > 1 else ''} of {n} seeds each"
+
+
+def why_untested(test: dict[str, Any] | None) -> str:
+    if test is None:
+        return ("the seeds were chosen adaptively (an rl-sweep --until-decided sweep ran them until its test decided), "
+                "and a test at a number of seeds chosen from the results does not hold its level; the sweep's own "
+                "decision, in its summary and report, is the test of these runs")
+    counts = test.get("completed_seeds", {})
+    few = [f"{algo.upper()} has {k}" for algo, k in counts.items() if k < MIN_TEST_SEEDS]
+    if len(counts) < 2 or not few:
+        return "there is no test of this pair"
+    return f"cannot be decided at {min(counts.values())} seeds: a test needs at least {MIN_TEST_SEEDS} of each ({', '.join(few)})"
+
+
+def family(algos: list[str], test: dict[str, Any] | None) -> list[str]:
+    """With more than two algorithms, what each test's level covers."""
+    if len(algos) < 3 or not test or test.get("skipped"):
+        return []
+    pairs = len(algos) * (len(algos) - 1) // 2
+    return [f"With {len(algos)} algorithms, each test's family-wise error (at most {test['alpha']:.0%}) holds over all "
+            f"{pairs} pairs together."]
+
+
+def environment_test(decision: dict[str, Any], env: str) -> dict[str, Any] | None:
+    """The test of ``env``'s final evaluations: the sweep's decision, or the report's one-round test of ``env``
+    (None: the runs' seeds were chosen adaptively, and there is none)."""
+    if decision.get("one_round"):
+        return decision["environments"].get(env)
+    return decision
+
+
+def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dict[str, Any] | None = None
+            ) -> list[str]:
+    """Plain-language conclusions; says when there are too few seeds to test, and when the runs' budgets differ
+    (``common``: the comparison at the common budget), that their final evaluations are not like-for-like.
+
+    :param decision: the report's decision: the sweep's, or the one-round tests (:mod:`~rl_sweep.report.one_round`).
+        Every winner a sentence names is one a test decided at a stated level.
+    """
+    env = stats.environment or "the environment"
+    test = environment_test(decision, env) if decision else None
     unequal = " (budgets differ: not a like-for-like comparison)" if common else ""
     by_algo = stats.algorithms
     algos = [a for a, s in by_algo.items() if s.seeds_completed]
@@ -70,52 +139,43 @@ def verdict(stats: Comparison, common: CommonBudget | None = None) -> list[str]:
                          f"reward threshold of {threshold:g} in evaluation.")
     if len(algos) < 2:
         return lines + [f"Only {algos[0].upper()} has completed runs: nothing to compare it with."]
-    few = [a for a in algos if by_algo[a].seeds_completed < MIN_SEEDS]
-    x, y = algos[0], algos[1]
     evaluation = evaluation_return(stats.eval_episodes)
-    sx, sy = by_algo[x], by_algo[y]
-    if few:
-        counts = ", ".join(f"{a.upper()} has {by_algo[a].seeds_completed}" for a in few)
-        return lines + [
-            f"Too few seeds to tell: {counts} "
-            f"completed run(s), and with fewer than {MIN_SEEDS} per algorithm confidence intervals mean nothing. "
-            f"Point estimates only: mean {evaluation}{unequal} {x.upper()} {num(sx.mean)}, {y.upper()} {num(sy.mean)}. "
-            f"Run more seeds (rl-sweep --seeds 5 or more) before drawing a conclusion."
-        ]
-    lines.append(difference(f"Final performance{unequal}", x, y, stats.probability_of_improvement[f"{x}>{y}"],
-                            {a: estimate(s.iqm, s.iqm_ci) for a, s in by_algo.items()}, f"IQM {evaluation}"))
-    if common:
-        lines.append(_at_common_budget(common, x, y))
+    iqm = {a: estimate(s.iqm, s.iqm_ci, seeds=s.seeds_completed) for a, s in by_algo.items()}
     speed = "Learning speed (over runs of unequal lengths)" if common else "Learning speed"
-    ax, ay = sx.auc_ci, sy.auc_ci
-    if ax and ay and (ax[0] > ay[1] or ay[0] > ax[1]):
-        faster, slower = (x, y) if ax[0] > ay[1] else (y, x)
-        f, sl = by_algo[faster], by_algo[slower]
-        line = (f"{speed}: {faster.upper()} learned faster: its mean {TRAINING_RETURN} over the run "
-                f"(area under the learning curve) is {num(f.auc_mean)} vs {num(sl.auc_mean)}, "
-                "with non-overlapping 95% CIs")
-        end_fast, end_slow = f.final_training_reward_mean, sl.final_training_reward_mean
-        if end_fast is not None and end_slow is not None and end_slow > end_fast:
-            line += (f"; but {slower.upper()}'s {TRAINING_RETURN} ends higher ({num(end_slow)} vs "
-                     f"{num(end_fast)}): the curves cross")
-        lines.append(line + ".")
-    elif ax and ay:
-        lines.append(f"{speed}: the areas under the learning curves overlap at 95% confidence: "
-                     "no reliable difference in how fast they learned.")
-    return lines
+    areas = {a: num(s.auc_mean) for a, s in by_algo.items()}
+    for x, y in itertools.combinations(algos, 2):
+        lines.append(tested(f"Final performance{unequal}", x, y, test, env,
+                            stats.probability_of_improvement[f"{x}>{y}"], iqm, f"IQM {evaluation}"))
+        if common:
+            lines.append(_at_common_budget(common, env, x, y))
+        if by_algo[x].auc_mean is not None and by_algo[y].auc_mean is not None:
+            line = tested(speed, x, y, stats.learning_speed_test, env, Improvement(None, None), areas,
+                          f"mean {TRAINING_RETURN} over the run (area under the learning curve)", "learned faster than")
+            lines.append(line + _curves_cross(by_algo, x, y, stats.learning_speed_test, env))
+    return lines + family(algos, test)
 
 
-def _at_common_budget(common: CommonBudget, x: str, y: str) -> str:
+def _curves_cross(by_algo: dict[str, Any], x: str, y: str, test: dict[str, Any], env: str) -> str:
+    """When the faster learner's training return ends below the slower's: the curves cross."""
+    decided = pair_decision(test, env, x, y)
+    if decided not in ("larger", "smaller"):
+        return ""
+    fast, slow = (x, y) if decided == "larger" else (y, x)
+    end_fast, end_slow = by_algo[fast].final_training_reward_mean, by_algo[slow].final_training_reward_mean
+    if end_fast is not None and end_slow is not None and end_slow > end_fast:
+        return (f" But {slow.upper()}'s {TRAINING_RETURN} ends higher ({num(end_slow)} vs {num(end_fast)}): "
+                "the curves cross.")
+    return ""
+
+
+def _at_common_budget(common: CommonBudget, env: str, x: str, y: str) -> str:
     """X against Y at the common budget, from the training returns there."""
     title, at = common_budget_title(common.step), common.algorithms
     if not (at[x].training_returns and at[y].training_returns):
         return f"{title}: {x.upper()} and {y.upper()} do not both have a training return by then."
-    iqm = {a: estimate(s.iqm, s.iqm_ci) for a, s in at.items()}
-    p = common.probability_of_improvement[f"{x}>{y}"]
-    if p.ci is None:
-        return (f"{title}: too few runs with a training return by then for an interval (fewer than {MIN_SEEDS}). "
-                f"Point estimates only: IQM {TRAINING_RETURN} {x.upper()} {iqm[x]}, {y.upper()} {iqm[y]}.")
-    return difference(f"{title} (training return)", x, y, p, iqm, f"IQM {TRAINING_RETURN}")
+    iqm = {a: estimate(s.iqm, s.iqm_ci, seeds=len(s.training_returns)) for a, s in at.items()}
+    return tested(f"{title} (training return)", x, y, common.test, env, common.probability_of_improvement[f"{x}>{y}"],
+                  iqm, f"IQM {TRAINING_RETURN}")
 
 
 def lead(decision: dict[str, Any], commons: dict[str, CommonBudget | None]) -> list[str]:
@@ -141,6 +201,11 @@ def lead(decision: dict[str, Any], commons: dict[str, CommonBudget | None]) -> l
 
 def decision_line(env: str, decision: dict[str, Any]) -> str:
     """What AdaStop says on ``env``: the sweep's decision, or the one-round test's (``decision["one_round"]``)."""
+    if decision.get("adaptive"):
+        return (f"No one-round test on {env}: these runs come from the rl-sweep --until-decided sweep "
+                f"{decision['adaptive']}, which chose how many seeds to run from their results, and a test at a "
+                f"number of seeds so chosen does not hold its level. The sweep's own decision is the test of them: "
+                f"rl-report --sweep {decision['adaptive']}.")
     if decision.get("one_round"):
         return _one_round_line(env, decision["environments"][env])
     comparisons = [c for c in decision["comparisons"] if c["env"] == env]
@@ -178,8 +243,8 @@ def budget_line(common: CommonBudget, where: str = "") -> str:
 
 def across_verdict(across: AcrossEnvironments, algos: list[str], unplaced: list[RunRecord]) -> list[str]:
     """Plain-language conclusions across environments: what enters the aggregates, and what they say."""
-    lines = [f"{env} has no reward threshold: its 1 is the best final score seen on it ({num(n.reference)}, "
-             "across all algorithms and seeds)." for env, n in across.normalisation.items()
+    lines = [f"{env} has no reward threshold: its normalised score of 1 is the best final score seen on it "
+             f"({num(n.reference)}, across all algorithms and seeds)." for env, n in across.normalisation.items()
              if n.reference_source == BEST_SEEN]
     lines += [f"{env} is left out of the comparison across environments: {why}."
               for env, why in across.left_out.items()]
@@ -199,12 +264,9 @@ def across_verdict(across: AcrossEnvironments, algos: list[str], unplaced: list[
                  f"as every environment has: seeds per environment {counts}.")
     if len(seeds) < 2:
         return lines
-    x, y = list(seeds)[:2]
-    sx, sy = across.algorithms[x], across.algorithms[y]
-    if min(sx.seeds, sy.seeds) < MIN_SEEDS:
-        return lines + [f"Too few seeds to tell: with fewer than {MIN_SEEDS} seeds per environment confidence "
-                        f"intervals mean nothing. Point estimates only: normalised IQM {x.upper()} {num(sx.iqm, 2)}, "
-                        f"{y.upper()} {num(sy.iqm, 2)}."]
-    iqm = {a: estimate(s.iqm, s.iqm_ci, 2) for a, s in across.algorithms.items()}
-    return lines + [difference("Across environments", x, y, across.probability_of_improvement[f"{x}>{y}"], iqm,
-                               "normalised IQM")]
+    scored = list(seeds)
+    iqm = {a: estimate(s.iqm, s.iqm_ci, 2, seeds=s.seeds) for a, s in across.algorithms.items()}
+    return lines + [tested("Across environments", x, y, across.test, ACROSS,
+                           across.probability_of_improvement[f"{x}>{y}"], iqm,
+                           "normalised IQM")
+                    for x, y in itertools.combinations(scored, 2)] + family(scored, across.test)

@@ -1,0 +1,251 @@
+"""Calibration: every level the report states, measured through rl-sweep's own code, against its nominal value.
+
+    python benchmarks/calibration.py                      # everything: about 40 min on 2 CPUs
+    python benchmarks/calibration.py --part decision      # one part: decision, verdict, intervals or power
+    python benchmarks/calibration.py --sims 100 --jobs 2  # fewer simulations per cell, two processes
+
+Scores come from two distributions: ``normal`` (N(0, 1)) and ``bimodal``, RL-like final returns: 70% of seeds land
+near 250 (N(250, 25)), 30% fail near -100 (N(-100, 50)). Each part prints measured against nominal, with the
+binomial standard error of the measured rate, and says whether it holds:
+
+- ``decision``: the family-wise error of :func:`rl_sweep.decision.decide` when every algorithm's scores come from
+  one distribution (the null), for n seeds per round in {3, 5, 10}, K rounds in {1, 4}, 2 and 3 algorithms. Holds
+  when at most alpha + 2 standard errors.
+- ``verdict``: how often the report's sentences name a winner under the null: per environment, learning speed, at a
+  common budget, and across two environments, through :func:`~rl_sweep.report.statistics.compare`,
+  :func:`~rl_sweep.report.verdict.verdict` and :func:`~rl_sweep.report.verdict.across_verdict`.
+- ``intervals``: the coverage of each bootstrap interval the report computes (:func:`seed_aggregates` through
+  :func:`bootstrap_intervals`, and P(X > Y)) at 3, 5, 10 and 15 seeds, and whether the report shows it there (from
+  ``MIN_INTERVAL_SEEDS``). Holds when a shown interval covers at least 90%.
+- ``power``: how often the decision finds a difference of 1 and 2 standard deviations, and says it the right way.
+
+The suite's fast check of the decision's level is ``tests/test_calibration.py``; the figures are in
+``docs/calibration.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rl_sweep.decision import DecisionSettings, decide  # noqa: E402
+
+ALPHA = DecisionSettings().alpha
+COVERAGE = 0.90  # the least coverage at which the report shows an interval
+THRESHOLD = {"normal": 1.0, "bimodal": 200.0}  # the reward threshold of the optimality gap
+
+
+def draw(distribution: str, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` scores from ``distribution``."""
+    if distribution == "normal":
+        return rng.normal(0.0, 1.0, size)
+    fails = rng.random(size) < 0.3
+    return np.where(fails, rng.normal(-100.0, 50.0, size), rng.normal(250.0, 25.0, size))
+
+
+def population(distribution: str) -> dict[str, float]:
+    """The true values every interval is meant to cover, from 4 million draws (seeded)."""
+    x = np.sort(draw(distribution, np.random.default_rng(12345), 4_000_000))
+    quarter = len(x) // 4
+    gap = np.maximum(THRESHOLD[distribution] - x, 0).mean()
+    return {"iqm": float(x[quarter:-quarter].mean()), "mean": float(x.mean()), "median": float(np.median(x)),
+            "optimality gap": float(gap), "sd": float(x.std())}
+
+
+def probability_of_improvement(distribution: str, shift: float) -> float:
+    """P(X + shift > Y), X and Y from ``distribution``, from 4 million pairs (seeded)."""
+    rng = np.random.default_rng(54321)
+    return float(np.mean(draw(distribution, rng, 4_000_000) + shift > draw(distribution, rng, 4_000_000)))
+
+
+# The parts: each cell runs in a worker process, seeded by its place in the table.
+
+def decision_cell(distribution: str, n: int, rounds: int, algos: int, sims: int, shift: float, seed: int
+                  ) -> tuple[int, int]:
+    """(decisions that found any difference, of them the ones that put the shifted algorithm first and right)."""
+    rng = np.random.default_rng(seed)
+    settings = DecisionSettings(seeds_per_round=n, max_rounds=rounds)
+    sd = population(distribution)["sd"] if shift else 0.0
+    found = right = 0
+    for _ in range(sims):
+        rewards = {f"a{i}": (draw(distribution, rng, n * rounds) + (shift * sd if i == 0 else 0.0)).tolist()
+                   for i in range(algos)}
+        decided = [c.decision for c in decide("env", rewards, settings).comparisons]
+        found += any(d != "equal" for d in decided)
+        right += decided[0] == "larger"
+    return found, right
+
+
+def verdict_cell(distribution: str, n: int, sims: int, seed: int) -> dict[str, int]:
+    """How many of ``sims`` null reports named a winner, per kind of sentence."""
+    from rl_sweep.report.across import compare_across
+    from rl_sweep.report.budgets import common_budget
+    from rl_sweep.report.normalisation import THRESHOLD as FROM_THRESHOLD
+    from rl_sweep.report.normalisation import Normalisation
+    from rl_sweep.report.one_round import one_round_decision
+    from rl_sweep.report.runs import RunRecord
+    from rl_sweep.report.statistics import compare
+    from rl_sweep.report.verdict import across_verdict, verdict
+
+    rng = np.random.default_rng(seed)
+    steps = np.array([1000.0, 2000.0, 3000.0, 4000.0])
+
+    def run(algo: str, seed: int, env: str, budget: int) -> RunRecord:
+        final, curve = draw(distribution, rng, 1)[0], draw(distribution, rng, len(steps))
+        return RunRecord(f"{algo}_seed{seed}", algo, seed, "completed", "", final_reward=final, timesteps=budget,
+                         env_name=env, curve_steps=steps[steps <= budget], curve_rewards=curve[steps <= budget],
+                         config={"timesteps": budget})
+
+    counts = {"final performance": 0, "learning speed": 0, "common budget": 0, "across environments": 0}
+    for _ in range(sims):
+        groups = {env: [run(algo, s, env, budget) for algo, budget in (("ppo", 2000), ("a2c", 4000))
+                        for s in range(n)] for env in ("A-v0", "B-v0")}
+        decision = one_round_decision(groups)
+        lines = verdict(compare(groups["A-v0"], "A-v0", reps=200), common_budget(groups["A-v0"], 200, "A-v0"),
+                        decision)
+        for kind, start in (("final performance", "Final performance"), ("learning speed", "Learning speed"),
+                            ("common budget", "At the common budget")):
+            counts[kind] += any(line.startswith(start) and " is better than " in line or " learned faster" in line
+                                and line.startswith(start) for line in lines)
+        one = {env: Normalisation(0.0, [], THRESHOLD[distribution] + 1.0, FROM_THRESHOLD) for env in groups}
+        across = compare_across(groups, one, reps=200)
+        counts["across environments"] += any(" is better than " in line
+                                             for line in across_verdict(across, ["ppo", "a2c"], []))
+    return counts
+
+
+def interval_cell(distribution: str, n: int, sims: int, reps: int, seed: int) -> dict[str, int]:
+    """How many of ``sims`` intervals (of ``reps`` bootstrap replicates) covered their true value, per statistic."""
+    from rl_sweep.report.statistics import bootstrap_intervals, improvement_interval, seed_aggregates
+
+    rng = np.random.default_rng(seed)
+    truth = population(distribution)
+    sd = truth["sd"]
+    p_null, p_shift = 0.5, probability_of_improvement(distribution, sd)
+    covered = dict.fromkeys(["iqm", "mean", "median", "optimality gap", "P(X > Y), equal",
+                             "P(X > Y), 1 sd apart"], 0)
+    for _ in range(sims):
+        scores = draw(distribution, rng, n).reshape(-1, 1)
+        intervals = bootstrap_intervals(scores, seed_aggregates(THRESHOLD[distribution]), reps)
+        for (low, high), name in zip(intervals, ["iqm", "mean", "median", "optimality gap"]):
+            covered[name] += low <= truth[name] <= high
+        x, y = draw(distribution, rng, n).reshape(-1, 1), draw(distribution, rng, n).reshape(-1, 1)
+        low, high = improvement_interval(x, y, reps)
+        covered["P(X > Y), equal"] += low <= p_null <= high
+        low, high = improvement_interval(x + sd, y, reps)
+        covered["P(X > Y), 1 sd apart"] += low <= p_shift <= high
+    return covered
+
+
+def standard_error(rate: float, sims: int) -> float:
+    return math.sqrt(rate * (1 - rate) / sims)
+
+
+def run_cells(function, cells: list[tuple], jobs: int) -> list:
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(function, *zip(*cells)))
+
+
+def decision_part(sims: int, jobs: int, reps: int) -> bool:
+    """The null family-wise error of the decision, per setting; True when every one holds."""
+    print(f"\nThe decision under the null (rl_sweep.decision.decide, alpha {ALPHA}, comparator given "
+          f"{DecisionSettings().comparator_alpha}): false decisions")
+    print(f"{'scores':8} {'n':>3} {'K':>3} {'algos':>5} {'sims':>5} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
+    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10], [1, 4], [2, 3]))
+    # n = 10 is slow (10,000 random permutations a round, in Python): fewer simulations there, said in the table
+    count = {cell: sims if cell[1] < 10 else max(sims // (2 * cell[2]), 50) for cell in grid}
+    results = run_cells(decision_cell, [(*cell, count[cell], 0.0, i) for i, cell in enumerate(grid)], jobs)
+    ok = True
+    for cell, (found, _) in zip(grid, results):
+        rate, runs = found / count[cell], count[cell]
+        bound = ALPHA + 2 * standard_error(ALPHA, runs)
+        ok &= rate <= bound
+        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5} {runs:5} {rate:9.3f} "
+              f"{standard_error(rate, runs):6.3f} {bound:6.3f}  {'yes' if rate <= bound else 'NO'}")
+    return ok
+
+
+def power_part(sims: int, jobs: int, reps: int) -> bool:
+    print("\nThe decision's power (2 algorithms, the first shifted up by 1 or 2 standard deviations): "
+          "found a difference / found it the right way")
+    print(f"{'scores':8} {'n':>3} {'K':>3} {'shift':>5} {'sims':>5} {'found':>7} {'right':>7}")
+    grid = list(itertools.product(["normal", "bimodal"], [5, 10], [1, 4], [1.0, 2.0]))
+    count = {cell: sims if cell[1] < 10 else max(sims // (2 * cell[2]), 50) for cell in grid}
+    results = run_cells(decision_cell, [(c[0], c[1], c[2], 2, count[c], c[3], 1000 + i) for i, c in enumerate(grid)],
+                        jobs)
+    for cell, (found, right) in zip(grid, results):
+        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5g} {count[cell]:5} {found / count[cell]:7.3f} "
+              f"{right / count[cell]:7.3f}")
+    return True
+
+
+def verdict_part(sims: int, jobs: int, reps: int) -> bool:
+    print(f"\nThe report's sentences under the null (two equal algorithms): how often one names a winner "
+          f"(nominal: at most {ALPHA})")
+    print(f"{'scores':8} {'n':>3} {'sims':>5} {'sentence':22} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
+    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10]))
+    results = run_cells(verdict_cell, [(*cell, sims, 2000 + i) for i, cell in enumerate(grid)], jobs)
+    ok = True
+    bound = ALPHA + 2 * standard_error(ALPHA, sims)
+    for cell, counts in zip(grid, results):
+        for kind, found in counts.items():
+            rate = found / sims
+            ok &= rate <= bound
+            print(f"{cell[0]:8} {cell[1]:3} {sims:5} {kind:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
+                  f"{bound:6.3f}  {'yes' if rate <= bound else 'NO'}")
+    return ok
+
+
+def intervals_part(sims: int, jobs: int, reps: int) -> bool:
+    from rl_sweep.report.statistics import MIN_INTERVAL_SEEDS, REPS
+
+    print(f"\nCoverage of the 95% percentile-bootstrap intervals (rliable; {reps:,} replicates here, {REPS:,} in "
+          f"the report), and whether the "
+          f"report shows them (from {MIN_INTERVAL_SEEDS} seeds; a shown one must cover at least {COVERAGE:.0%})")
+    print(f"{'scores':8} {'n':>3} {'sims':>5} {'interval':22} {'coverage':>9} {'s.e.':>6} shown  holds")
+    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10, 15]))
+    results = run_cells(interval_cell, [(*cell, sims, reps, 3000 + i) for i, cell in enumerate(grid)], jobs)
+    ok = True
+    for cell, covered in zip(grid, results):
+        shown = cell[1] >= MIN_INTERVAL_SEEDS
+        for name, found in covered.items():
+            rate = found / sims
+            holds = not shown or rate >= COVERAGE
+            ok &= holds
+            print(f"{cell[0]:8} {cell[1]:3} {sims:5} {name:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
+                  f"{'yes' if shown else 'no':5}  {'yes' if holds else 'NO'}")
+    return ok
+
+
+PARTS = {"decision": decision_part, "verdict": verdict_part, "intervals": intervals_part, "power": power_part}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=list(PARTS), action="append",
+                        help="the parts to run (default: all of them)")
+    parser.add_argument("--sims", type=int, default=400, help="simulations per cell (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
+    parser.add_argument("--reps", type=int, default=1000,
+                        help="bootstrap replicates of each interval (default: %(default)s; the report uses 5,000)")
+    args = parser.parse_args()
+    started, ok = time.time(), True
+    for part in args.part or list(PARTS):
+        ok &= PARTS[part](args.sims, args.jobs, args.reps)
+    print(f"\n{'Every stated level holds' if ok else 'A stated level does NOT hold'} "
+          f"({time.time() - started:.0f} s, {time.strftime('%Y-%m-%d')})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
