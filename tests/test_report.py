@@ -127,11 +127,36 @@ def test_three_seeds_a_side_name_no_winner_however_they_split(tmp_path):
     folders += [make_experiment(tmp_path / "exp", "a2c", i, 98.0 + i) for i in range(3)]
     report = write_report([load_trial(f) for f in folders], tmp_path / "report")
     assert not any(" is better than " in line or " learned faster than " in line for line in report["verdict"])
-    assert ("Final performance: no test of PPO against A2C: cannot be decided at 3 seeds: a test needs at least 4 "
-            "of each (PPO has 3, A2C has 3). As description: P(PPO > A2C) = 1.00 (too few seeds for an interval)"
-            ) in report["verdict"][2]
+    assert report["verdict"][0].startswith(
+        "Final performance: no test of PPO against A2C: cannot be decided at 3 seeds: a test needs at least 4 "
+        "of each (PPO has 3, A2C has 3). As description: P(PPO > A2C) = 1.00 (too few seeds for an interval)")
     assert report["lead"][0] == ("No one-round AdaStop test on LunarLander-v3: PPO has 3 completed seeds, A2C has 3 "
                                  "completed seeds, and it needs at least 4 of each algorithm.")
+
+
+def test_what_decides_comes_first_then_a_random_policy_for_scale(four_seeds, tmp_path):
+    report = write_report([load_trial(f) for f in four_seeds], tmp_path / "report")
+    random = np.mean([evaluate_random("LunarLander-v3", seed, 10)["reward_mean"] for seed in range(4)])
+    assert report["random_policy_return"] == pytest.approx(random)
+    assert report["verdict"][0].startswith("Final performance: PPO and A2C are not shown different (AdaStop")
+    assert report["verdict"][1] == (
+        f"For scale: a uniform random policy's evaluation return (deterministic policy, 10 episodes) on the same seeds "
+        f"is {random:.1f}; PPO's mean is 250.0, A2C's mean is 152.5.")
+
+
+def test_runs_of_an_until_decided_sweep_are_not_tested_again_at_the_seeds_it_chose(tmp_path):
+    """Folders of an --until-decided sweep given to rl-report: their seed count was chosen from their results."""
+    sweep = tmp_path / "results/sweeps/decided"
+    folders = [make_experiment(sweep, algo, i, 100.0 * i + (50 if algo == "ppo" else 0)) for algo in ("ppo", "a2c")
+               for i in range(4)]
+    write_json_atomic(sweep / "sweep.json", {"name": "decided", "until_decided": True})
+    report_folders(folders, tmp_path / "report", replays=False)
+    report = load_json(tmp_path / "report/summary.json")["report"]
+    assert report["decision"] == {"one_round": True, "adaptive": "decided", "environments": {}}
+    assert report["lead"][0].startswith("No one-round test on LunarLander-v3: these runs come from the rl-sweep "
+                                        "--until-decided sweep decided, which chose how many seeds to run")
+    assert report["verdict"][0].startswith("Final performance: no test of PPO against A2C: the seeds were chosen "
+                                           "adaptively")
 
 
 def test_every_optimality_gap_is_measured_below_one_named_reference(tmp_path):
@@ -446,7 +471,7 @@ def test_a_sweep_decided_by_adastop_leads_with_its_decision(four_seeds, tmp_path
     assert numbers["decision"] == DECISION
     assert numbers == json.loads(json.dumps(report))  # summary.json's report holds the same numbers
     assert numbers["algorithms"]["ppo"]["iqm"] == pytest.approx(250.0) and numbers["common_budget"] is None
-    assert numbers["verdict"][2].startswith("Final performance: PPO is better than A2C (AdaStop, family-wise error at "
+    assert numbers["verdict"][0].startswith("Final performance: PPO is better than A2C (AdaStop, family-wise error at "
                                             "most 5%, after 2 rounds of 5 seeds each). As description: P(PPO > A2C)")
     # A decision rl-sweep 0.1 wrote gave the comparator alpha itself: its report says what that level was.
     old = {key: value for key, value in DECISION.items() if key != "comparator_alpha"}

@@ -23,7 +23,7 @@ from rl_sweep.report.blocks import (
     Block, Code, Heading, Image, Paragraph, Table, Video, estimate, num, steps_span, to_html, to_markdown,
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
-from rl_sweep.report.normalisation import BEST_SEEN, measure_normalisations
+from rl_sweep.report.normalisation import BEST_SEEN, Normalisation, measure_normalisations
 from rl_sweep.report.one_round import one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
@@ -106,10 +106,12 @@ class EnvironmentReport:
     learning_curves: str
     final_performance: str
     replays: Replays | None
+    random_policy_return: float | None = None  # a uniform random policy's evaluation return on the runs' seeds
 
     def numbers(self) -> dict[str, Any]:
         return {
             **self.stats.to_json(),
+            "random_policy_return": self.random_policy_return,
             "budgets": budgets(self.runs),
             "common_budget": self.common.to_json() if self.common else None,
             "verdict": self.verdict,
@@ -124,13 +126,16 @@ class EnvironmentReport:
 
 
 def environment_report(runs: list[RunRecord], environment: str | None, out_dir: Path, suffix: str, reps: int,
-                       replays: Replays | None, decision: dict[str, Any]) -> EnvironmentReport:
+                       replays: Replays | None, decision: dict[str, Any], random_policy: Normalisation | None
+                       ) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
-    runs of one ``environment`` (None: they do not say it), with their ``replays``; ``decision``: the report's."""
+    runs of one ``environment`` (None: they do not say it), with their ``replays``; ``decision``: the report's;
+    ``random_policy``: a uniform random policy evaluated as the runs were (None: not measured)."""
     env = environment or "the environment"
     stats, common = compare(runs, environment, reps), common_budget(runs, reps, env)
-    part = EnvironmentReport(runs, stats, common, verdict(stats, common, decision), f"learning_curves{suffix}.png",
-                             f"final_performance{suffix}.png", replays)
+    random_score = random_policy.random_score if random_policy else None
+    part = EnvironmentReport(runs, stats, common, verdict(stats, common, decision, random_score),
+                             f"learning_curves{suffix}.png", f"final_performance{suffix}.png", replays, random_score)
     plots.learning_curves(runs, stats.reward_threshold, env, out_dir / part.learning_curves, min(reps, CURVE_REPS))
     plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance,
                             stats.eval_episodes)
@@ -339,18 +344,19 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     unplaced = groups.pop(None, []) if several else []
     decision = decision or one_round_decision({env or "the environment": env_runs for env, env_runs in groups.items()},
                                               adaptive)
+    normalisations, unmeasured = measure_normalisations({env: env_runs for env, env_runs in groups.items() if env})
     if not several:
         [(env, env_runs)] = groups.items()
         parts = {env or "the environment": environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""),
-                                                              decision)}
+                                                              decision, normalisations.get(env))}
         [part] = parts.values()
         heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
         parts = {env: environment_report(env_runs, env, out_dir, f"_{env_folder(env)}", reps,
-                                         replayed(env_runs, env_folder(env)), decision)
+                                         replayed(env_runs, env_folder(env)), decision, normalisations.get(env))
                  for env, env_runs in groups.items()}
-        across = compare_across(groups, *measure_normalisations(groups), reps)
+        across = compare_across(groups, normalisations, unmeasured, reps)
         scores = normalised_scores(groups, {env: across.normalisation[env] for env in across.environments})
         if scores:
             plots.performance_profiles(scores, out_dir / PROFILES, min(reps, CURVE_REPS))

@@ -110,13 +110,16 @@ def environment_test(decision: dict[str, Any], env: str) -> dict[str, Any] | Non
     return decision
 
 
-def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dict[str, Any] | None = None
-            ) -> list[str]:
-    """Plain-language conclusions; says when there are too few seeds to test, and when the runs' budgets differ
-    (``common``: the comparison at the common budget), that their final evaluations are not like-for-like.
+def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dict[str, Any] | None = None,
+            random_score: float | None = None) -> list[str]:
+    """Plain-language conclusions, what decides first: the final evaluations' test of each pair, a random policy's
+    score for scale, the common budget, learning speed; then how many seeds reach the threshold, and which runs did
+    not complete. Says when there are too few seeds to test, and when the runs' budgets differ (``common``: the
+    comparison at the common budget), that their final evaluations are not like-for-like.
 
     :param decision: the report's decision: the sweep's, or the one-round tests (:mod:`~rl_sweep.report.one_round`).
         Every winner a sentence names is one a test decided at a stated level.
+    :param random_score: a uniform random policy's evaluation return on the runs' seeds (None: not measured).
     """
     env = stats.environment or "the environment"
     test = environment_test(decision, env) if decision else None
@@ -124,35 +127,35 @@ def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dic
     by_algo = stats.algorithms
     algos = [a for a, s in by_algo.items() if s.seeds_completed]
     threshold = stats.reward_threshold
-    lines = []
-    for algo, s in by_algo.items():
-        if s.not_completed:
-            lines.append(f"{algo.upper()}: {len(s.not_completed)} of {s.seeds} runs did not complete "
-                         f"({', '.join(f'{k} {v}' for k, v in s.not_completed.items())}); they are left out "
-                         "of every statistic.")
+    caveats = [f"{algo.upper()}: {len(s.not_completed)} of {s.seeds} runs did not complete "
+               f"({', '.join(f'{k} {v}' for k, v in s.not_completed.items())}); they are left out of every statistic."
+               for algo, s in by_algo.items() if s.not_completed]
     if not algos:
-        return lines + ["No run completed: there is nothing to compare."]
+        return ["No run completed: there is nothing to compare.", *caveats]
     if threshold is not None:
-        for algo in algos:
-            s = by_algo[algo]
-            lines.append(f"{algo.upper()}: {s.seeds_reaching_threshold} of {s.seeds_completed} seeds reach the "
-                         f"reward threshold of {threshold:g} in evaluation.")
-    if len(algos) < 2:
-        return lines + [f"Only {algos[0].upper()} has completed runs: nothing to compare it with."]
+        caveats = [f"{algo.upper()}: {by_algo[algo].seeds_reaching_threshold} of {by_algo[algo].seeds_completed} seeds "
+                   f"reach the reward threshold of {threshold:g} in evaluation." for algo in algos] + caveats
     evaluation = evaluation_return(stats.eval_episodes)
+    scale = ([f"For scale: a uniform random policy's {evaluation} on the same seeds is {num(random_score)}; "
+              + ", ".join(f"{a.upper()}'s mean is {num(by_algo[a].mean)}" for a in algos) + "."]
+             if random_score is not None else [])
+    if len(algos) < 2:
+        return [f"Only {algos[0].upper()} has completed runs: nothing to compare it with.", *scale, *caveats]
     iqm = {a: estimate(s.iqm, s.iqm_ci, seeds=s.seeds_completed) for a, s in by_algo.items()}
+    pairs = list(itertools.combinations(algos, 2))
+    lines = [tested(f"Final performance{unequal}", x, y, test, env, stats.probability_of_improvement[f"{x}>{y}"],
+                    iqm, f"IQM {evaluation}") for x, y in pairs]
+    lines += scale
+    if common:
+        lines += [_at_common_budget(common, env, x, y) for x, y in pairs]
     speed = "Learning speed (over runs of unequal lengths)" if common else "Learning speed"
     areas = {a: num(s.auc_mean) for a, s in by_algo.items()}
-    for x, y in itertools.combinations(algos, 2):
-        lines.append(tested(f"Final performance{unequal}", x, y, test, env,
-                            stats.probability_of_improvement[f"{x}>{y}"], iqm, f"IQM {evaluation}"))
-        if common:
-            lines.append(_at_common_budget(common, env, x, y))
+    for x, y in pairs:
         if by_algo[x].auc_mean is not None and by_algo[y].auc_mean is not None:
             line = tested(speed, x, y, stats.learning_speed_test, env, Improvement(None, None), areas,
                           f"mean {TRAINING_RETURN} over the run (area under the learning curve)", "learned faster than")
             lines.append(line + _curves_cross(by_algo, x, y, stats.learning_speed_test, env))
-    return lines + family(algos, test)
+    return lines + family(algos, test) + caveats
 
 
 def _curves_cross(by_algo: dict[str, Any], x: str, y: str, test: dict[str, Any], env: str) -> str:
