@@ -261,11 +261,12 @@ ON_TERMINAL = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "ppo", "a2c", 
 
 @pytest.fixture(scope="module")
 def on_terminal(tmp_path_factory):
-    """The sweep of test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta, on a pseudo-terminal, in
-    the background: its folder, and the future of its exit code and console."""
+    """The sweep of test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta, on a pseudo-terminal whose
+    window size was never set (0 x 0, as tools that open one leave it), in the background: its folder, and the future
+    of its exit code and console."""
     cwd = tmp_path_factory.mktemp("tty")
     with ThreadPoolExecutor(1) as background:
-        yield cwd, background.submit(run_on_terminal, ON_TERMINAL, cwd)
+        yield cwd, background.submit(run_on_terminal, ON_TERMINAL, cwd, rows=0, columns=0)
 
 
 @pytest.fixture(scope="module")
@@ -583,12 +584,14 @@ def test_progress_display_pickles_without_its_terminal_as_tune_stores_it():
 
 
 def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(on_terminal):
+    """A terminal that says nothing of its size is still a terminal, and ends like any other: exit 0."""
     tmp_path, background = on_terminal
     code, console = background.result()
     assert code == 0, console
     assert "Sweep tty: 2 trial(s) on CartPole-v1 (ppo 3,000 steps, a2c 3,000 steps), preset contract" in console
     redraws = re.findall(r"(?:\x1b\[2K\x1b\[1A)+", console)  # Rich moves up over the last frame to redraw it
-    assert len(redraws) > 3 and max(len(r) for r in redraws) // len("\x1b[2K\x1b[1A") < 24  # one screen at most
+    # one screen at most: Rich takes a terminal without a size for 80 x 25
+    assert len(redraws) > 3 and max(len(r) for r in redraws) // len("\x1b[2K\x1b[1A") < 25
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console)
     assert "ETA --:--" in plain and "training return" in plain and "6,000/6,000 steps" in plain
     assert "ppo_seed42 completed: 3,000 steps, evaluation return" in plain and "Sweep tty: completed" in plain
