@@ -7,6 +7,7 @@ import importlib
 import logging
 import re
 import warnings
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -38,16 +39,20 @@ def make_env(env_name: str, seed: int, n_envs: int = 1, env_kwargs: dict[str, An
     env_kwargs = dict(env_kwargs or {})
     if time_limit is not None and not has_time_limit(env_name, env_kwargs):
         env_kwargs["max_episode_steps"] = time_limit
+    failure: Exception | None = None
     with warnings.catch_warnings(record=True) as caught:
         try:
             gym_envs = [gym.make(env_name, **env_kwargs) for _ in range(n_envs)]
         except Exception as exc:  # gymnasium raises NameNotFound, DependencyNotInstalled, ImportError, TypeError...
-            for warning in caught:  # an id out of date, say: the error says what to use instead
-                log.debug("while creating %s: %s", env_name, warning_text(warning))
-            arguments = f" with {format_kwargs(env_kwargs)}" if env_kwargs else ""
-            raise EnvCreationError(f"cannot create environment {env_name!r}{arguments}: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-    for text in dict.fromkeys(map(warning_text, caught)):
+            failure = exc
+    said = gymnasium_warnings(caught)
+    if failure is not None:
+        for text in said:  # an id out of date, say: the error says what to use instead
+            log.debug("while creating %s: %s", env_name, text)
+        arguments = f" with {format_kwargs(env_kwargs)}" if env_kwargs else ""
+        raise EnvCreationError(f"cannot create environment {env_name!r}{arguments}: "
+                               f"{type(failure).__name__}: {failure}") from failure
+    for text in said:
         if text not in _warned:
             _warned.add(text)
             log.warning("%s: %s", env_name, text)
@@ -58,12 +63,21 @@ def make_env(env_name: str, seed: int, n_envs: int = 1, env_kwargs: dict[str, An
 
 
 _warned: set[str] = set()  # what make_env has warned of in this process: once is enough
+GYMNASIUM = Path(gym.__file__).parent
 
 
-def warning_text(warning: warnings.WarningMessage) -> str:
-    """What Gymnasium warns of, as one plain line: without its colour codes and ``WARN:``."""
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(warning.message)).split())
-    return text.removeprefix("WARN: ")
+def gymnasium_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """What Gymnasium warned of among ``caught``, each once, as one plain line (without its colour codes and
+    ``WARN:``). The others (a module it imported, say) go back to Python's warnings, to be shown or not as they
+    would have been."""
+    texts = []
+    for warning in caught:
+        if Path(warning.filename).is_relative_to(GYMNASIUM):
+            text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(warning.message)).split())
+            texts.append(text.removeprefix("WARN: "))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return list(dict.fromkeys(texts))
 
 
 def has_time_limit(env_name: str, env_kwargs: dict[str, Any] | None = None) -> bool:
