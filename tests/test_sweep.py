@@ -462,6 +462,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, r
     # Off a terminal: plain lines, each one message: a trial's end, and the progress of all trials with an ETA after
     # it and every 30 s; the last once.
     assert "\x1b" not in resumed.stdout + resumed.stderr and "authentication_token_setup" not in resumed.stderr
+    assert "Failed to fetch metrics" not in resumed.stderr  # nor Tune's lines on resuming
     lines = resumed.stdout.splitlines()
     ended = next(i for i, line in enumerate(lines) if line.startswith("ppo_seed42 completed: 3,000 steps"))
     assert "ETA" not in lines[ended] and lines[ended].endswith("(greedy policy)")
