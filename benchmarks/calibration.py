@@ -1,6 +1,6 @@
 """Calibration: every level the report states, measured through rl-sweep's own code, against its nominal value.
 
-    python benchmarks/calibration.py                      # everything: about 40 min on 2 CPUs
+    python benchmarks/calibration.py                      # everything: about an hour on 2 CPUs
     python benchmarks/calibration.py --part decision      # one part: decision, verdict, intervals or power
     python benchmarks/calibration.py --sims 100 --jobs 2  # fewer simulations per cell, two processes
 
@@ -15,7 +15,7 @@ binomial standard error of the measured rate, and says whether it holds:
   common budget, and across two environments, through :func:`~rl_sweep.report.statistics.compare`,
   :func:`~rl_sweep.report.verdict.verdict` and :func:`~rl_sweep.report.verdict.across_verdict`.
 - ``intervals``: the coverage of each bootstrap interval the report computes (:func:`seed_aggregates` through
-  :func:`bootstrap_intervals`, and P(X > Y)) at 3, 5, 10 and 15 seeds, and whether the report shows it there (from
+  :func:`bootstrap_intervals`, and P(X > Y)) at 3, 5 and 10 seeds, and whether the report shows it there (from
   ``MIN_INTERVAL_SEEDS``). Holds when a shown interval covers at least 90%.
 - ``power``: how often the decision finds a difference of 1 and 2 standard deviations, and says it the right way.
 
@@ -69,24 +69,28 @@ def probability_of_improvement(distribution: str, shift: float) -> float:
 
 # The parts: each cell runs in a worker process, seeded by its place in the table.
 
-def decision_cell(distribution: str, n: int, rounds: int, algos: int, sims: int, shift: float, seed: int
-                  ) -> tuple[int, int]:
-    """(decisions that found any difference, of them the ones that put the shifted algorithm first and right)."""
+def decision_cell(distribution: str, n: int, rounds: int, algos: int, sims: int, shift: float, seed: int,
+                  budget: float) -> tuple[int, int, int]:
+    """(comparisons made, those that found any difference, of them the ones that found the shifted first algorithm
+    larger): ``sims`` of them, or as many as ``budget`` seconds allow (at least 50)."""
     rng = np.random.default_rng(seed)
     settings = DecisionSettings(seeds_per_round=n, max_rounds=rounds)
     sd = population(distribution)["sd"] if shift else 0.0
-    found = right = 0
-    for _ in range(sims):
+    found = right = made = 0
+    started = time.time()
+    while made < sims and (made < 50 or time.time() - started < budget):
         rewards = {f"a{i}": (draw(distribution, rng, n * rounds) + (shift * sd if i == 0 else 0.0)).tolist()
                    for i in range(algos)}
         decided = [c.decision for c in decide("env", rewards, settings).comparisons]
         found += any(d != "equal" for d in decided)
         right += decided[0] == "larger"
-    return found, right
+        made += 1
+    return made, found, right
 
 
-def verdict_cell(distribution: str, n: int, sims: int, seed: int) -> dict[str, int]:
-    """How many of ``sims`` null reports named a winner, per kind of sentence."""
+def verdict_cell(distribution: str, n: int, sims: int, seed: int, budget: float) -> tuple[int, dict[str, int]]:
+    """(reports made, how many of them named a winner per kind of sentence), the runs of equal algorithms: ``sims``
+    reports, or as many as ``budget`` seconds allow (at least 50)."""
     from rl_sweep.report.across import compare_across
     from rl_sweep.report.budgets import common_budget
     from rl_sweep.report.normalisation import THRESHOLD as FROM_THRESHOLD
@@ -106,7 +110,9 @@ def verdict_cell(distribution: str, n: int, sims: int, seed: int) -> dict[str, i
                          config={"timesteps": budget})
 
     counts = {"final performance": 0, "learning speed": 0, "common budget": 0, "across environments": 0}
-    for _ in range(sims):
+    made, started = 0, time.time()
+    while made < sims and (made < 50 or time.time() - started < budget):
+        made += 1
         groups = {env: [run(algo, s, env, budget) for algo, budget in (("ppo", 2000), ("a2c", 4000))
                         for s in range(n)] for env in ("A-v0", "B-v0")}
         decision = one_round_decision(groups)
@@ -120,7 +126,7 @@ def verdict_cell(distribution: str, n: int, sims: int, seed: int) -> dict[str, i
         across = compare_across(groups, one, reps=200)
         counts["across environments"] += any(" is better than " in line
                                              for line in across_verdict(across, ["ppo", "a2c"], []))
-    return counts
+    return made, counts
 
 
 def interval_cell(distribution: str, n: int, sims: int, reps: int, seed: int) -> dict[str, int]:
@@ -150,79 +156,78 @@ def standard_error(rate: float, sims: int) -> float:
     return math.sqrt(rate * (1 - rate) / sims)
 
 
-def run_cells(function, cells: list[tuple], jobs: int) -> list:
+def run_cells(function, cells: list[tuple], jobs: int):
+    """``function`` of each cell, in a pool: the results in the cells' order, each as soon as it and those before
+    it are done."""
     with ProcessPoolExecutor(jobs) as pool:
-        return list(pool.map(function, *zip(*cells)))
+        yield from pool.map(function, *zip(*cells))
 
 
-def decision_part(sims: int, jobs: int, reps: int) -> bool:
+def decision_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     """The null family-wise error of the decision, per setting; True when every one holds."""
     print(f"\nThe decision under the null (rl_sweep.decision.decide, alpha {ALPHA}, comparator given "
-          f"{DecisionSettings().comparator_alpha}): false decisions")
+          f"alpha / (2 x pairs)): false decisions. adastop permutes in Python: a slow setting "
+          f"runs as many comparisons as {budget:.0f} s allow, at least 50", flush=True)
     print(f"{'scores':8} {'n':>3} {'K':>3} {'algos':>5} {'sims':>5} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
     grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10], [1, 4], [2, 3]))
-    # n = 10 is slow (10,000 random permutations a round, in Python): fewer simulations there, said in the table
-    count = {cell: sims if cell[1] < 10 else max(sims // (2 * cell[2]), 50) for cell in grid}
-    results = run_cells(decision_cell, [(*cell, count[cell], 0.0, i) for i, cell in enumerate(grid)], jobs)
     ok = True
-    for cell, (found, _) in zip(grid, results):
-        rate, runs = found / count[cell], count[cell]
+    for cell, (runs, found, _) in zip(grid, run_cells(decision_cell, [(*cell, sims, 0.0, i, budget)
+                                                                       for i, cell in enumerate(grid)], jobs)):
+        rate = found / runs
         bound = ALPHA + 2 * standard_error(ALPHA, runs)
         ok &= rate <= bound
         print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5} {runs:5} {rate:9.3f} "
-              f"{standard_error(rate, runs):6.3f} {bound:6.3f}  {'yes' if rate <= bound else 'NO'}")
+              f"{standard_error(rate, runs):6.3f} {bound:6.3f}  {'yes' if rate <= bound else 'NO'}", flush=True)
     return ok
 
 
-def power_part(sims: int, jobs: int, reps: int) -> bool:
+def power_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     print("\nThe decision's power (2 algorithms, the first shifted up by 1 or 2 standard deviations): "
-          "found a difference / found it the right way")
+          "found a difference / found the first larger", flush=True)
     print(f"{'scores':8} {'n':>3} {'K':>3} {'shift':>5} {'sims':>5} {'found':>7} {'right':>7}")
     grid = list(itertools.product(["normal", "bimodal"], [5, 10], [1, 4], [1.0, 2.0]))
-    count = {cell: sims if cell[1] < 10 else max(sims // (2 * cell[2]), 50) for cell in grid}
-    results = run_cells(decision_cell, [(c[0], c[1], c[2], 2, count[c], c[3], 1000 + i) for i, c in enumerate(grid)],
-                        jobs)
-    for cell, (found, right) in zip(grid, results):
-        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5g} {count[cell]:5} {found / count[cell]:7.3f} "
-              f"{right / count[cell]:7.3f}")
+    cells = [(c[0], c[1], c[2], 2, sims, c[3], 1000 + i, budget) for i, c in enumerate(grid)]
+    for cell, (runs, found, right) in zip(grid, run_cells(decision_cell, cells, jobs)):
+        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5g} {runs:5} {found / runs:7.3f} {right / runs:7.3f}",
+              flush=True)
     return True
 
 
-def verdict_part(sims: int, jobs: int, reps: int) -> bool:
+def verdict_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     print(f"\nThe report's sentences under the null (two equal algorithms): how often one names a winner "
           f"(nominal: at most {ALPHA})")
     print(f"{'scores':8} {'n':>3} {'sims':>5} {'sentence':22} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
     grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10]))
-    results = run_cells(verdict_cell, [(*cell, sims, 2000 + i) for i, cell in enumerate(grid)], jobs)
     ok = True
-    bound = ALPHA + 2 * standard_error(ALPHA, sims)
-    for cell, counts in zip(grid, results):
+    for cell, (made, counts) in zip(grid, run_cells(verdict_cell, [(*cell, sims, 2000 + i, budget)
+                                                                   for i, cell in enumerate(grid)], jobs)):
+        bound = ALPHA + 2 * standard_error(ALPHA, made)
         for kind, found in counts.items():
-            rate = found / sims
+            rate = found / made
             ok &= rate <= bound
-            print(f"{cell[0]:8} {cell[1]:3} {sims:5} {kind:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
-                  f"{bound:6.3f}  {'yes' if rate <= bound else 'NO'}")
+            print(f"{cell[0]:8} {cell[1]:3} {made:5} {kind:22} {rate:9.3f} {standard_error(rate, made):6.3f} "
+                  f"{bound:6.3f}  {'yes' if rate <= bound else 'NO'}", flush=True)
     return ok
 
 
-def intervals_part(sims: int, jobs: int, reps: int) -> bool:
+def intervals_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     from rl_sweep.report.statistics import MIN_INTERVAL_SEEDS, REPS
 
     print(f"\nCoverage of the 95% percentile-bootstrap intervals (rliable; {reps:,} replicates here, {REPS:,} in "
           f"the report), and whether the "
           f"report shows them (from {MIN_INTERVAL_SEEDS} seeds; a shown one must cover at least {COVERAGE:.0%})")
     print(f"{'scores':8} {'n':>3} {'sims':>5} {'interval':22} {'coverage':>9} {'s.e.':>6} shown  holds")
-    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10, 15]))
-    results = run_cells(interval_cell, [(*cell, sims, reps, 3000 + i) for i, cell in enumerate(grid)], jobs)
+    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10]))
     ok = True
-    for cell, covered in zip(grid, results):
+    for cell, covered in zip(grid, run_cells(interval_cell, [(*cell, sims, reps, 3000 + i)
+                                                             for i, cell in enumerate(grid)], jobs)):
         shown = cell[1] >= MIN_INTERVAL_SEEDS
         for name, found in covered.items():
             rate = found / sims
             holds = not shown or rate >= COVERAGE
             ok &= holds
             print(f"{cell[0]:8} {cell[1]:3} {sims:5} {name:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
-                  f"{'yes' if shown else 'no':5}  {'yes' if holds else 'NO'}")
+                  f"{'yes' if shown else 'no':5}  {'yes' if holds else 'NO'}", flush=True)
     return ok
 
 
@@ -236,12 +241,14 @@ def main() -> int:
                         help="the parts to run (default: all of them)")
     parser.add_argument("--sims", type=int, default=400, help="simulations per cell (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="seconds a slow decision setting may take (at least 50 comparisons; default: %(default)s)")
     parser.add_argument("--reps", type=int, default=1000,
                         help="bootstrap replicates of each interval (default: %(default)s; the report uses 5,000)")
     args = parser.parse_args()
     started, ok = time.time(), True
     for part in args.part or list(PARTS):
-        ok &= PARTS[part](args.sims, args.jobs, args.reps)
+        ok &= PARTS[part](args.sims, args.jobs, args.reps, args.budget)
     print(f"\n{'Every stated level holds' if ok else 'A stated level does NOT hold'} "
           f"({time.time() - started:.0f} s, {time.strftime('%Y-%m-%d')})")
     return 0 if ok else 1

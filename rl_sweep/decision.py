@@ -9,9 +9,12 @@ recompute it from ``summary.json``. Every decision the tool makes is made here: 
 another), and the report's one-round tests at a fixed number of seeds.
 
 adastop 0.1.3 takes its threshold from the permutation distribution of the signed mean difference but compares it
-with the absolute difference: given ``alpha``, its family-wise error is about twice ``alpha`` (docs/adastop.md has
-the measurement and a reproduction). :func:`decide` gives it ``alpha / 2`` (``comparator_alpha``), which makes the
-two-sided test's family-wise error at most ``alpha``, as ``benchmarks/calibration.py`` measures.
+with the absolute difference: given ``alpha``, its family-wise error is about twice ``alpha``. With three algorithms
+or more it also permutes each pair apart, with the same index sets, which is not the joint permutation distribution
+of the pairs' largest difference: given ``alpha / 2``, three algorithms still measured 0.062 at 0.05. So
+:func:`decide` gives it ``alpha / (2 x pairs)`` (``comparator_alpha``): each pair's own permutation distribution is
+exact, and a union bound over the pairs and both signs keeps the family-wise error at most ``alpha``, as
+``benchmarks/calibration.py`` measures (docs/adastop.md has the measurements and a reproduction).
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ class DecisionSettings:
     permutations: int = 10_000
     comparator_seed: int = 0
 
-    @property
-    def comparator_alpha(self) -> float:
-        """The level adastop's comparator is given: half of ``alpha``, its one-sided threshold made two-sided."""
-        return self.alpha / 2
+    def comparator_alpha(self, algorithms: int) -> float:
+        """The level adastop's comparator is given when it compares ``algorithms`` (every pair of them): ``alpha``
+        shared by both signs of every pair. Two algorithms: ``alpha / 2``; three: ``alpha / 6``."""
+        return self.alpha / (algorithms * (algorithms - 1))
 
 
 @dataclass
@@ -76,7 +79,7 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
     n = settings.seeds_per_round
     algos = list(rewards)
     comparator = MultipleAgentsComparator(n=n, K=settings.max_rounds, B=settings.permutations,
-                                          alpha=settings.comparator_alpha, seed=settings.comparator_seed)
+                                          alpha=settings.comparator_alpha(len(algos)), seed=settings.comparator_seed)
     needed, rounds, decided_in = list(algos), 0, {}
     for k in range(settings.max_rounds):
         if any(len(rewards[algo]) < (k + 1) * n for algo in needed):
@@ -101,9 +104,10 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
     return result
 
 
-def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDecision]) -> dict[str, Any]:
-    """``summary.json``'s ``decision``."""
-    return {"method": METHOD, "alpha": settings.alpha, "comparator_alpha": settings.comparator_alpha,
+def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDecision], algorithms: int
+                      ) -> dict[str, Any]:
+    """``summary.json``'s ``decision`` of comparing ``algorithms`` (every pair of them) on each environment."""
+    return {"method": METHOD, "alpha": settings.alpha, "comparator_alpha": settings.comparator_alpha(algorithms),
             "seeds_per_round": settings.seeds_per_round,
             "max_rounds": settings.max_rounds, "permutations": settings.permutations,
             "comparator_seed": settings.comparator_seed,

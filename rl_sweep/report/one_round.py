@@ -15,7 +15,8 @@ from rl_sweep.decision import DecisionSettings, decide, decision_document
 from rl_sweep.report.runs import RunRecord
 
 # With 3 seeds against 3 there are 20 ways to split the 6 runs, and the most extreme split has a two-sided p-value
-# of 2/20 = 0.10: no test at 5% can reject. From 4 (70 splits, 2/70 = 0.029) it can.
+# of 2/20 = 0.10: no test at 5% can reject. From 4 (70 splits, 2/70 = 0.029) it can, between two algorithms; with
+# three, each pair at alpha / 6 needs 5 (2/252).
 MIN_TEST_SEEDS = 4
 
 
@@ -28,9 +29,10 @@ def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:
     settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
     counts = {algo: len(found) for algo, found in values.items()}
     if len(values) < 2 or n < MIN_TEST_SEEDS:
-        return {**decision_document(settings, []), "rounds": 0, "completed_seeds": counts, "skipped": True}
+        return {**decision_document(settings, [], max(len(values), 2)), "rounds": 0, "completed_seeds": counts,
+                "skipped": True}
     decision = decide(env, {algo: found[:n] for algo, found in values.items()}, settings)
-    return {**decision_document(settings, [decision]), "completed_seeds": counts}
+    return {**decision_document(settings, [decision], len(values)), "completed_seeds": counts}
 
 
 def one_round_test(env: str, runs: list[RunRecord]) -> dict[str, Any]:

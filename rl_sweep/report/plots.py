@@ -69,7 +69,8 @@ def learning_curves(runs: list[RunRecord], threshold: float | None, environment:
 
 def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistics], threshold: float | None,
                       environment: str, path: Path, eval_episodes: list[int]) -> None:
-    """Each seed's final evaluation return as a point; IQM and mean with their 95% intervals.
+    """Each seed's final evaluation return as a point; IQM and mean with their 95% intervals (where there are
+    enough seeds for one).
 
     :param eval_episodes: the runs' evaluation episodes, for the axis' label.
     """
@@ -86,8 +87,9 @@ def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistic
             for offset, value, ci, marker, name in ((-0.22, s.iqm, s.iqm_ci, "D", "IQM"),
                                                     (0.22, s.mean, s.mean_ci, "o", "mean")):
                 yerr = None if ci is None else [[value - ci[0]], [ci[1] - value]]
+                shown = f"{name} ± 95% CI" if ci is not None else f"{name} (too few seeds for an interval)"
                 ax.errorbar(i + offset, value, yerr=yerr, fmt=marker, color="black", markersize=7,
-                            capsize=5, zorder=4, label=f"{name} ± 95% CI" if i == 0 else None)
+                            capsize=5, zorder=4, label=shown if i == 0 else None)
         if threshold is not None:
             ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
                        label=f"reward threshold ({threshold:g})")

@@ -61,10 +61,11 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong
         for env in needed:
             decisions[env] = decide(env, rewards_of(records, env, options.algos), settings)
-            document = decision_document(settings, [decisions[env]])
+            document = decision_document(settings, [decisions[env]], len(options.algos))
             for comparison in document["comparisons"]:
                 if comparison["round"] == k:
                     print(f"  {sentence(comparison, document)}", flush=True)
         needed = {env: decisions[env].needed for env in needed if decisions[env].needed}
-    document = decision_document(settings, [decisions[env] for env in options.envs if env in decisions])
+    document = decision_document(settings, [decisions[env] for env in options.envs if env in decisions],
+                                 len(options.algos))
     return finish_sweep(options, records, started, decision=document)
