@@ -77,7 +77,7 @@ def test_a_run_is_bitwise_the_same_on_an_avx2_cpu_as_on_this_one(tmp_path, algo,
 
 def test_a_sweep_trial_on_an_avx2_cpu_matches_rl_train_on_this_one(tmp_path):
     (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
-    sweep_command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--config", "preset.yaml",
+    sweep_command = [sys.executable, "-m", "rl_sweep.sweep", "--algos", "a2c", "--seeds", "1", "--config", "preset.yaml",
                      "--checkpoint-interval", "500", "--eval-episodes", "2", "--name", "avx2", "--no-dashboard"]
     native, sweep = side_by_side((run, tmp_path, "a2c", "native", {}),
                                  (lambda: subprocess.run(sweep_command, cwd=tmp_path, env=cli_env(**AS_IF_AVX2),
