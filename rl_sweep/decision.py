@@ -121,8 +121,8 @@ def level(document: dict[str, Any]) -> str:
     alpha = document["alpha"]
     if "comparator_alpha" in document:
         return f"{document['method']}, family-wise error at most {alpha:.0%}"
-    return (f"{document['method']} as rl-sweep 0.1 ran it, family-wise error up to about {2 * alpha:.0%} "
-            f"where it stated {alpha:.0%} (docs/adastop.md)")
+    return (f"{document['method']} as rl-sweep 0.1 ran it, family-wise error about twice the {alpha:.0%} it stated "
+            "or more (docs/adastop.md)")
 
 
 def sentence(comparison: dict[str, Any], document: dict[str, Any]) -> str:

@@ -52,7 +52,8 @@ class AcrossEnvironments:
     :param normalised_iqm: per task and algorithm, the IQM of all its completed runs' normalised scores.
     :param algorithms: those with a completed run on every task.
     :param test: the one-round test of each algorithm's runs across environments, a run's score being its mean
-        normalised score over the environments (row i: the i-th seed of each), which alone says which is better.
+        normalised score over the environments (row i: the i-th seed of each), which alone says which is better;
+        None when the seeds were not a fixed sample.
     """
 
     environments: list[str]
@@ -64,7 +65,7 @@ class AcrossEnvironments:
     bootstrap_replicates: int
     algorithms: dict[str, AggregateStatistics]
     probability_of_improvement: dict[str, Improvement]
-    test: dict[str, Any]
+    test: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``summary.json`` holds them; an interval that was not computed is left out."""
@@ -105,13 +106,15 @@ def normalised_scores(by_env: dict[str, list[RunRecord]],
 
 
 def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, Normalisation | None],
-                   unmeasured: dict[str, str] | None = None, reps: int = REPS) -> AcrossEnvironments:
+                   unmeasured: dict[str, str] | None = None, reps: int = REPS, fixed_seeds: bool = True
+                   ) -> AcrossEnvironments:
     """Every statistic across environments, on normalised scores (the optimality gap below 1), per algorithm
     and per pair of algorithms. An environment without a normalisation (no completed run, or ``unmeasured``),
     or whose 1 is not above its 0, is no task.
 
     :param normalisation: how each environment's scores are normalised.
     :param unmeasured: the environments whose normalisation could not be measured, and why.
+    :param fixed_seeds: whether the number of seeds was fixed in advance (else no test is run).
     """
     unmeasured = unmeasured or {}
     left_out = {env: unmeasured.get(env, "no completed run") if n is None
@@ -140,7 +143,8 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
         algorithms=algorithms,
         probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
                                     for x, y in itertools.combinations(scores, 2)},
-        test=one_round(ACROSS, {algo: matrix.mean(axis=1).tolist() for algo, matrix in scores.items()}),
+        test=(one_round(ACROSS, {algo: matrix.mean(axis=1).tolist() for algo, matrix in scores.items()})
+              if fixed_seeds else None),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from rliable import metrics as rl_metrics
 
-from rl_sweep.report.one_round import one_round
+from rl_sweep.report.one_round import UNNAMED, one_round
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import (
     MIN_INTERVAL_SEEDS, REPS, Improvement, Interval, bootstrap_intervals, improvement_of_scores, without_missing_intervals,
@@ -60,14 +60,15 @@ class CommonBudget:
 
     :param step: the common budget, the smallest budget of a completed run.
     :param budgets: per algorithm, the distinct budgets of its completed runs.
-    :param test: the one-round test of the training returns there (:func:`~rl_sweep.report.one_round.one_round`).
+    :param test: the one-round test of the training returns there (:func:`~rl_sweep.report.one_round.one_round`);
+        None when the seeds were not a fixed sample.
     """
 
     step: int
     budgets: dict[str, list[int]]
     algorithms: dict[str, BudgetStatistics]
     probability_of_improvement: dict[str, Improvement]
-    test: dict[str, Any]
+    test: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
         """The numbers as ``comparison.json`` holds them; an interval that was not computed is left out."""
@@ -84,10 +85,13 @@ def _statistics(returns: dict[str, float], reps: int) -> BudgetStatistics:
     return stats
 
 
-def common_budget(runs: list[RunRecord], reps: int = REPS, env: str = "the environment") -> CommonBudget | None:
+def common_budget(runs: list[RunRecord], reps: int = REPS, env: str = UNNAMED, fixed_seeds: bool = True
+                  ) -> CommonBudget | None:
     """The comparison at the common budget of one environment's runs; None when their budgets are equal.
 
     :param reps: bootstrap replicates of each confidence interval.
+    :param env: the environment's name in the report.
+    :param fixed_seeds: whether the number of seeds was fixed in advance (else no test is run).
     """
     by_algo = budgets(runs)
     every = sorted({steps for found in by_algo.values() for steps in found})
@@ -104,5 +108,5 @@ def common_budget(runs: list[RunRecord], reps: int = REPS, env: str = "the envir
         algorithms={algo: _statistics(found, reps) for algo, found in returns.items()},
         probability_of_improvement={f"{x}>{y}": improvement_of_scores(scores[x], scores[y], reps)
                                     for x, y in itertools.combinations(by_algo, 2)},
-        test=one_round(env, {algo: list(found.values()) for algo, found in returns.items()}),
+        test=one_round(env, {algo: list(found.values()) for algo, found in returns.items()}) if fixed_seeds else None,
     )

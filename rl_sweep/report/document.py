@@ -24,7 +24,7 @@ from rl_sweep.report.blocks import (
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
 from rl_sweep.report.normalisation import BEST_SEEN, Normalisation, measure_normalisations
-from rl_sweep.report.one_round import one_round_decision
+from rl_sweep.report.one_round import UNNAMED, fixed_sample, one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
 )
@@ -129,10 +129,12 @@ def environment_report(runs: list[RunRecord], environment: str | None, out_dir: 
                        replays: Replays | None, decision: dict[str, Any], random_policy: Normalisation | None
                        ) -> EnvironmentReport:
     """The statistics and figures (``learning_curves{suffix}.png``, ``final_performance{suffix}.png``) of the
-    runs of one ``environment`` (None: they do not say it), with their ``replays``; ``decision``: the report's;
-    ``random_policy``: a uniform random policy evaluated as the runs were (None: not measured)."""
-    env = environment or "the environment"
-    stats, common = compare(runs, environment, reps), common_budget(runs, reps, env)
+    runs of one ``environment`` (None: they do not say it), with their ``replays``; ``decision``: the report's
+    (a sweep's: its seeds were chosen by its test, and no other is run on them); ``random_policy``: a uniform random
+    policy evaluated as the runs were (None: not measured)."""
+    env = environment or UNNAMED
+    fixed = fixed_sample(decision)
+    stats, common = compare(runs, environment, reps, fixed), common_budget(runs, reps, env, fixed)
     random_score = random_policy.random_score if random_policy else None
     part = EnvironmentReport(runs, stats, common, verdict(stats, common, decision, random_score),
                              f"learning_curves{suffix}.png", f"final_performance{suffix}.png", replays, random_score)
@@ -220,14 +222,14 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
     ]
     pairs = _pairs(stats.probability_of_improvement)
     run_rows = [[r.name, r.status, num(r.final_reward), num(final_training_return(r)), f"{r.timesteps:,}",
-                 num(steps_to_threshold(r), 0) if r.completed and steps_to_threshold(r) else "not reached"
-                 if r.completed else "", r.experiment_dir] for r in runs]
+                 "n/a" if threshold is None else num(steps_to_threshold(r), 0) if r.completed and steps_to_threshold(r)
+                 else "not reached" if r.completed else "", r.experiment_dir] for r in runs]
     ci_note = (f"Intervals are 95% percentile-bootstrap confidence intervals (rliable), shown only for algorithms "
                f"with at least {MIN_INTERVAL_SEEDS} completed seeds: with fewer, they cover the true value less than "
                "90% of the time (measured: docs/calibration.md). The optimality gap's interval is shown only below a "
                "reward threshold. Which algorithm is better is never read from an interval: the verdict's tests "
                "say it.")
-    cut = _cut_episodes(runs, stats.environment or "the environment")
+    cut = _cut_episodes(runs, stats.environment or UNNAMED)
     return [
         Heading(level, "Verdict"),
         *[Paragraph(line) for line in part.verdict],
@@ -342,21 +344,20 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
 
     several = len(groups) > 1
     unplaced = groups.pop(None, []) if several else []
-    decision = decision or one_round_decision({env or "the environment": env_runs for env, env_runs in groups.items()},
-                                              adaptive)
+    decision = decision or one_round_decision({env or UNNAMED: env_runs for env, env_runs in groups.items()}, adaptive)
     normalisations, unmeasured = measure_normalisations({env: env_runs for env, env_runs in groups.items() if env})
     if not several:
         [(env, env_runs)] = groups.items()
-        parts = {env or "the environment": environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""),
-                                                              decision, normalisations.get(env))}
+        parts = {env or UNNAMED: environment_report(env_runs, env, out_dir, "", reps, replayed(env_runs, ""), decision,
+                                                    normalisations.get(env))}
         [part] = parts.values()
-        heading, sections = f"{title} on {env or 'the environment'}", environment_blocks(part, 2)
+        heading, sections = f"{title} on {env or UNNAMED}", environment_blocks(part, 2)
         numbers = part.numbers()
     else:
         parts = {env: environment_report(env_runs, env, out_dir, f"_{env_folder(env)}", reps,
                                          replayed(env_runs, env_folder(env)), decision, normalisations.get(env))
                  for env, env_runs in groups.items()}
-        across = compare_across(groups, normalisations, unmeasured, reps)
+        across = compare_across(groups, normalisations, unmeasured, reps, fixed_sample(decision))
         scores = normalised_scores(groups, {env: across.normalisation[env] for env in across.environments})
         if scores:
             plots.performance_profiles(scores, out_dir / PROFILES, min(reps, CURVE_REPS))

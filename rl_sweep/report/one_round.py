@@ -9,26 +9,37 @@ that such a sweep chose to run by looking at the results are not a fixed sample:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rl_sweep.decision import DecisionSettings, decide, decision_document
 from rl_sweep.report.runs import RunRecord
 
-# With 3 seeds against 3 there are 20 ways to split the 6 runs, and the most extreme split has a two-sided p-value
-# of 2/20 = 0.10: no test at 5% can reject. From 4 (70 splits, 2/70 = 0.029) it can, between two algorithms; with
-# three, each pair at alpha / 6 needs 5 (2/252).
-MIN_TEST_SEEDS = 4
+UNNAMED = "the environment"  # an environment the runs do not name, wherever the report names it
+
+
+def min_test_seeds(algorithms: int, settings: DecisionSettings = DecisionSettings()) -> int:
+    """The fewest seeds per algorithm at which a one-round test of ``algorithms`` can reject at all: the most
+    extreme of the C(2n, n) splits of a pair must fit within the comparator's level. Two algorithms: 4 (at 3
+    against 3 the most extreme of 20 splits has a two-sided p-value of 2/20 = 0.10); three or four: 5; five: 6."""
+    n = 2
+    while math.comb(2 * n, n) * settings.comparator_alpha(max(algorithms, 2)) < 1:
+        n += 1
+    return n
+
+
+MIN_TEST_SEEDS = min_test_seeds(2)
 
 
 def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:
     """The one-round test of ``values`` (per algorithm, in seed order, in the order to name them), as
     ``summary.json``'s ``decision`` would hold it, with each algorithm's count (``completed_seeds``); ``skipped``
-    (and no comparisons) with fewer than two algorithms, or one with fewer than ``MIN_TEST_SEEDS`` values."""
+    (and no comparisons) with fewer than two algorithms, or one with fewer values than :func:`min_test_seeds`."""
     values = {algo: found for algo, found in values.items() if found}
     n = min((len(found) for found in values.values()), default=0)
     settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
     counts = {algo: len(found) for algo, found in values.items()}
-    if len(values) < 2 or n < MIN_TEST_SEEDS:
+    if len(values) < 2 or n < min_test_seeds(len(values)):
         return {**decision_document(settings, [], max(len(values), 2)), "rounds": 0, "completed_seeds": counts,
                 "skipped": True}
     decision = decide(env, {algo: found[:n] for algo, found in values.items()}, settings)
@@ -52,6 +63,12 @@ def one_round_decision(groups: dict[str, list[RunRecord]], adaptive: str | None 
     if adaptive:
         return {"one_round": True, "adaptive": adaptive, "environments": {}}
     return {"one_round": True, "environments": {env: one_round_test(env, runs) for env, runs in groups.items()}}
+
+
+def fixed_sample(decision: dict[str, Any]) -> bool:
+    """Whether the report's runs are a fixed sample of seeds: not when ``decision`` is an ``--until-decided``
+    sweep's (whose test chose how many seeds to run from their results), nor when they come from one."""
+    return bool(decision.get("one_round")) and not decision.get("adaptive")
 
 
 def pair_decision(document: dict[str, Any], env: str, x: str, y: str) -> str | None:

@@ -24,7 +24,7 @@ from rliable import metrics as rl_metrics
 from scipy.stats import trim_mean
 
 from rl_sweep.report.normalisation import BEST_SEEN, THRESHOLD
-from rl_sweep.report.one_round import one_round
+from rl_sweep.report.one_round import UNNAMED, one_round
 from rl_sweep.report.runs import RunRecord
 
 # The fewest seeds at which every interval the report shows covers its estimate's true value at least 90% of the
@@ -86,7 +86,8 @@ class Comparison:
     :param optimality_gap_reference: what every algorithm's optimality gap is measured below: the reward threshold,
         or without one the best final score seen across all algorithms (``optimality_gap_reference_source``).
     :param learning_speed_test: the one-round test of the areas under the learning curves
-        (:func:`~rl_sweep.report.one_round.one_round`), which alone says which algorithm learned faster.
+        (:func:`~rl_sweep.report.one_round.one_round`), which alone says which algorithm learned faster; None when
+        the seeds were not a fixed sample.
     """
 
     environment: str | None
@@ -117,7 +118,7 @@ def without_missing_intervals(document: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Curve:
     """Training curves of one algorithm on the steps every seed recorded: their IQM, each seed's, and the
-    IQM's 95% bootstrap band (3 seeds or more)."""
+    IQM's 95% bootstrap band (``MIN_INTERVAL_SEEDS`` seeds or more)."""
 
     steps: np.ndarray
     iqm: np.ndarray
@@ -298,11 +299,14 @@ def aggregate_curve(runs: list[RunRecord], reps: int = CURVE_REPS) -> Curve | No
     return curve
 
 
-def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS) -> Comparison:
+def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS, fixed_seeds: bool = True
+            ) -> Comparison:
     """Every statistic of the report on the runs of one ``environment``, per algorithm and per pair of algorithms.
 
     :param environment: the environment's name in the report (None: the runs do not say it).
     :param reps: bootstrap replicates of each confidence interval.
+    :param fixed_seeds: whether the number of seeds was fixed in advance; not when an ``--until-decided`` sweep chose
+        it from their results, and then no test is run on them (its own decision is theirs).
     """
     algos = list(dict.fromkeys(r.algo for r in runs))
     thresholds = {r.threshold for r in runs if r.threshold is not None}
@@ -326,5 +330,5 @@ def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS) ->
         eval_episodes=sorted({r.eval_episodes for r in runs if r.eval_episodes}),
         optimality_gap_reference=reference,
         optimality_gap_reference_source=None if reference is None else THRESHOLD if threshold is not None else BEST_SEEN,
-        learning_speed_test=one_round(environment or "the environment", areas),
+        learning_speed_test=one_round(environment or UNNAMED, areas) if fixed_seeds else None,
     )

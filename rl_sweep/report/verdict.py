@@ -12,7 +12,7 @@ from rl_sweep.decision import level, sentence
 from rl_sweep.report.blocks import estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
-from rl_sweep.report.one_round import MIN_TEST_SEEDS, pair_decision
+from rl_sweep.report.one_round import min_test_seeds, pair_decision
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.across import ACROSS, AcrossEnvironments
 from rl_sweep.report.statistics import Comparison, Improvement
@@ -86,11 +86,16 @@ def why_untested(test: dict[str, Any] | None) -> str:
         return ("the seeds were chosen adaptively (an rl-sweep --until-decided sweep ran them until its test decided), "
                 "and a test at a number of seeds chosen from the results does not hold its level; the sweep's own "
                 "decision, in its summary and report, is the test of these runs")
-    counts = test.get("completed_seeds", {})
-    few = [f"{algo.upper()} has {k}" for algo, k in counts.items() if k < MIN_TEST_SEEDS]
+    if "completed_seeds" not in test:
+        return (f"the sweep's {test['method']} decision has not decided it (rl-sweep --until-decided decides once "
+                "every trial of a round has completed)")
+    counts = test["completed_seeds"]
+    least = min_test_seeds(len(counts))
+    few = [f"{algo.upper()} has {k}" for algo, k in counts.items() if k < least]
     if len(counts) < 2 or not few:
         return "there is no test of this pair"
-    return f"cannot be decided at {min(counts.values())} seeds: a test needs at least {MIN_TEST_SEEDS} of each ({', '.join(few)})"
+    return (f"cannot be decided at {min(counts.values())} seeds: with {len(counts)} algorithms a test needs at least "
+            f"{least} of each ({', '.join(few)})")
 
 
 def family(algos: list[str], test: dict[str, Any] | None) -> list[str]:
@@ -158,9 +163,9 @@ def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dic
     return lines + family(algos, test) + caveats
 
 
-def _curves_cross(by_algo: dict[str, Any], x: str, y: str, test: dict[str, Any], env: str) -> str:
+def _curves_cross(by_algo: dict[str, Any], x: str, y: str, test: dict[str, Any] | None, env: str) -> str:
     """When the faster learner's training return ends below the slower's: the curves cross."""
-    decided = pair_decision(test, env, x, y)
+    decided = pair_decision(test, env, x, y) if test else None
     if decided not in ("larger", "smaller"):
         return ""
     fast, slow = (x, y) if decided == "larger" else (y, x)
@@ -222,8 +227,9 @@ def _one_round_line(env: str, test: dict[str, Any]) -> str:
     counts = test["completed_seeds"]
     if test.get("skipped"):
         few = [f"{algo.upper()} has {k} completed seed{'s' if k != 1 else ''}"
-               for algo, k in counts.items() if k < MIN_TEST_SEEDS]
-        why = (f"{', '.join(few)}, and it needs at least {MIN_TEST_SEEDS} of each algorithm" if len(counts) >= 2
+               for algo, k in counts.items() if k < min_test_seeds(len(counts))]
+        why = (f"{', '.join(few)}, and it needs at least {min_test_seeds(len(counts))} of each algorithm"
+               if len(counts) >= 2
                else "it needs completed runs of two algorithms at least")
         return f"No one-round AdaStop test on {env}: {why}."
     n = test["seeds_per_round"]
