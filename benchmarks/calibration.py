@@ -1,7 +1,7 @@
 """Calibration: every level the report states, measured through rl-sweep's own code, against its nominal value.
 
     python benchmarks/calibration.py                      # everything: about an hour on 2 CPUs
-    python benchmarks/calibration.py --part decision      # one part: decision, verdict, intervals or power
+    python benchmarks/calibration.py --part decision      # one part: decision, verdict, intervals, across, power
     python benchmarks/calibration.py --sims 100 --jobs 2  # fewer simulations per cell, two processes
 
 Scores come from two distributions: ``normal`` (N(0, 1)) and ``bimodal``, RL-like final returns: 70% of seeds land
@@ -17,6 +17,7 @@ binomial standard error of the measured rate, and says whether it holds:
 - ``intervals``: the coverage of each bootstrap interval the report computes (:func:`seed_aggregates` through
   :func:`bootstrap_intervals`, and P(X > Y)) at 3, 5 and 10 seeds, and whether the report shows it there (from
   ``MIN_INTERVAL_SEEDS``). Holds when a shown interval covers at least 90%.
+- ``across``: the coverage of the aggregates' intervals across two environments (rliable's stratified bootstrap).
 - ``power``: how often the decision finds a difference of 1 and 2 standard deviations, and says it the right way.
 
 The suite's fast check of the decision's level is ``tests/test_calibration.py``; the figures are in
@@ -152,6 +153,47 @@ def interval_cell(distribution: str, n: int, sims: int, reps: int, seed: int) ->
     return covered
 
 
+def across_cell(distribution: str, n: int, sims: int, reps: int, seed: int) -> dict[str, int]:
+    """How many of ``sims`` intervals across two environments covered their true value, per aggregate: scores
+    normalised to the threshold (``draw / THRESHOLD``), the same distribution on both environments."""
+    from rl_sweep.report.statistics import aggregates, bootstrap_intervals
+
+    rng = np.random.default_rng(seed)
+    scale = THRESHOLD[distribution]
+    x = np.sort(draw(distribution, np.random.default_rng(12345), 4_000_000)) / scale
+    quarter = len(x) // 4
+    # rliable's median across tasks is the median of the tasks' means: with two alike tasks, the mean.
+    truth = {"iqm": x[quarter:-quarter].mean(), "mean": x.mean(), "median": x.mean(),
+             "optimality gap": np.maximum(1.0 - x, 0).mean()}
+    covered = dict.fromkeys(truth, 0)
+    for _ in range(sims):
+        scores = draw(distribution, rng, 2 * n).reshape(n, 2) / scale
+        for (low, high), name in zip(bootstrap_intervals(scores, aggregates(1.0), reps), truth):
+            covered[name] += low <= truth[name] <= high
+    return covered
+
+
+def across_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
+    from rl_sweep.report.statistics import MIN_INTERVAL_SEEDS
+
+    print(f"\nCoverage of the intervals across environments (two environments alike, scores normalised to the "
+          f"threshold; rliable's stratified bootstrap, {reps:,} replicates here), shown from {MIN_INTERVAL_SEEDS} "
+          f"seeds per environment", flush=True)
+    print(f"{'scores':8} {'n':>3} {'sims':>5} {'interval':22} {'coverage':>9} {'s.e.':>6} shown  holds")
+    grid = list(itertools.product(["normal", "bimodal"], [5, 10]))
+    ok = True
+    for cell, covered in zip(grid, run_cells(across_cell, [(*cell, sims, reps, 4000 + i)
+                                                           for i, cell in enumerate(grid)], jobs)):
+        shown = cell[1] >= MIN_INTERVAL_SEEDS
+        for name, found in covered.items():
+            rate = found / sims
+            holds = not shown or rate >= COVERAGE
+            ok &= holds
+            print(f"{cell[0]:8} {cell[1]:3} {sims:5} {name:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
+                  f"{'yes' if shown else 'no':5}  {'yes' if holds else 'NO'}", flush=True)
+    return ok
+
+
 def standard_error(rate: float, sims: int) -> float:
     return math.sqrt(rate * (1 - rate) / sims)
 
@@ -231,7 +273,8 @@ def intervals_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     return ok
 
 
-PARTS = {"decision": decision_part, "verdict": verdict_part, "intervals": intervals_part, "power": power_part}
+PARTS = {"decision": decision_part, "verdict": verdict_part, "intervals": intervals_part, "across": across_part,
+         "power": power_part}
 
 
 def main() -> int:

@@ -608,7 +608,7 @@ def test_algorithms_come_in_one_order_everywhere_whatever_order_the_folders_come
     assert report["command"].startswith("rl-sweep --algos ppo a2c --seeds 3 --seed-start 0")
     assert list(report["algorithms"]) == ["ppo", "a2c"] and [r["run"] for r in report["runs"]] == [
         "ppo_seed0", "ppo_seed1", "ppo_seed2", "a2c_seed0", "a2c_seed1", "a2c_seed2"]
-    assert [c["first"] for c in report["decision"]["environments"]["CartPole-v1"]["comparisons"]] == ["ppo"]
+    assert list(report["decision"]["environments"]["CartPole-v1"]["completed_seeds"]) == ["ppo", "a2c"]
 
 
 def test_training_and_evaluation_returns_are_labelled_wherever_they_stand_side_by_side(real_runs, tmp_path):
@@ -630,4 +630,6 @@ def test_training_and_evaluation_returns_are_labelled_wherever_they_stand_side_b
     final, speed = [line for line in report["verdict"] if line.startswith(("Final performance", "Learning speed"))]
     assert final.startswith("Final performance: PPO is better than A2C")
     assert "IQM evaluation return (deterministic policy, 10 episodes) 315.0" in final
-    assert speed.startswith(f"Learning speed: PPO learned faster: its mean {TRAINING_RETURN} over the run")
+    assert speed.startswith("Learning speed: PPO learned faster than A2C (AdaStop, family-wise error at most 5%, a "
+                            "one-round test at 4 seeds each).")
+    assert f"mean {TRAINING_RETURN} over the run (area under the learning curve) 200.0 vs -100.0." in speed

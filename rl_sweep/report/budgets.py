@@ -46,7 +46,7 @@ def training_return_at(run: RunRecord, step: float) -> float | None:
 @dataclass
 class BudgetStatistics:
     """One algorithm at the common budget: each completed run's training return there (a run whose curve has no
-    reward by then is left out), their IQM, and its 95% stratified-bootstrap CI with ``MIN_INTERVAL_SEEDS`` runs or more."""
+    reward by then is left out), their IQM, and its 95% bootstrap CI with ``MIN_INTERVAL_SEEDS`` runs or more."""
 
     training_returns: dict[str, float]  # run name -> training return at the common budget
     iqm: float | None = None

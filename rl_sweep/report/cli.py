@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="rl-report",
         description="Compare algorithms across seeds: learning curves, final performance with IQM and "
-                    "stratified-bootstrap confidence intervals (rliable), probability of improvement, "
+                    "bootstrap confidence intervals (rliable, from 10 seeds), probability of improvement, "
                     "a plain-language verdict, and replays of the best, median and worst seeds' final policies.",
         epilog="examples:\n  rl-report --sweep sweep_20261125_101500\n"
                "  rl-report results/sweeps/sweep_20261125_101500 --out results/reports/again --no-replays\n"

@@ -176,7 +176,7 @@ def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
         Paragraph(f"The runs trained for different numbers of steps ({trained}), so their final evaluations compare "
                   f"unequal budgets. Here every run is taken at the shorter runs' budget, {common.step:,} steps: its "
                   f"training return (the mean of its last 100 training episodes) at the last point of its training "
-                  f"curve at or before {common.step:,} steps. IQM across seeds with its 95% stratified-bootstrap CI "
+                  f"curve at or before {common.step:,} steps. IQM across seeds with its 95% bootstrap CI "
                   f"(with at least {MIN_INTERVAL_SEEDS} runs), and P(X > Y) of those training returns."),
         Table(["", *[a.upper() for a in algos]], rows),
         Table(["", "estimate [95% CI]"], _pairs(common.probability_of_improvement)),
