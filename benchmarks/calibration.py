@@ -3,6 +3,7 @@
     python benchmarks/calibration.py                      # everything: about an hour on 2 CPUs
     python benchmarks/calibration.py --part decision      # one part: decision, verdict, intervals, across, power
     python benchmarks/calibration.py --sims 100 --jobs 2  # fewer simulations per cell, two processes
+    python benchmarks/calibration.py --setting bimodal,5,4,2 --sims 1000 --budget 1e9   # one decision setting
 
 Scores come from two distributions: ``normal`` (N(0, 1)) and ``bimodal``, RL-like final returns: 70% of seeds land
 near 250 (N(250, 25)), 30% fail near -100 (N(-100, 50)). Each part prints measured against nominal, with the
@@ -205,15 +206,19 @@ def run_cells(function, cells: list[tuple], jobs: int):
         yield from pool.map(function, *zip(*cells))
 
 
-def decision_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
-    """The null family-wise error of the decision, per setting; True when every one holds."""
+def decision_part(sims: int, jobs: int, reps: int, budget: float, setting: tuple | None = None) -> bool:
+    """The null family-wise error of the decision, per setting (or of ``setting`` alone: scores, n, K, algorithms);
+    True when every one holds."""
     print(f"\nThe decision under the null (rl_sweep.decision.decide, alpha {ALPHA}, comparator given "
           f"alpha / (2 x pairs)): false decisions. adastop permutes in Python: a slow setting "
           f"runs as many comparisons as {budget:.0f} s allow, at least 50", flush=True)
     print(f"{'scores':8} {'n':>3} {'K':>3} {'algos':>5} {'sims':>5} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
     grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10], [1, 4], [2, 3]))
+    if setting:
+        grid = [setting]
     ok = True
-    for cell, (runs, found, _) in zip(grid, run_cells(decision_cell, [(*cell, sims, 0.0, i, budget)
+    seed = 0 if not setting else 10_000 + sims  # another draw than the table's
+    for cell, (runs, found, _) in zip(grid, run_cells(decision_cell, [(*cell, sims, 0.0, seed + i, budget)
                                                                        for i, cell in enumerate(grid)], jobs)):
         rate = found / runs
         bound = ALPHA + 2 * standard_error(ALPHA, runs)
@@ -284,12 +289,18 @@ def main() -> int:
                         help="the parts to run (default: all of them)")
     parser.add_argument("--sims", type=int, default=400, help="simulations per cell (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
+    parser.add_argument("--setting", metavar="SCORES,N,K,ALGOS",
+                        help="the decision part for one setting only, e.g. bimodal,5,4,2 (with --sims and a --budget "
+                             "large enough for them)")
     parser.add_argument("--budget", type=float, default=120.0,
                         help="seconds a slow decision setting may take (at least 50 comparisons; default: %(default)s)")
     parser.add_argument("--reps", type=int, default=1000,
                         help="bootstrap replicates of each interval (default: %(default)s; the report uses 5,000)")
     args = parser.parse_args()
     started, ok = time.time(), True
+    if args.setting:
+        scores, *numbers = args.setting.split(",")
+        return 0 if decision_part(args.sims, 1, args.reps, args.budget, (scores, *map(int, numbers))) else 1
     for part in args.part or list(PARTS):
         ok &= PARTS[part](args.sims, args.jobs, args.reps, args.budget)
     print(f"\n{'Every stated level holds' if ok else 'A stated level does NOT hold'} "
