@@ -21,7 +21,8 @@ from rl_sweep.errors import ConfigError
 from rl_sweep.report.cli import main as rl_report, report_folders
 from rl_sweep.report.runs import algorithm_order, load_run as load_trial
 from rl_sweep.report.statistics import MIN_INTERVAL_SEEDS
-from rl_sweep.report.document import reproduce_command, write_report as _write_report, write_sweep_report
+from rl_sweep.report.document import write_report as _write_report, write_sweep_report
+from rl_sweep.report.reproduce import reproduce_command
 from rl_sweep.run.evaluation import evaluate_random
 from rl_sweep.storage import Storage
 from rl_sweep.sweep.options import SweepOptions

@@ -28,7 +28,8 @@ from rl_sweep.report.one_round import UNNAMED, fixed_sample, one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
 )
-from rl_sweep.report.runs import RunRecord, arguments_of, by_environment, in_report_order, load_run
+from rl_sweep.report.reproduce import reproduce_command
+from rl_sweep.report.runs import RunRecord, by_environment, in_report_order, load_run
 from rl_sweep.report.across import AcrossEnvironments, compare_across, normalised_scores
 from rl_sweep.report.statistics import (
     CURVE_REPS, MIN_INTERVAL_SEEDS, REPS, AlgorithmStatistics, Comparison, Improvement, compare, final_training_return,
@@ -37,7 +38,7 @@ from rl_sweep.report.statistics import (
 from rl_sweep.report.verdict import (
     TRAINING_RETURN, WHY_RETURNS_DIFFER, across_verdict, common_budget_title, evaluation_return, lead, verdict,
 )
-from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs
+from rl_sweep.run.environments import EVAL_TIME_LIMIT
 from rl_sweep.storage import Storage
 
 RUN_FILES = ("_results.json", "_metrics.json")  # what the report reads of a run
@@ -54,44 +55,6 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def reproduce_command(runs: list[RunRecord]) -> str:
-    """The rl-sweep command that runs these runs again, its ``--algos`` in the runs' order. A setting on which the
-    environments' runs differ (a preset gives each environment its own) is left to the preset. Runs made with
-    different environment arguments get a command for each set (a sweep gives all its runs the same), joined
-    by ``; ``."""
-    sets = list(dict.fromkeys(arguments_of(r) for r in runs if r.config))
-    if len(sets) > 1:
-        return "; ".join(reproduce_command([r for r in runs if r.config and arguments_of(r) == these])
-                         for these in sets)
-    algos = list(dict.fromkeys(r.algo for r in runs))
-    seeds = sorted({r.seed for r in runs if r.seed is not None})
-    envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
-    known: dict[str | None, RunRecord] = {}  # the first run of each environment that says how it was run
-    for run in runs:
-        if run.config:
-            known.setdefault(run.env_name, run)
-    parts = ["rl-sweep", "--algos", *algos, "--seeds", str(len(seeds))]
-    if seeds and seeds[0] != 42:
-        parts += ["--seed-start", str(seeds[0])]
-    if not known:
-        return " ".join(parts)
-
-    def shared(setting: Callable[[RunRecord], Any]) -> Any:
-        values = [setting(run) for run in known.values()]
-        return values[0] if all(value == values[0] for value in values) else None
-
-    options = [("--timesteps", shared(lambda r: r.config["timesteps"])),
-               ("--checkpoint-interval", shared(lambda r: r.config["checkpoint_interval"])),
-               ("--env" if len(envs) == 1 else "--envs", " ".join(envs)),
-               ("--eval-episodes", shared(lambda r: r.eval_episodes))]
-    preset = shared(lambda r: r.config.get("preset", "contract"))
-    if preset not in (None, "contract"):
-        options.append(("--config" if preset.endswith((".yaml", ".yml")) else "--preset", preset))
-    if env_kwargs := shared(lambda r: r.env_kwargs):
-        options.append(("--env-kwargs", format_kwargs(env_kwargs)))
-    return " ".join(parts + [f"{option} {value}" for option, value in options if value is not None])
 
 
 @dataclass
