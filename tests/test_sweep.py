@@ -77,9 +77,13 @@ def test_trainable_refuses_a_config_without_a_run_in_one_line(ray_cluster):
         ray.get(trainable.remote(config={"seed": 1}).train.remote())
 
 
-def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, quick_report, tmp_path):
+def test_sweep_writes_every_trials_contract_files_and_a_summary(ray_cluster, quick_report, tmp_path, capsys):
     code, summary = run_sweep(options(tmp_path, seeds=2))
     assert code == ExitCode.OK
+    # The console ends with what the report's test says at these seeds.
+    assert capsys.readouterr().out.rstrip().endswith(
+        "No one-round AdaStop test on LunarLander-v3: PPO has 2 completed seeds, A2C has 2 completed seeds, and it needs "
+        "at least 4 of each algorithm.")
     assert sorted(t["trial"] for t in summary["trials"]) == ["a2c_seed42", "a2c_seed43", "ppo_seed42", "ppo_seed43"]
     for trial in summary["trials"]:
         out = Path(trial["experiment_dir"])

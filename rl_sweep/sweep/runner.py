@@ -138,6 +138,9 @@ def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: 
         summary["report"] = write_sweep_report(storage, options.folder(), summary,
                                                replays=options.replays and summary["status"] == "completed")
         print(f"Report: {storage.uri(options.folder('report.html'))}")
+        if decision is None:  # what the report's test says at these seeds; an --until-decided sweep said its own
+            for line in summary["report"]["lead"][:-1]:  # the last paragraph says what AdaStop is
+                print(line)
         storage.write_json(summary, options.folder("summary.json"))
     except (Exception, *INTERRUPTIONS) as exc:  # the trials' files stand without it; rl-report --sweep retries
         interrupted = isinstance(exc, INTERRUPTIONS)
