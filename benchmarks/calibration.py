@@ -54,11 +54,12 @@ def draw(distribution: str, rng: np.random.Generator, size: int) -> np.ndarray:
     return np.where(fails, rng.normal(-100.0, 50.0, size), rng.normal(250.0, 25.0, size))
 
 
-def population(distribution: str) -> dict[str, float]:
-    """The true values every interval is meant to cover, from 4 million draws (seeded)."""
-    x = np.sort(draw(distribution, np.random.default_rng(12345), 4_000_000))
+def population(distribution: str, scale: float = 1.0) -> dict[str, float]:
+    """The true values every interval is meant to cover, from 4 million draws (seeded), of scores divided by
+    ``scale``: the optimality gap below the threshold so divided."""
+    x = np.sort(draw(distribution, np.random.default_rng(12345), 4_000_000)) / scale
     quarter = len(x) // 4
-    gap = np.maximum(THRESHOLD[distribution] - x, 0).mean()
+    gap = np.maximum(THRESHOLD[distribution] / scale - x, 0).mean()
     return {"iqm": float(x[quarter:-quarter].mean()), "mean": float(x.mean()), "median": float(np.median(x)),
             "optimality gap": float(gap), "sd": float(x.std())}
 
@@ -161,11 +162,8 @@ def across_cell(distribution: str, n: int, sims: int, reps: int, seed: int) -> d
 
     rng = np.random.default_rng(seed)
     scale = THRESHOLD[distribution]
-    x = np.sort(draw(distribution, np.random.default_rng(12345), 4_000_000)) / scale
-    quarter = len(x) // 4
-    # rliable's median across tasks is the median of the tasks' means: with two alike tasks, the mean.
-    truth = {"iqm": x[quarter:-quarter].mean(), "mean": x.mean(), "median": x.mean(),
-             "optimality gap": np.maximum(1.0 - x, 0).mean()}
+    truth = {name: value for name, value in population(distribution, scale).items() if name != "sd"}
+    truth["median"] = truth["mean"]  # rliable's median across tasks is the median of the tasks' means: here, the mean
     covered = dict.fromkeys(truth, 0)
     for _ in range(sims):
         scores = draw(distribution, rng, 2 * n).reshape(n, 2) / scale
@@ -180,11 +178,19 @@ def across_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     print(f"\nCoverage of the intervals across environments (two environments alike, scores normalised to the "
           f"threshold; rliable's stratified bootstrap, {reps:,} replicates here), shown from {MIN_INTERVAL_SEEDS} "
           f"seeds per environment", flush=True)
+    return coverage_table(across_cell, list(itertools.product(["normal", "bimodal"], [5, 10])), sims, jobs, reps,
+                          4000)
+
+
+def coverage_table(cell_function, grid: list[tuple[str, int]], sims: int, jobs: int, reps: int, seed: int) -> bool:
+    """The coverage of each interval ``cell_function`` counts, per (scores, seeds) cell of ``grid``, and whether the
+    report shows it there; True when every shown one covers at least ``COVERAGE``."""
+    from rl_sweep.report.statistics import MIN_INTERVAL_SEEDS
+
     print(f"{'scores':8} {'n':>3} {'sims':>5} {'interval':22} {'coverage':>9} {'s.e.':>6} shown  holds")
-    grid = list(itertools.product(["normal", "bimodal"], [5, 10]))
     ok = True
-    for cell, covered in zip(grid, run_cells(across_cell, [(*cell, sims, reps, 4000 + i)
-                                                           for i, cell in enumerate(grid)], jobs)):
+    for cell, covered in zip(grid, run_cells(cell_function, [(*cell, sims, reps, seed + i)
+                                                             for i, cell in enumerate(grid)], jobs)):
         shown = cell[1] >= MIN_INTERVAL_SEEDS
         for name, found in covered.items():
             rate = found / sims
@@ -263,19 +269,8 @@ def intervals_part(sims: int, jobs: int, reps: int, budget: float) -> bool:
     print(f"\nCoverage of the 95% percentile-bootstrap intervals (rliable; {reps:,} replicates here, {REPS:,} in "
           f"the report), and whether the "
           f"report shows them (from {MIN_INTERVAL_SEEDS} seeds; a shown one must cover at least {COVERAGE:.0%})")
-    print(f"{'scores':8} {'n':>3} {'sims':>5} {'interval':22} {'coverage':>9} {'s.e.':>6} shown  holds")
-    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10]))
-    ok = True
-    for cell, covered in zip(grid, run_cells(interval_cell, [(*cell, sims, reps, 3000 + i)
-                                                             for i, cell in enumerate(grid)], jobs)):
-        shown = cell[1] >= MIN_INTERVAL_SEEDS
-        for name, found in covered.items():
-            rate = found / sims
-            holds = not shown or rate >= COVERAGE
-            ok &= holds
-            print(f"{cell[0]:8} {cell[1]:3} {sims:5} {name:22} {rate:9.3f} {standard_error(rate, sims):6.3f} "
-                  f"{'yes' if shown else 'no':5}  {'yes' if holds else 'NO'}", flush=True)
-    return ok
+    return coverage_table(interval_cell, list(itertools.product(["normal", "bimodal"], [3, 5, 10])), sims, jobs,
+                          reps, 3000)
 
 
 PARTS = {"decision": decision_part, "verdict": verdict_part, "intervals": intervals_part, "across": across_part,
