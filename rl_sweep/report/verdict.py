@@ -12,7 +12,7 @@ from rl_sweep.decision import level, sentence
 from rl_sweep.report.blocks import estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
-from rl_sweep.report.one_round import min_test_seeds, pair_decision
+from rl_sweep.report.one_round import UNNAMED, min_test_seeds, pair_decision
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.across import ACROSS, AcrossEnvironments
 from rl_sweep.report.statistics import Comparison, Improvement
@@ -126,7 +126,7 @@ def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dic
         Every winner a sentence names is one a test decided at a stated level.
     :param random_score: a uniform random policy's evaluation return on the runs' seeds (None: not measured).
     """
-    env = stats.environment or "the environment"
+    env = stats.environment or UNNAMED
     test = environment_test(decision, env) if decision else None
     unequal = " (budgets differ: not a like-for-like comparison)" if common else ""
     by_algo = stats.algorithms
@@ -226,10 +226,9 @@ def decision_line(env: str, decision: dict[str, Any]) -> str:
 def _one_round_line(env: str, test: dict[str, Any]) -> str:
     counts = test["completed_seeds"]
     if test.get("skipped"):
-        few = [f"{algo.upper()} has {k} completed seed{'s' if k != 1 else ''}"
-               for algo, k in counts.items() if k < min_test_seeds(len(counts))]
-        why = (f"{', '.join(few)}, and it needs at least {min_test_seeds(len(counts))} of each algorithm"
-               if len(counts) >= 2
+        least = min_test_seeds(len(counts))
+        few = [f"{algo.upper()} has {k} completed seed{'s' if k != 1 else ''}" for algo, k in counts.items() if k < least]
+        why = (f"{', '.join(few)}, and it needs at least {least} of each algorithm" if len(counts) >= 2
                else "it needs completed runs of two algorithms at least")
         return f"No one-round AdaStop test on {env}: {why}."
     n = test["seeds_per_round"]
