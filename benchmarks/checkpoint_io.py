@@ -28,7 +28,7 @@ from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
 from rl_sweep.run.checkpoints import RunState, inspect_checkpoint, load_checkpoint, save_checkpoint
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import make_training_env
-from rl_sweep.run.replay import capture, restore
+from rl_sweep.run.rollout_state import capture, restore
 from rl_sweep.run.seeding import set_seed
 
 

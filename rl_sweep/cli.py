@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from rl_sweep.errors import INTERRUPTIONS, ConfigError, ExitCode, PipelineError, exit_code_for
+from rl_sweep.errors import INTERRUPTIONS, ConfigError, ExitCode, exit_code_for, one_line
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, available_presets
 
 log = logging.getLogger("rl_sweep.cli")
@@ -156,12 +156,3 @@ def program(main: Callable[[], int]) -> Callable[[], NoReturn]:
         os._exit(code)
 
     return run
-
-
-def one_line(exc: BaseException) -> str:
-    """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
-    and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
-    if isinstance(exc, INTERRUPTIONS):
-        return "interrupted"
-    text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split()) or type(exc).__name__

@@ -81,3 +81,12 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, PipelineError):
         return exc.exit_code
     return ExitCode.FAILED
+
+
+def one_line(exc: BaseException) -> str:
+    """What a user reads of a failure, on one line: a pipeline error's own message, else the exception's type
+    and message (a NumPy repr or a wrapped message spans lines: they are joined)."""
+    if isinstance(exc, INTERRUPTIONS):
+        return "interrupted"
+    text = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split()) or type(exc).__name__

@@ -36,10 +36,11 @@ from rl_sweep.report.statistics import (
     learning_curve_area, steps_to_threshold,
 )
 from rl_sweep.report.verdict import (
-    TRAINING_RETURN, WHY_RETURNS_DIFFER, across_verdict, common_budget_title, evaluation_return, lead, verdict,
+    TRAINING_RETURN, across_verdict, common_budget_title, evaluation_return, lead, verdict,
 )
 from rl_sweep.run.environments import EVAL_TIME_LIMIT
 from rl_sweep.storage import Storage
+from rl_sweep.text import WHY_RETURNS_DIFFER
 
 RUN_FILES = ("_results.json", "_metrics.json")  # what the report reads of a run
 PACKAGES = ("rl-sweep", "stable-baselines3", "gymnasium", "torch", "numpy", "ray", "rliable", "matplotlib")

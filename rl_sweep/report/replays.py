@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rl_sweep.cli import one_line
-from rl_sweep.errors import EnvCreationError
+from rl_sweep.errors import EnvCreationError, one_line
 from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.run.checkpoints import inspect_checkpoint, load_checkpoint

@@ -16,7 +16,6 @@ from rl_sweep.report.one_round import UNNAMED, min_test_seeds, pair_decision
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.across import ACROSS, AcrossEnvironments
 from rl_sweep.report.statistics import Comparison, Improvement
-from rl_sweep.text import WHY_RETURNS_DIFFER
 
 # The two returns the report sets side by side, each always named with its policy.
 TRAINING_RETURN = "training return (stochastic policy, recent episodes)"

@@ -33,12 +33,12 @@ from rl_sweep.errors import ModelLoadError
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
 from rl_sweep.run.environments import rms_from_dict, rms_to_dict
-from rl_sweep.run.replay import RolloutStart, to_json
+from rl_sweep.run.rollout_state import RolloutStart, to_json
 
 
 STATE_ENTRY = "rl_sweep.json"
 MANIFEST_ENTRY = "manifest.json"
-EXACT_ENTRY = "rollout_start.json"  # the state at the start of the current rollout: see rl_sweep.run.replay
+EXACT_ENTRY = "rollout_start.json"  # the state at the start of the current rollout: see rl_sweep.run.rollout_state
 NORMALIZATION_ENTRY = "vec_normalize.json"
 _STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
 
@@ -134,7 +134,7 @@ class CheckpointList:
 def save_checkpoint(model: OnPolicyAlgorithm, path: Path, state: RunState,
                     rollout_start: RolloutStart | None = None) -> None:
     """Save ``model``, ``state`` and, for an exact resume, the state at the start of the current rollout
-    (:mod:`rl_sweep.run.replay`) to ``path`` atomically."""
+    (:mod:`rl_sweep.run.rollout_state`) to ``path`` atomically."""
     buffer = io.BytesIO()
     model.save(buffer)
     env = model.get_env()

@@ -37,7 +37,7 @@ from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import EVAL_TIME_LIMIT, format_kwargs, make_training_env
 from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
-from rl_sweep.run.replay import restore
+from rl_sweep.run.rollout_state import restore
 from rl_sweep.run.resume import resume
 from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
 from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results

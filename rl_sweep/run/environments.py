@@ -153,7 +153,7 @@ def rms_from_dict(values: dict[str, Any]) -> RunningMeanStd:
 
 class ReplayableEnv(gym.Wrapper):
     """An environment that remembers how to rebuild its episode: how it was reset (a seed, or its generator's
-    state before the reset) and the actions taken since, with their NumPy dtype (see :mod:`rl_sweep.run.replay`):
+    state before the reset) and the actions taken since, with their NumPy dtype (see :mod:`rl_sweep.run.rollout_state`):
     a continuous action replayed as float64 where it was float32 would move the environment elsewhere."""
 
     def __init__(self, env: gym.Env) -> None:

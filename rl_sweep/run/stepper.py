@@ -18,7 +18,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from rl_sweep.run.replay import RolloutStart, capture
+from rl_sweep.run.rollout_state import RolloutStart, capture
 
 StepObserver = Callable[[int, list[dict[str, Any]]], None]
 
@@ -30,7 +30,7 @@ class Stepper(BaseCallback):
     :param total_timesteps: the step at which training ends.
     :param observe: called in the worker after every environment step with the step and the infos.
     :param stop: once set, the worker pauses at its next step (set it from a signal handler).
-    :param rollout_start: what a resumed run was at the start of its rollout (:mod:`rl_sweep.run.replay`).
+    :param rollout_start: what a resumed run was at the start of its rollout (:mod:`rl_sweep.run.rollout_state`).
     :param replay_until: the step a resumed run had reached: the steps up to it are collected again.
     """
 

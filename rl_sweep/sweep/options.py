@@ -226,7 +226,7 @@ def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseExc
 
 def _first_line(error: BaseException) -> str:
     """The line of a trial's error that says what went wrong: Ray wraps it in lines of its own."""
-    from rl_sweep.cli import one_line
+    from rl_sweep.errors import one_line
 
     cause = getattr(error, "cause", None) or error
     return one_line(cause)

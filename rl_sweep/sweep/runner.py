@@ -10,9 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from rl_sweep.cli import one_line
 from rl_sweep.decision import sentence
-from rl_sweep.errors import INTERRUPTIONS, ExitCode
+from rl_sweep.errors import INTERRUPTIONS, ExitCode, one_line
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.cluster import (

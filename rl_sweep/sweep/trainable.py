@@ -29,7 +29,8 @@ from rl_sweep.errors import ConfigError
 from rl_sweep.run.checkpoints import step_from_filename
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.engine import TrainingRun
-from rl_sweep.storage import FolderMirror, Storage
+from rl_sweep.storage import Storage
+from rl_sweep.sweep.mirror import FolderMirror
 from rl_sweep.sweep.options import METRIC
 
 
