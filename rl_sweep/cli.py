@@ -17,6 +17,7 @@ import yaml
 
 from rl_sweep.errors import INTERRUPTIONS, ConfigError, ExitCode, exit_code_for, one_line
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, available_presets
+from rl_sweep.run.config import DEFAULT_CONDA_ENV, DEFAULT_EVAL_EPISODES
 
 log = logging.getLogger("rl_sweep.cli")
 
@@ -100,9 +101,9 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="environment steps per run, exactly (default: the preset's; 50000 for contract)")
     parser.add_argument("--checkpoint-interval", type=positive_int, default=None, metavar="N",
                         help="steps between checkpoints (default: the preset's; 1000 for contract)")
-    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="N",
+    parser.add_argument("--eval-episodes", type=positive_int, default=DEFAULT_EVAL_EPISODES, metavar="N",
                         help="deterministic evaluation episodes of the final model (default: %(default)s)")
-    parser.add_argument("--conda-env", default="rocm", metavar="NAME",
+    parser.add_argument("--conda-env", default=DEFAULT_CONDA_ENV, metavar="NAME",
                         help="conda environment required when conda is active (default: %(default)s)")
     parser.add_argument("--fast-numerics", action="store_true",
                         help="let MKL pick its kernels by CPU: results then depend on the CPU (default: pinned, "

@@ -113,8 +113,8 @@ def interrupted_and_resumed(tmp_path_factory):
 def decided(ray_cluster, interrupted_and_resumed, tmp_path_factory):
     """The same sweep left alone, in this process, while the command is interrupted and resumed: the one's start-up
     and reports overlap the other's trials."""
-    options = SweepOptions(**RUN, **ROUNDS, results_dir=str(tmp_path_factory.mktemp("decided")), name="decided",
-                           command="rl-sweep (test)")
+    options = SweepOptions.from_json({**RUN, **ROUNDS, "results_dir": str(tmp_path_factory.mktemp("decided")),
+                                      "name": "decided", "command": "rl-sweep (test)"})
     with fewer_bootstrap_replicates():  # the decision does not come from the report
         code, summary = run_rounds(options)
     assert code == ExitCode.OK, summary

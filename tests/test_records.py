@@ -3,7 +3,8 @@ and the run names every layer shares."""
 
 from rl_sweep.identity import experiment_id, parse_experiment_id
 from rl_sweep.run.config import TrainingConfig
-from rl_sweep.sweep.options import SweepOptions, trial_config, trial_record
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.records import trial_config, trial_record
 from rl_sweep.sweep.runner import summarize
 from rl_sweep.sweep.search import rank_settings
 
@@ -43,7 +44,7 @@ def test_a_trials_status_says_how_far_it_got():
 
 
 def test_sweep_summary_orders_trials_by_algorithm_then_seed_and_names_its_status():
-    options = SweepOptions(algos=["ppo", "a2c"], name="s")
+    options = SweepOptions.from_json({"algos": ["ppo", "a2c"], "name": "s"})
     done = {"final_reward_mean": 1.0, "done": True}
     trials = [trial_record(config_of("a2c", 43), done, None), trial_record(config_of("ppo", 43), done, None),
               trial_record(config_of("ppo", 42), done, None)]

@@ -555,9 +555,9 @@ def real_runs(tmp_path_factory):
 def make_sweep(root: Path, runs: list[Path], algos: list[str], name: str = "s") -> Path:
     """A sweep's folder as rl-sweep leaves it before its report: its trials' folders and its summary (the sweep
     layer's own), under ``root/results/sweeps/{name}``."""
-    options = SweepOptions(algos=algos, envs=["CartPole-v1"], seeds=len(runs) // len(algos), seed_start=0,
-                           results_dir=str(root / "results"), name=name,
-                           command=f"rl-sweep --algos {' '.join(algos)} (test)")
+    options = SweepOptions.from_json({"algos": algos, "envs": ["CartPole-v1"], "seeds": len(runs) // len(algos),
+                                      "seed_start": 0, "results_dir": str(root / "results"), "name": name,
+                                      "command": f"rl-sweep --algos {' '.join(algos)} (test)"})
     folder = root / "results" / "sweeps" / name
     records = []
     for run in runs:

@@ -34,7 +34,7 @@ def options(tmp_path: Path, **overrides) -> SweepOptions:
               "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)",
               "replays": False}  # replays: tests/test_replays.py, and the sweep on a terminal below
     values.update(overrides)
-    return SweepOptions(**values)
+    return SweepOptions.from_json(values)
 
 
 def test_trainable_saves_and_restores_as_tune_restores_a_trial(ray_cluster, tmp_path):

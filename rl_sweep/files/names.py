@@ -41,7 +41,7 @@ def model_file(experiment_id: str) -> str:
     return f"{experiment_id}{MODEL_SUFFIX}"
 
 
-def checkpoint_file(step: int) -> str:
+def checkpoint_file(step: int | str) -> str:
     """The checkpoint zip of a run at ``step``, the contract's name."""
     return f"checkpoint_{step}.zip"
 
@@ -70,6 +70,12 @@ def training_log(stamp: str) -> str:
 def metrics_csv(stamp: str) -> str:
     """A run's metrics CSV of one session, in its folder."""
     return f"{LOGS}/metrics_{stamp}.csv"
+
+
+def run_folder_listing(experiment_id: str = "{algo}_seed{seed}") -> str:
+    """A run's files, as a command's help lists them."""
+    return (f"{model_file(experiment_id)}, {results_file(experiment_id)}, {metrics_file(experiment_id)},\n"
+            f"  {checkpoint_file('{step}')}, {training_log('{timestamp}')}, {metrics_csv('{timestamp}')}")
 
 
 # A sweep's folder

@@ -13,7 +13,7 @@ from rliable import library as rly
 from rliable import metrics as rl_metrics
 
 from rl_sweep.report.normalisation import Normalisation
-from rl_sweep.report.one_round import one_round
+from rl_sweep.decision.one_round import one_round
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import (
     CONFIDENCE, CURVE_REPS, MIN_INTERVAL_SEEDS, REPS, Improvement, Interval, aggregates, bootstrap_intervals,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from rliable import metrics as rl_metrics
 
-from rl_sweep.report.one_round import UNNAMED, one_round
+from rl_sweep.decision.one_round import UNNAMED, one_round
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.statistics import (
     MIN_INTERVAL_SEEDS, REPS, Improvement, Interval, bootstrap_intervals, improvement_of_scores, without_missing_intervals,
@@ -60,7 +60,7 @@ class CommonBudget:
 
     :param step: the common budget, the smallest budget of a completed run.
     :param budgets: per algorithm, the distinct budgets of its completed runs.
-    :param test: the one-round test of the training returns there (:func:`~rl_sweep.report.one_round.one_round`);
+    :param test: the one-round test of the training returns there (:func:`~rl_sweep.decision.one_round.one_round`);
         None when the seeds were not a fixed sample.
     """
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.cli import Parser, exit_code_of, program
 from rl_sweep.errors import ConfigError, ExitCode, PipelineError
+from rl_sweep.files.status import MISSING
 from rl_sweep.logs import configure_console
 from rl_sweep.storage import Storage, sweep_folder
 
@@ -125,7 +126,7 @@ def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
         if not path.is_dir():
             raise ConfigError(f"{path} is not an experiment folder ({'a file' if path.exists() else 'not found'})")
     runs = [load_run(path) for path in experiments]
-    if not any(run.status != "missing" for run in runs):
+    if not any(run.status != MISSING for run in runs):
         raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
     one_folder_per_seed(runs, experiments)
     write_json_atomic(out / "summary.json",

@@ -24,7 +24,7 @@ from rl_sweep.report.blocks import (
 )
 from rl_sweep.report.budgets import CommonBudget, budgets, common_budget
 from rl_sweep.report.normalisation import BEST_SEEN, Normalisation, measure_normalisations
-from rl_sweep.report.one_round import UNNAMED, fixed_sample, one_round_decision
+from rl_sweep.decision.one_round import UNNAMED, fixed_sample, one_round_decision
 from rl_sweep.report.replays import (
     MAX_FRAMES, Encoder, ModelSource, Replays, local_model, render_replays, stored_model,
 )

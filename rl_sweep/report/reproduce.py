@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from rl_sweep.report.runs import RunRecord, arguments_of
+from rl_sweep.presets import DEFAULT_PRESET
+from rl_sweep.run.config import DEFAULT_SEED
 from rl_sweep.run.environments import format_kwargs
 
 
@@ -25,7 +27,7 @@ def reproduce_command(runs: list[RunRecord]) -> str:
         if run.config:
             known.setdefault(run.env_name, run)
     parts = ["rl-sweep", "--algos", *algos, "--seeds", str(len(seeds))]
-    if seeds and seeds[0] != 42:
+    if seeds and seeds[0] != DEFAULT_SEED:
         parts += ["--seed-start", str(seeds[0])]
     if not known:
         return " ".join(parts)
@@ -38,8 +40,8 @@ def reproduce_command(runs: list[RunRecord]) -> str:
                ("--checkpoint-interval", shared(lambda r: r.config["checkpoint_interval"])),
                ("--env" if len(envs) == 1 else "--envs", " ".join(envs)),
                ("--eval-episodes", shared(lambda r: r.eval_episodes))]
-    preset = shared(lambda r: r.config.get("preset", "contract"))
-    if preset not in (None, "contract"):
+    preset = shared(lambda r: r.config.get("preset", DEFAULT_PRESET))
+    if preset not in (None, DEFAULT_PRESET):
         options.append(("--config" if preset.endswith((".yaml", ".yml")) else "--preset", preset))
     if env_kwargs := shared(lambda r: r.env_kwargs):
         options.append(("--env-kwargs", format_kwargs(env_kwargs)))

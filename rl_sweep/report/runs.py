@@ -11,6 +11,10 @@ from typing import Any
 import numpy as np
 
 from rl_sweep.errors import ConfigError
+from rl_sweep.files import names
+from rl_sweep.files.metrics import read_curve
+from rl_sweep.files.results import read_results
+from rl_sweep.files.status import COMPLETED, MISSING, UNREADABLE
 from rl_sweep.identity import parse_experiment_id
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.config import ALGORITHMS
@@ -43,7 +47,7 @@ class RunRecord:
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed" and self.final_reward is not None
+        return self.status == COMPLETED and self.final_reward is not None
 
 
 def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None,
@@ -58,15 +62,15 @@ def load_run(experiment_dir: Path, status: str | None = None, name: str | None =
     """
     experiment_dir = Path(experiment_dir)
     name = (name or experiment_dir.name).rpartition("/")[2]
-    results_files = sorted(experiment_dir.glob("*_results.json"))
+    results_files = sorted(experiment_dir.glob(names.RESULTS_GLOB))
     if not results_files:
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, status or "missing", str(experiment_dir), env_name=env_name)
+        return RunRecord(name, algo, seed, status or MISSING, str(experiment_dir), env_name=env_name)
     try:
         return _read_run(experiment_dir, results_files[0], status)
     except (ValueError, KeyError, TypeError, AttributeError, OSError):  # not JSON, or not the contract's shape
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, "unreadable", str(experiment_dir), env_name=env_name)
+        return RunRecord(name, algo, seed, UNREADABLE, str(experiment_dir), env_name=env_name)
 
 
 def algorithm_order(found: Iterable[str], preferred: Sequence[str] | None = None) -> list[str]:
@@ -146,36 +150,18 @@ def one_folder_per_seed(runs: list[RunRecord], experiments: list[Path]) -> None:
 
 
 def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
-    results = json.loads(results_file.read_text())["experiment_results"]
-    meta, metrics, model = results["metadata"], results["metrics"], results["model"]
+    results = read_results(results_file)
     run = RunRecord(
-        name=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],
-        status=status or meta.get("status", "completed"), experiment_dir=str(experiment_dir),
-        final_reward=metrics["final_reward_mean"], timesteps=metrics.get("total_timesteps", meta["total_timesteps"]),
-        training_time=metrics["training_time_seconds"], steps_per_second=metrics.get("steps_per_second"),
-        threshold=results["environment"]["reward_threshold"], env_name=meta["environment"],
-        env_kwargs=results["environment"].get("kwargs") or {},
-        eval_episodes=metrics.get("eval_episodes"), eval_cut_at_time_limit=metrics.get("eval_cut_at_time_limit", 0),
-        config={"timesteps": meta.get("target_timesteps", meta["total_timesteps"]),
-                "checkpoint_interval": model["checkpoint_interval"],
-                "preset": meta.get("preset", "contract")},
-        model_file=model.get("model_file"), settings=_settings(results),
+        name=results.experiment_id, algo=results.algo, seed=results.seed, status=status or results.status,
+        experiment_dir=str(experiment_dir), final_reward=results.final_reward, timesteps=results.timesteps,
+        training_time=results.training_time, steps_per_second=results.steps_per_second,
+        threshold=results.threshold, env_name=results.env_name, env_kwargs=results.env_kwargs,
+        eval_episodes=results.eval_episodes, eval_cut_at_time_limit=results.eval_cut_at_time_limit,
+        config={"timesteps": results.target_timesteps, "checkpoint_interval": results.checkpoint_interval,
+                "preset": results.preset},
+        model_file=results.model_file, settings=results.settings,
     )
-    metrics_file = experiment_dir / f"{run.name}_metrics.json"
+    metrics_file = experiment_dir / names.metrics_file(run.name)
     if metrics_file.exists():
-        series = json.loads(metrics_file.read_text())["training_metrics"]["time_series"]
-        run.curve_steps = np.array([e["timestep"] for e in series], dtype=float)
-        run.curve_rewards = np.array([np.nan if e["reward"] is None else e["reward"] for e in series])
+        run.curve_steps, run.curve_rewards = read_curve(metrics_file)
     return run
-
-
-def _settings(results: dict[str, Any]) -> AlgoSettings | None:
-    """The settings a run trained with, from its results; None in results written before they recorded them."""
-    meta = results["metadata"]
-    if "hyperparameters" not in results or "n_envs" not in meta:
-        return None
-    hyperparameters = dict(results["hyperparameters"])
-    policy_kwargs = hyperparameters.pop("policy_kwargs", {})
-    return AlgoSettings(timesteps=meta.get("target_timesteps", meta["total_timesteps"]), n_envs=meta["n_envs"],
-                        normalize=meta.get("normalize", False), hyperparameters=hyperparameters,
-                        policy_kwargs=policy_kwargs)

@@ -5,7 +5,7 @@ comes from the training curve of the metrics JSON. Confidence intervals are 95% 
 bootstrap intervals (percentile), seeded so that the same runs always give the same report, and are only
 computed with at least ``MIN_INTERVAL_SEEDS`` completed runs per algorithm: below that, their measured coverage
 falls under 90% (``benchmarks/calibration.py``). What is better than what is never read from an interval: a test
-says it (:mod:`~rl_sweep.report.one_round`, or the sweep's decision). The same statistics across environments:
+says it (:mod:`~rl_sweep.decision.one_round`, or the sweep's decision). The same statistics across environments:
 :mod:`~rl_sweep.report.across`.
 """
 
@@ -24,7 +24,7 @@ from rliable import metrics as rl_metrics
 from scipy.stats import trim_mean
 
 from rl_sweep.report.normalisation import BEST_SEEN, THRESHOLD
-from rl_sweep.report.one_round import UNNAMED, one_round
+from rl_sweep.decision.one_round import UNNAMED, one_round
 from rl_sweep.report.runs import RunRecord
 
 # The fewest seeds at which every interval the report shows covers its estimate's true value at least 90% of the
@@ -86,7 +86,7 @@ class Comparison:
     :param optimality_gap_reference: what every algorithm's optimality gap is measured below: the reward threshold,
         or without one the best final score seen across all algorithms (``optimality_gap_reference_source``).
     :param learning_speed_test: the one-round test of the areas under the learning curves
-        (:func:`~rl_sweep.report.one_round.one_round`), which alone says which algorithm learned faster; None when
+        (:func:`~rl_sweep.decision.one_round.one_round`), which alone says which algorithm learned faster; None when
         the seeds were not a fixed sample.
     """
 

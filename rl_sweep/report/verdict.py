@@ -1,6 +1,6 @@
 """The report's words: its lead (what AdaStop decides, whether the runs' budgets differ), and its conclusions in
 plain language, per environment and across environments. A sentence names a winner only where a test rejects at a
-stated level (:mod:`rl_sweep.decision`, through the sweep or :mod:`~rl_sweep.report.one_round`); P(X > Y) and the
+stated level (:mod:`rl_sweep.decision`, through the sweep or :mod:`~rl_sweep.decision.one_round`); P(X > Y) and the
 estimates describe the difference; each says when there are too few seeds to test."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rl_sweep.decision import level, sentence
 from rl_sweep.report.blocks import estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
-from rl_sweep.report.one_round import UNNAMED, min_test_seeds, pair_decision
+from rl_sweep.decision.one_round import UNNAMED, min_test_seeds, pair_decision
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.report.across import ACROSS, AcrossEnvironments
 from rl_sweep.report.statistics import Comparison, Improvement
@@ -121,7 +121,7 @@ def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dic
     not complete. Says when there are too few seeds to test, and when the runs' budgets differ (``common``: the
     comparison at the common budget), that their final evaluations are not like-for-like.
 
-    :param decision: the report's decision: the sweep's, or the one-round tests (:mod:`~rl_sweep.report.one_round`).
+    :param decision: the report's decision: the sweep's, or the one-round tests (:mod:`~rl_sweep.decision.one_round`).
         Every winner a sentence names is one a test decided at a stated level.
     :param random_score: a uniform random policy's evaluation return on the runs' seeds (None: not measured).
     """

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from rl_sweep.atomic import write_atomic
 from rl_sweep.errors import ModelLoadError
+from rl_sweep.files.names import CHECKPOINT_GLOB, checkpoint_file, checkpoint_step
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.algorithms import ALGORITHM_CLASSES, create_model
 from rl_sweep.run.environments import rms_from_dict, rms_to_dict
@@ -40,18 +40,6 @@ STATE_ENTRY = "rl_sweep.json"
 MANIFEST_ENTRY = "manifest.json"
 EXACT_ENTRY = "rollout_start.json"  # the state at the start of the current rollout: see rl_sweep.run.rollout_state
 NORMALIZATION_ENTRY = "vec_normalize.json"
-_STEP_IN_NAME = re.compile(r"checkpoint_(\d+)\.zip$")
-
-
-def checkpoint_name(step: int) -> str:
-    """``checkpoint_{step}.zip``, the contract's name."""
-    return f"checkpoint_{step}.zip"
-
-
-def step_from_filename(path: Path) -> int | None:
-    """The step a ``checkpoint_{N}.zip`` name claims, or None for any other name."""
-    match = _STEP_IN_NAME.search(Path(path).name)
-    return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -105,25 +93,25 @@ class CheckpointList:
 
     @classmethod
     def existing(cls, folder: Path, up_to_step: int, run_id: str | None) -> CheckpointList:
-        """The ``checkpoint_{N}.zip`` of run ``run_id`` in ``folder`` up to ``up_to_step``: what a resumed run
+        """The checkpoints of run ``run_id`` in ``folder`` up to ``up_to_step``: what a resumed run
         continues (another run's checkpoints are not its own)."""
-        found = [(step, path.name) for path in folder.glob("checkpoint_*.zip")
-                 if (step := step_from_filename(path)) is not None and step <= up_to_step
+        found = [(step, path.name) for path in folder.glob(CHECKPOINT_GLOB)
+                 if (step := checkpoint_step(path)) is not None and step <= up_to_step
                  and (state := read_state(path)) is not None and state.run_id == run_id]
         return cls(folder, [name for _, name in sorted(found)])
 
     def path(self, step: int) -> Path:
         """Where the checkpoint of ``step`` goes."""
-        return self.folder / checkpoint_name(step)
+        return self.folder / checkpoint_file(step)
 
     def has(self, step: int) -> bool:
         """Whether the checkpoint of ``step`` was written."""
-        return checkpoint_name(step) in self.names
+        return checkpoint_file(step) in self.names
 
     def add(self, step: int) -> None:
         """Note the checkpoint of ``step`` as written (once, however often it is rewritten)."""
         if not self.has(step):
-            self.names.append(checkpoint_name(step))
+            self.names.append(checkpoint_file(step))
 
     @property
     def latest(self) -> Path | None:
@@ -164,7 +152,7 @@ def inspect_checkpoint(path: Path, algo: str) -> CheckpointContents:
     path = Path(path)
     if path.is_dir():
         raise ModelLoadError(f"--resume-from {path} is a folder: give a checkpoint zip in it, such as "
-                             f"{path / checkpoint_name(1000)}")
+                             f"{path / checkpoint_file(1000)}")
     if not path.is_file():
         raise ModelLoadError(f"checkpoint not found: {path}; check the --resume-from path")
     try:

@@ -15,9 +15,11 @@ from rl_sweep.cli import (
     program,
 )
 from rl_sweep.errors import ExitCode, Interrupted
+from rl_sweep.files import names
+from rl_sweep.files.status import INTERRUPTED
 from rl_sweep.logs import ConsoleHandler, configure_console
 from rl_sweep.presets import DEFAULT_ENV
-from rl_sweep.run.config import ALGORITHMS, TrainingConfig
+from rl_sweep.run.config import ALGORITHMS, DEFAULT_SEED, TrainingConfig
 from rl_sweep.run.progress import progress_bar
 
 log = logging.getLogger("rl_sweep.train")
@@ -34,17 +36,16 @@ exit codes:
   7  interrupted (SIGINT or SIGTERM, in training or evaluation): checkpoint saved, resume with --resume-from
 
 files, in --output-dir:
-  {algo}_seed{seed}_model.zip, {algo}_seed{seed}_results.json, {algo}_seed{seed}_metrics.json,
-  checkpoint_{step}.zip, logs/training_{timestamp}.log, logs/metrics_{timestamp}.csv
+  {files}
 
 examples:
   python -m rl_sweep.train --algo ppo
   python -m rl_sweep.train --algo a2c --checkpoint-interval 500
-  python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/checkpoint_10000.zip
+  python -m rl_sweep.train --algo ppo --resume-from results/experiments/ppo_seed42/{checkpoint}
   python -m rl_sweep.train --algo a2c --config my_settings.yaml
   python -m rl_sweep.train --algo ppo --env-kwargs continuous=true enable_wind=true
   python -m rl_sweep.train --algo ppo --env mypackage.envs:Corridor-v0   # an environment of yours
-"""
+""".format(files=names.run_folder_listing(), checkpoint=names.checkpoint_file(10_000))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--algo", required=True, choices=ALGORITHMS, help="algorithm to train: ppo or a2c")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
     add_training_options(parser)
     parser.add_argument("--output-dir", type=Path, default=None, metavar="DIR",
                         help="output directory (default: results/experiments/{algo}_seed{seed}/)")
@@ -102,7 +103,7 @@ def _train(config: TrainingConfig, stop: threading.Event, console: ConsoleHandle
                 while not run.done and not stop.is_set():
                     show(run.step())
         if not run.done:
-            run.abort("interrupted")
+            run.abort(INTERRUPTED)
             log.warning("interrupted at step %d; resume with --resume-from %s",
                         run.step_count, run.latest_checkpoint)
             return ExitCode.INTERRUPTED

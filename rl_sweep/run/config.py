@@ -14,6 +14,10 @@ ALGORITHMS = ("ppo", "a2c")
 # Seeds are taken by NumPy up to 2**32 - 1; a run also seeds seed + step and seed + 1,000,000 (evaluation),
 # so seeds stop at 2**31 - 1 to leave room for them.
 MAX_SEED = 2**31 - 1
+# The run's defaults, wherever a run is made (rl-train, rl-sweep, the report's reproduce command):
+DEFAULT_SEED = 42  # a sweep's first seed
+DEFAULT_CONDA_ENV = "rocm"
+DEFAULT_EVAL_EPISODES = 10
 
 
 @dataclass
@@ -49,14 +53,14 @@ class TrainingConfig:
 
     algo: str
     env_name: str = DEFAULT_ENV
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     total_timesteps: Optional[int] = None
     checkpoint_interval: Optional[int] = None
     output_dir: Optional[Path] = None
     resume_from: Optional[Path] = None
     verbose: bool = False
-    conda_env: str = "rocm"
-    eval_episodes: int = 10
+    conda_env: str = DEFAULT_CONDA_ENV
+    eval_episodes: int = DEFAULT_EVAL_EPISODES
     preset: str = DEFAULT_PRESET
     overrides: Optional[dict[str, Any]] = None
     settings: Optional[AlgoSettings] = None

@@ -29,6 +29,10 @@ import torch
 
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.errors import INTERRUPTIONS, DiskFullError, ExitCode, Interrupted, PipelineError
+from rl_sweep.files import names
+from rl_sweep.files.metrics import MetricsMetadata, read_time_series
+from rl_sweep.files.results import ResultsDocument
+from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED, RunStatus
 from rl_sweep.numerics import pin, pinning, unpin
 from rl_sweep.logs import PROGRESS_LINE, attach_file_log, detach_file_log, file_stamp, utc_now
 from rl_sweep.run.algorithms import check_settings, create_model, training_loss
@@ -39,8 +43,8 @@ from rl_sweep.run.folder import FolderLock, set_aside
 from rl_sweep.run.evaluation import Evaluation, evaluate
 from rl_sweep.run.rollout_state import restore
 from rl_sweep.run.resume import resume
-from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsMetadata, MetricsRecorder, read_time_series
-from rl_sweep.run.results import ResultsDocument, RunFacts, Status, build_results
+from rl_sweep.run.metrics import RECORDING_INTERVAL, EpisodeStats, MetricsRecorder
+from rl_sweep.run.results import RunFacts, build_results
 from rl_sweep.run.seeding import check_conda_env, set_seed
 from rl_sweep.run.stepper import Stepper
 from rl_sweep.text import number
@@ -72,7 +76,7 @@ class TrainingRun:
     def __init__(self, config: TrainingConfig, stop: threading.Event | None = None) -> None:
         self.config = config
         self.output_dir = config.output_dir
-        self.status: Status | None = None  # set once: by finish() or abort()
+        self.status: RunStatus | None = None  # set once: by finish() or abort()
         self.warnings: list[str] = []
         self._stop = stop or threading.Event()
         self.env = None
@@ -105,7 +109,7 @@ class TrainingRun:
             raise
         stamp = file_stamp()
         try:
-            self._log_handler = attach_file_log(self.output_dir / "logs" / f"training_{stamp}.log")
+            self._log_handler = attach_file_log(self.output_dir / names.training_log(stamp))
             if aside is not None:
                 log.info("%s held files of another run, or this run's checkpoints after the step it resumes at: "
                          "moved them, whole, to %s", self.output_dir, aside)
@@ -131,13 +135,13 @@ class TrainingRun:
             self.episodes = EpisodeStats(state.episodes)
             self.training_time: float = state.training_time_seconds
             self.loss: float | None = state.loss
-            metrics_json = self.output_dir / f"{config.experiment_id}_metrics.json"
+            metrics_json = self.output_dir / names.metrics_file(config.experiment_id)
             series = read_time_series(metrics_json, self.step_count) if checkpoint else []
             if checkpoint and self.step_count and not series:
                 self._warn(f"no readable metrics JSON of this run in {self.output_dir}: its time series starts at "
                            f"step {self.step_count}")
             self.metrics = MetricsRecorder(
-                metrics_json, self.output_dir / "logs" / f"metrics_{stamp}.csv",
+                metrics_json, self.output_dir / names.metrics_csv(stamp),
                 MetricsMetadata(experiment_id=config.experiment_id, algorithm=config.algo.upper(),
                                 environment=config.env_name, seed=config.seed,
                                 recording_interval=RECORDING_INTERVAL, run_id=self.run_id),
@@ -158,7 +162,7 @@ class TrainingRun:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
             aside = set_aside(self.output_dir, keep, resumed_at)
-            (self.output_dir / "logs").mkdir(exist_ok=True)
+            (self.output_dir / names.LOGS).mkdir(exist_ok=True)
             return aside
         except BaseException as exc:
             self._lock.release()
@@ -188,12 +192,12 @@ class TrainingRun:
     @property
     def finished(self) -> bool:
         """Whether the run completed: final model, evaluation and results written."""
-        return self.status == "completed"
+        return self.status == COMPLETED
 
     def step(self) -> StepReport:
         """Train to the next multiple of the checkpoint interval (or the end, or a stop), then save.
 
-        The checkpoint ``checkpoint_{N}.zip`` holds the model at step N and the metrics JSON
+        The checkpoint of step N holds the model at step N and the metrics JSON
         is rewritten. Raises :class:`DiskFullError` when the disk is full; any other failure to
         save a checkpoint is logged and training goes on (exit code 1 at the end).
         """
@@ -242,7 +246,7 @@ class TrainingRun:
                         self.loss if latest is None else latest, self.config.env_kwargs, self._pinning)
 
     def _save_checkpoint(self) -> Path | None:
-        """Save ``checkpoint_{step}.zip``; log and record a failure other than a full disk."""
+        """Save the checkpoint of this step; log and record a failure other than a full disk."""
         path = self.checkpoints.path(self.step_count)
         started = time.perf_counter()
         try:
@@ -262,14 +266,14 @@ class TrainingRun:
         """The newest checkpoint this run knows of."""
         return self.checkpoints.latest
 
-    def _write_results(self, status: Status, evaluation: Evaluation | None,
+    def _write_results(self, status: RunStatus, evaluation: Evaluation | None,
                        model_file: str | None) -> ResultsDocument:
         results = build_results(
             self.facts, status=status, end_time=utc_now(), steps=self.step_count,
             episodes=self.episodes, evaluation=evaluation, training_time=self.training_time,
             checkpoints=list(self.checkpoints.names), model_file=model_file, warnings=list(self.warnings),
         )
-        write_json_atomic(self.output_dir / f"{self.config.experiment_id}_results.json", results)
+        write_json_atomic(self.output_dir / names.results_file(self.config.experiment_id), results)
         return results
 
     def finish(self) -> ResultsDocument:
@@ -282,7 +286,7 @@ class TrainingRun:
                 self._warn(f"the policy was never updated: no rollout of {rollout} steps (n_envs x n_steps) was "
                            f"completed in its {self.step_count} steps (a resumed run starts a new one), so the "
                            "untrained policy is what is evaluated")
-            model_file = f"{self.config.experiment_id}_model.zip"
+            model_file = names.model_file(self.config.experiment_id)
             save_checkpoint(self.model, self.output_dir / model_file, self._state(), self.stepper.rollout_start)
             if self._stop.is_set():
                 raise Interrupted("stop")
@@ -293,8 +297,8 @@ class TrainingRun:
                            f"stopped at {EVAL_TIME_LIMIT:,} steps: {self.config.env_name} has no time limit of "
                            "its own (give one with --env-kwargs max_episode_steps=N)")
             self.metrics.write_json(self.episodes, self.step_count)
-            results = self._write_results("completed", evaluation, model_file)
-            self.status = "completed"
+            results = self._write_results(COMPLETED, evaluation, model_file)
+            self.status = COMPLETED
         metrics = results["experiment_results"]["metrics"]
         log.info(
             "%s finished: %d steps in %.1f s (%.0f steps/s), %d training episodes; "
@@ -309,7 +313,7 @@ class TrainingRun:
                         evaluation["reward_mean"], threshold)
         return results
 
-    def abort(self, status: Status) -> None:
+    def abort(self, status: RunStatus) -> None:
         """After an interruption or a failure, save what can be saved: checkpoint, metrics, results.
 
         The first status given stands: a run that failed and is then closed stays ``failed``.
@@ -331,7 +335,7 @@ class TrainingRun:
         try:
             yield
         except BaseException as exc:
-            self.abort("interrupted" if isinstance(exc, INTERRUPTIONS) else "failed")
+            self.abort(INTERRUPTED if isinstance(exc, INTERRUPTIONS) else FAILED)
             raise
 
     def _ensure_checkpoint(self) -> None:
@@ -358,7 +362,7 @@ class TrainingRun:
     def close(self) -> None:
         """Record an unfinished run as interrupted, then release the worker thread, files, environment
         and log file; safe to call twice."""
-        self.abort("interrupted")
+        self.abort(INTERRUPTED)
         if self.stepper is not None:
             self.stepper.close()
         if self.metrics is not None:

@@ -10,7 +10,6 @@ only the files of other runs, and keeps its own. Files that are no run's are lef
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -18,8 +17,11 @@ from pathlib import Path
 from typing import IO
 
 from rl_sweep.errors import ConfigError, PipelineError
+from rl_sweep.files import names
+from rl_sweep.files.names import checkpoint_step
+from rl_sweep.files.results import run_id_of
 from rl_sweep.identity import earlier_name
-from rl_sweep.run.checkpoints import read_state, step_from_filename
+from rl_sweep.run.checkpoints import read_state
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +81,9 @@ def owner_of(path: Path) -> Owner | bool:
     if path.suffix == ".zip":
         state = read_state(path)
         return False if state is None else state.run_id
-    if path.name.endswith(("_results.json", "_metrics.json")):
+    if names.is_document(path.name):
         try:
-            document = json.loads(path.read_text())
-            return next(iter(document.values()))["metadata"].get("run_id")
+            return run_id_of(path)
         except (ValueError, KeyError, TypeError, AttributeError, StopIteration, OSError):
             return False
     return False
@@ -90,14 +91,12 @@ def owner_of(path: Path) -> Owner | bool:
 
 def is_run_file(path: Path) -> bool:
     """Whether ``path`` is one of the files a run writes in its folder (by its name)."""
-    name = path.name
-    return path.is_file() and (name.startswith("checkpoint_") and name.endswith(".zip")
-                               or name.endswith(("_model.zip", "_results.json", "_metrics.json")))
+    return path.is_file() and names.is_run_file(path.name)
 
 
 def _later(path: Path, step: int | None) -> bool:
     """Whether ``path`` is a checkpoint of a step after ``step``."""
-    saved_at = step_from_filename(path)
+    saved_at = checkpoint_step(path)
     return step is not None and saved_at is not None and saved_at > step
 
 

@@ -9,57 +9,14 @@ from collections import deque
 from contextlib import suppress
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Optional, TypedDict
+from typing import IO, Any
 
 from rl_sweep.atomic import finite_or_none, write_atomic
 from rl_sweep.errors import DiskFullError, is_disk_full
+from rl_sweep.files.metrics import Aggregated, MetricsDocument, MetricsMetadata, TimeSeriesEntry, TrainingMetrics
 
 RECORDING_INTERVAL = 100  # steps between time-series entries (the contract's recording_interval)
 WINDOW = 100  # training episodes the time series' means are taken over
-
-
-class TimeSeriesEntry(TypedDict):
-    """One record of the time series, every ``recording_interval`` steps."""
-
-    timestep: int
-    episode: int
-    reward: Optional[float]
-    episode_length: Optional[float]
-    loss: Optional[float]
-    timestamp: str
-
-
-class MetricsMetadata(TypedDict):
-    experiment_id: str
-    algorithm: str
-    environment: str
-    seed: int
-    recording_interval: int
-    # Added to the contract's keys:
-    run_id: Optional[str]
-
-
-class Aggregated(TypedDict):
-    reward_mean: Optional[float]
-    reward_std: Optional[float]
-    reward_min: Optional[float]
-    reward_max: Optional[float]
-    episode_length_mean: Optional[float]
-    total_timesteps: int
-
-
-class TrainingMetrics(TypedDict):
-    metadata: MetricsMetadata
-    time_series: list[TimeSeriesEntry]
-    aggregated: Aggregated
-
-
-class MetricsDocument(TypedDict):
-    """``{experiment_id}_metrics.json``."""
-
-    training_metrics: TrainingMetrics
-
-
 CSV_COLUMNS = list(TimeSeriesEntry.__annotations__)
 
 
@@ -123,16 +80,6 @@ class EpisodeStats:
             "length_sum": self.length_sum,
             "window": [list(pair) for pair in self.window],
         }
-
-
-def read_time_series(path: Path, up_to_step: int) -> list[TimeSeriesEntry]:
-    """The entries of an existing metrics JSON up to ``up_to_step``: what a resumed run continues; none when
-    there is no such file or it is not a readable metrics JSON."""
-    try:
-        document = json.loads(Path(path).read_text())
-        return [e for e in document["training_metrics"]["time_series"] if e["timestep"] <= up_to_step]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return []
 
 
 class MetricsRecorder:

@@ -1,85 +1,22 @@
-"""The experiment results JSON, ``{experiment_id}_results.json``, in one place."""
+"""A run's results JSON as the run writes it: the facts a run knows of itself, and the document built from them
+(its shape: :mod:`rl_sweep.files.results`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Optional, TypedDict
+from typing import Any
 
 from stable_baselines3.common.vec_env import VecEnv
 
+from rl_sweep.files.results import (
+    ExperimentResults, ResultsDocument, ResultsEnvironment, ResultsMetadata, ResultsMetrics, ResultsModel,
+)
+from rl_sweep.files.status import RunStatus
 from rl_sweep.run.algorithms import POLICY
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import describe_space, reward_threshold
 from rl_sweep.run.evaluation import Evaluation
 from rl_sweep.run.metrics import EpisodeStats
-
-Status = Literal["completed", "interrupted", "failed"]
-
-
-class ResultsMetadata(TypedDict):
-    experiment_id: str
-    algorithm: str
-    environment: str
-    seed: int
-    start_time: str
-    end_time: str
-    total_timesteps: int
-    conda_environment: Optional[str]
-    # Added to the contract's keys:
-    status: Status
-    target_timesteps: int
-    resumed_from: Optional[str]
-    warnings: list[str]
-    preset: str
-    n_envs: int
-    normalize: bool
-    run_id: Optional[str]
-    numerics: dict[str, Any]  # MKL's code path, torch's threads, the CPU (rl_sweep.numerics)
-
-
-class ResultsModel(TypedDict):
-    algorithm: str
-    policy: str
-    model_file: Optional[str]
-    model_path: str
-    checkpoint_interval: int
-    checkpoints: list[str]
-
-
-class ResultsMetrics(TypedDict):
-    final_reward_mean: Optional[float]
-    final_reward_std: Optional[float]
-    episode_length_mean: Optional[float]
-    total_episodes: int
-    training_time_seconds: float
-    converged: bool
-    # Added to the contract's keys:
-    total_timesteps: int
-    eval_episodes: int
-    steps_per_second: Optional[float]
-    training_reward_mean: Optional[float]
-    eval_cut_at_time_limit: int  # evaluation episodes cut at EVAL_TIME_LIMIT: the environment has no limit
-
-
-class ResultsEnvironment(TypedDict):
-    name: str
-    observation_space: str
-    action_space: str
-    reward_threshold: Optional[float]
-    # Added to the contract's keys:
-    kwargs: dict[str, Any]  # the arguments given to gym.make
-
-
-class ExperimentResults(TypedDict):
-    metadata: ResultsMetadata
-    model: ResultsModel
-    metrics: ResultsMetrics
-    hyperparameters: dict[str, Any]
-    environment: ResultsEnvironment
-
-
-class ResultsDocument(TypedDict):
-    experiment_results: ExperimentResults
 
 
 @dataclass
@@ -133,7 +70,7 @@ class RunFacts:
 def build_results(
     facts: RunFacts,
     *,
-    status: Status,
+    status: RunStatus,
     end_time: str,
     steps: int,
     episodes: EpisodeStats,

@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from rl_sweep.run.checkpoints import CheckpointContents, RunState, load_checkpoint, step_from_filename
+from rl_sweep.files.names import checkpoint_step
+from rl_sweep.run.checkpoints import CheckpointContents, RunState, load_checkpoint
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import format_kwargs
 
@@ -26,7 +27,7 @@ def resume(checkpoint: CheckpointContents, config: TrainingConfig, env: Any, run
     model = load_checkpoint(checkpoint, config.algo, env, config.settings)
     step = model.num_timesteps
     log.info("Resuming from checkpoint: %s (step %d)", path, step)
-    named = step_from_filename(path)
+    named = checkpoint_step(path)
     if named is not None and named != step:
         warn(f"checkpoint file name says step {named} but it holds step {step}; "
              f"continuing from step {step}")

@@ -18,12 +18,18 @@ from rl_sweep.cli import (
 from rl_sweep.errors import ConfigError
 from rl_sweep.logs import configure_console
 from rl_sweep.presets import DEFAULT_ENV
-from rl_sweep.run.config import ALGORITHMS
+from rl_sweep.decision import DecisionSettings
+from rl_sweep.files import names
+from rl_sweep.run.config import ALGORITHMS, DEFAULT_SEED
 from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.cluster import stop_ray
-from rl_sweep.sweep.options import SEARCH_SEEDS, SEEDS, SweepOptions
+from rl_sweep.sweep.options import (
+    MAX_FAILURES, RESULTS_DIR, SEARCH_SEEDS, SEEDS, ClusterSettings, ReportSettings, RunSettings, SearchSettings,
+    SweepOptions, TrialGrid,
+)
 
 log = logging.getLogger("rl_sweep.sweep")
+DECISION = DecisionSettings()  # AdaStop's defaults
 
 
 EPILOG = """\
@@ -74,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
                         help=f"number of seeds per algorithm (default: {SEEDS}); with --search, per setting "
                              f"(default: {SEARCH_SEEDS})")
-    parser.add_argument("--seed-start", type=int, default=42, metavar="SEED",
+    parser.add_argument("--seed-start", type=int, default=DEFAULT_SEED, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
     add_training_options(parser)
     parser.add_argument("--envs", nargs="+", action="extend", default=None, metavar="ENV",
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--py-modules", nargs="+", action="extend", type=Path, default=[], metavar="DIR",
                         help="folders of your own Python packages (an environment module for --env "
                              "package.module:EnvId-v0): imported here too, and shipped to every Ray worker")
-    parser.add_argument("--results-dir", default="results", metavar="DIR|URI",
+    parser.add_argument("--results-dir", default=RESULTS_DIR, metavar="DIR|URI",
                         help="where sweeps/{name}/ goes: a local folder, or storage every node of a cluster reaches, "
                              "e.g. s3://bucket/prefix (query parameters such as endpoint_override=HOST:PORT and "
                              "scheme=http for an S3-compatible server), gs://bucket/prefix (default: %(default)s)")
@@ -102,20 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--until-decided", action="store_true",
                         help="instead of a fixed --seeds: rounds of --seeds-per-round seeds per algorithm until "
                              "AdaStop decides every comparison (on each environment), or --max-rounds")
-    decide.add_argument("--seeds-per-round", type=int, default=5, metavar="N",
+    decide.add_argument("--seeds-per-round", type=int, default=DECISION.seeds_per_round, metavar="N",
                         help="seeds per algorithm in each round, 2 or more (default: %(default)s)")
-    decide.add_argument("--max-rounds", type=int, default=4, metavar="K",
+    decide.add_argument("--max-rounds", type=int, default=DECISION.max_rounds, metavar="K",
                         help="rounds at most; after them an undecided comparison is 'not shown different' "
                              "(default: %(default)s)")
-    decide.add_argument("--alpha", type=float, default=0.05, metavar="A",
+    decide.add_argument("--alpha", type=float, default=DECISION.alpha, metavar="A",
                         help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
-    parser.add_argument("--max-failures", type=int, default=2, metavar="N",
+    parser.add_argument("--max-failures", type=int, default=MAX_FAILURES, metavar="N",
                         help="restarts of a trial from its last checkpoint after a failure (default: %(default)s)")
     parser.add_argument("--address", default=None,
                         help="attach to an existing Ray cluster ('auto' or host:port) instead of starting one")
-    parser.add_argument("--cpus-per-trial", type=positive_float, default=1.0, metavar="N",
+    parser.add_argument("--cpus-per-trial", type=positive_float, default=ClusterSettings.cpus_per_trial, metavar="N",
                         help="CPUs reserved by each trial (default: %(default)s)")
     parser.add_argument("--max-concurrent", type=positive_int, default=None, metavar="N",
                         help="most trials at once (default: as many as the cluster's CPUs allow)")
@@ -133,14 +139,14 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     storage = Storage(args.results_dir)
     results_dir = storage.location  # a local folder made absolute, or the URI as given
     if args.resume:
-        stored = f"{sweep_folder(args.resume)}/sweep.json"
+        stored = f"{sweep_folder(args.resume)}/{names.SWEEP}"
         try:
             options = SweepOptions.from_json(json.loads(storage.read_text(stored)))
         except FileNotFoundError:
             raise ConfigError(f"no sweep named {args.resume!r} in {storage.uri('sweeps')}") from None
-        options.results_dir = results_dir  # the folder may have moved
-        options.replays = options.replays and args.replays  # the report's choice, not the trials': --no-replays holds
-        if options.search:
+        options.cluster.results_dir = results_dir  # the folder may have moved
+        options.report.replays = options.report.replays and args.replays  # the report's, not the trials': it holds
+        if options.search.settings:
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S_%f")[:-3]  # milliseconds
@@ -152,18 +158,22 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         if not folder.is_dir():
             raise ConfigError(f"--py-modules {folder} is not a folder (give a package's folder)")
     return SweepOptions(
-        algos=list(dict.fromkeys(args.algos)), seed_start=args.seed_start,
-        seeds=args.seeds or (SEARCH_SEEDS if args.search else SEEDS),
-        timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
-        envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args),
-        py_modules=[str(folder.resolve()) for folder in args.py_modules],
-        preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
-        eval_episodes=args.eval_episodes, fast_numerics=args.fast_numerics, conda_env=args.conda_env,
-        results_dir=results_dir, name=name,
-        max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
-        search=args.search, early_stopping=args.early_stopping, until_decided=args.until_decided,
-        seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds, alpha=args.alpha,
-        replays=args.replays, command=shlex.join(["rl-sweep", *argv]),
+        name=name,
+        trials=TrialGrid(algos=list(dict.fromkeys(args.algos)), seed_start=args.seed_start,
+                         seeds=args.seeds or (SEARCH_SEEDS if args.search else SEEDS),
+                         envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args)),
+        runs=RunSettings(preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
+                         timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
+                         eval_episodes=args.eval_episodes, fast_numerics=args.fast_numerics,
+                         conda_env=args.conda_env),
+        cluster=ClusterSettings(results_dir=results_dir, cpus_per_trial=args.cpus_per_trial,
+                                max_concurrent=args.max_concurrent, max_failures=args.max_failures,
+                                py_modules=[str(folder.resolve()) for folder in args.py_modules]),
+        search=SearchSettings(settings=args.search, early_stopping=args.early_stopping),
+        decision=(DecisionSettings(seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds,
+                                   alpha=args.alpha) if args.until_decided else None),
+        report=ReportSettings(replays=args.replays),
+        command=shlex.join(["rl-sweep", *argv]),
     )
 
 
@@ -175,13 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         options = options_from_args(args, argv)
-        for folder in options.py_modules:  # the driver makes the environment too, to check it
+        for folder in options.cluster.py_modules:  # the driver makes the environment too, to check it
             sys.path.insert(0, str(Path(folder).parent))
-        if options.search:
+        if options.search.settings:
             from rl_sweep.sweep.search import run_search
 
             code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
-        elif options.until_decided:
+        elif options.decision is not None:
             from rl_sweep.sweep.rounds import run_rounds
 
             code, _ = run_rounds(options, resume=bool(args.resume), address=args.address, dashboard=args.dashboard,

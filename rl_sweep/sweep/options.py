@@ -1,9 +1,9 @@
-"""What a sweep or a search is made of, the trials it runs, and the record each trial leaves.
+"""What a sweep or a search is made of, and the trials it runs.
 
-Everything here is plain data (no Ray): the options stored in ``sweep.json``, each trial's run
-configuration resolved on the driver (so that a trial needs no preset file on its node) with the folder
-its files go to in storage, and the one function that turns what Tune knows of a finished trial into
-its record in ``summary.json`` or ``search.json``.
+Everything here is plain data (no Ray): the options stored in ``sweep.json``, in small parts (what to run, how
+each run runs, where and how many at once, the search, the decision, the report), and each trial's run
+configuration resolved on the driver (so that a trial needs no preset file on its node) with the folder its files
+go to in storage. What Tune makes of a trial, and the record it leaves, is :mod:`rl_sweep.sweep.records`.
 
 A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
 
@@ -15,101 +15,143 @@ A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rl_sweep.decision import DecisionSettings
+from rl_sweep.decision.rounds import round_seeds
 from rl_sweep.errors import ConfigError
 from rl_sweep.identity import env_folder, experiment_id
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET
-from rl_sweep.run.config import ALGORITHMS, TrainingConfig
+from rl_sweep.run.config import ALGORITHMS, DEFAULT_CONDA_ENV, DEFAULT_EVAL_EPISODES, DEFAULT_SEED, TrainingConfig
 from rl_sweep.storage import Storage, sweep_folder
 
-METRIC = "episode_reward_mean"  # the training reward over the last 100 episodes, as the trainable reports it
 SEEDS = 5  # seeds per algorithm unless --seeds says: one run against one run decides nothing
 SEARCH_SEEDS = 1  # seeds per setting of a search unless --seeds says: a cheap ranking, its best checked on SEEDS
+RESULTS_DIR = "results"
+MAX_FAILURES = 2
+
+
+@dataclass
+class TrialGrid:
+    """What to run: every environment x algorithm x seed (a search: x setting)."""
+
+    algos: list[str] = field(default_factory=lambda: list(ALGORITHMS))
+    seeds: int = SEEDS  # per algorithm; with --until-decided, the rounds choose
+    seed_start: int = DEFAULT_SEED
+    envs: list[str] = field(default_factory=lambda: [DEFAULT_ENV])
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # given to every environment
+
+
+@dataclass
+class RunSettings:
+    """How each run runs: the contract's options of ``rl-train`` that a sweep gives every trial."""
+
+    preset: str = DEFAULT_PRESET
+    timesteps: int | None = None  # None: each algorithm's preset default
+    checkpoint_interval: int | None = None  # None: each algorithm's preset default
+    eval_episodes: int = DEFAULT_EVAL_EPISODES
+    fast_numerics: bool = False
+    conda_env: str = DEFAULT_CONDA_ENV
+
+
+@dataclass
+class ClusterSettings:
+    """Where the files go and how many trials run at once."""
+
+    results_dir: str = RESULTS_DIR  # a local folder (absolute) or a storage URI
+    cpus_per_trial: float = 1.0
+    max_concurrent: int | None = None  # None: as many as the cluster's CPUs allow
+    max_failures: int = MAX_FAILURES  # restarts of a failed trial from its last checkpoint
+    py_modules: list[str] = field(default_factory=list)  # folders of the user's packages, shipped to a cluster
+
+
+@dataclass
+class SearchSettings:
+    """``--search``: how many settings per algorithm (0: no search), and whether ASHA stops trailing trials."""
+
+    settings: int = 0  # sweep.json's "search"
+    early_stopping: bool = True
+
+
+@dataclass
+class ReportSettings:
+    """What the report at the sweep's end holds besides its numbers."""
+
+    replays: bool = True  # videos of the best, median and worst seed (--no-replays: none)
 
 
 @dataclass
 class SweepOptions:
-    """Everything a sweep is made of; stored in ``sweep.json`` so that ``--resume`` needs only the name."""
+    """Everything a sweep is made of, in small parts; stored in ``sweep.json`` (its keys flat, as every release
+    wrote them: :meth:`to_json`, :meth:`from_json`) so that ``--resume`` needs only the name."""
 
-    algos: list[str] = field(default_factory=lambda: list(ALGORITHMS))
-    seeds: int = SEEDS
-    seed_start: int = 42
-    timesteps: int | None = None  # None: each algorithm's preset default
-    preset: str = DEFAULT_PRESET
-    checkpoint_interval: int | None = None  # None: each algorithm's preset default
-    envs: list[str] = field(default_factory=lambda: [DEFAULT_ENV])
-    env_kwargs: dict[str, Any] = field(default_factory=dict)  # given to every environment
-    eval_episodes: int = 10
-    fast_numerics: bool = False
-    conda_env: str = "rocm"
-    results_dir: str = "results"  # a local folder (absolute) or a storage URI
     name: str = ""
-    max_failures: int = 2
-    cpus_per_trial: float = 1.0
-    max_concurrent: int | None = None
-    search: int = 0  # >0: a hyperparameter search of this many settings per algorithm, each on `seeds` seeds
-    early_stopping: bool = True  # a search's ASHA
-    py_modules: list[str] = field(default_factory=list)  # folders of the user's packages, shipped to a cluster
-    until_decided: bool = False  # rounds of seeds until AdaStop decides (rl_sweep.sweep.rounds)
-    seeds_per_round: int = 5
-    max_rounds: int = 4
-    alpha: float = 0.05
-    permutations: int = 10_000
-    comparator_seed: int = 0
-    replays: bool = True  # the report's replays of the best, median and worst seed (--no-replays: none)
-    command: str = ""
+    trials: TrialGrid = field(default_factory=TrialGrid)
+    runs: RunSettings = field(default_factory=RunSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    decision: DecisionSettings | None = None  # --until-decided: rounds of seeds until AdaStop decides
+    report: ReportSettings = field(default_factory=ReportSettings)
+    command: str = ""  # the command line that started the sweep
 
     def __post_init__(self) -> None:
         folders: dict[str, str] = {}
-        for env in self.envs:
+        for env in self.trials.envs:
             other = folders.setdefault(env_folder(env), env)
             if other != env:
                 raise ConfigError(f"--envs {other} and {env} would share the folder {env_folder(env)}: "
                                   "run them in separate sweeps")
-        if len(folders) < len(self.envs):
-            raise ConfigError(f"--envs names an environment twice: {' '.join(self.envs)}")
-        if self.search and len(self.envs) > 1:
+        if len(folders) < len(self.trials.envs):
+            raise ConfigError(f"--envs names an environment twice: {' '.join(self.trials.envs)}")
+        if self.search.settings and len(self.trials.envs) > 1:
             raise ConfigError("--search takes one environment (--env ID), not several")
-        if self.until_decided:
-            if self.search:
+        if self.decision is not None:
+            if self.search.settings:
                 raise ConfigError("--until-decided decides a comparison of algorithms; it does not take --search")
-            if len(self.algos) < 2:
+            if len(self.trials.algos) < 2:
                 raise ConfigError("--until-decided compares algorithms: give two or more with --algos")
-            if self.seeds_per_round < 2:
-                raise ConfigError(f"--seeds-per-round must be 2 or more, not {self.seeds_per_round}")
-            if self.max_rounds < 1:
-                raise ConfigError(f"--max-rounds must be 1 or more, not {self.max_rounds}")
-            if not 0 < self.alpha < 1:
-                raise ConfigError(f"--alpha must be between 0 and 1, not {self.alpha}")
+            if self.decision.seeds_per_round < 2:
+                raise ConfigError(f"--seeds-per-round must be 2 or more, not {self.decision.seeds_per_round}")
+            if self.decision.max_rounds < 1:
+                raise ConfigError(f"--max-rounds must be 1 or more, not {self.decision.max_rounds}")
+            if not 0 < self.decision.alpha < 1:
+                raise ConfigError(f"--alpha must be between 0 and 1, not {self.decision.alpha}")
 
-    @property
-    def decision_settings(self) -> DecisionSettings:
-        """How ``--until-decided`` runs its test."""
-        return DecisionSettings(self.seeds_per_round, self.max_rounds, self.alpha, self.permutations,
-                                self.comparator_seed)
+    def to_json(self) -> dict[str, Any]:
+        """``sweep.json``: every part's fields as one flat object, under the keys every release wrote."""
+        search = asdict(self.search)
+        return {**asdict(self.trials), **asdict(self.runs), **asdict(self.cluster), "name": self.name,
+                "search": search.pop("settings"), **search, "until_decided": self.decision is not None,
+                **asdict(self.decision or DecisionSettings()), **asdict(self.report), "command": self.command}
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> SweepOptions:
-        """The options a ``sweep.json`` holds; one written before sweeps had several environments names its
-        one environment ``env_name``."""
+        """The options a ``sweep.json`` holds (or the same keys given by hand); one written before sweeps had
+        several environments names its one environment ``env_name``. A key it lacks takes its default."""
         values = dict(values)
         if "env_name" in values:
             values["envs"] = [values.pop("env_name")]
-        return cls(**values)
+        if "search" in values:
+            values["settings"] = values.pop("search")
+
+        def part(kind: type) -> Any:
+            return kind(**{f.name: values[f.name] for f in fields(kind) if f.name in values})
+
+        return cls(name=values.get("name", ""), trials=part(TrialGrid), runs=part(RunSettings),
+                   cluster=part(ClusterSettings), search=part(SearchSettings),
+                   decision=part(DecisionSettings) if values.get("until_decided") else None,
+                   report=part(ReportSettings), command=values.get("command", ""))
 
     @property
     def env_name(self) -> str:
         """The environment of a sweep of one (a search's)."""
-        return self.envs[0]
+        return self.trials.envs[0]
 
     @property
     def storage(self) -> Storage:
-        return Storage(self.results_dir)
+        return Storage(self.cluster.results_dir)
 
     def folder(self, *parts: str) -> str:
         """A path under the sweep's folder, ``sweeps/{name}/...``, as storage names it."""
@@ -122,27 +164,28 @@ class SweepOptions:
         storage writes to a staging folder of its own node (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
         storage = self.storage
         output_dir = storage.local_path(folder) if storage.is_local else Path(folder)
-        return TrainingConfig(algo=algo, seed=seed, env_name=env_name or self.env_name, env_kwargs=self.env_kwargs,
-                              total_timesteps=self.timesteps, checkpoint_interval=self.checkpoint_interval,
-                              eval_episodes=self.eval_episodes, conda_env=self.conda_env, output_dir=output_dir,
-                              preset=self.preset, overrides=overrides, fast_numerics=self.fast_numerics)
+        runs = self.runs
+        return TrainingConfig(algo=algo, seed=seed, env_name=env_name or self.env_name,
+                              env_kwargs=self.trials.env_kwargs, total_timesteps=runs.timesteps,
+                              checkpoint_interval=runs.checkpoint_interval, eval_episodes=runs.eval_episodes,
+                              conda_env=runs.conda_env, output_dir=output_dir, preset=runs.preset,
+                              overrides=overrides, fast_numerics=runs.fast_numerics)
 
     def trial_name(self, env_name: str, algo: str, seed: int) -> str:
         """A seed-sweep trial's name and folder under the sweep's: ``{algo}_seed{seed}``, and
         ``{env}/{algo}_seed{seed}`` in a sweep of several environments."""
         name = experiment_id(algo, seed)
-        return name if len(self.envs) == 1 else f"{env_folder(env_name)}/{name}"
+        return name if len(self.trials.envs) == 1 else f"{env_folder(env_name)}/{name}"
 
     def sweep_runs(self) -> list[tuple[str, TrainingConfig]]:
         """The trials of a seed sweep, each as its name and run: every environment, algorithm and seed."""
-        seeds = range(self.seed_start, self.seed_start + self.seeds)
-        return self._runs({env: self.algos for env in self.envs}, seeds)
+        grid = self.trials
+        return self._runs({env: grid.algos for env in grid.envs}, range(grid.seed_start, grid.seed_start + grid.seeds))
 
     def round_runs(self, k: int, needed: dict[str, list[str]]) -> list[tuple[str, TrainingConfig]]:
         """The trials of round ``k`` (from 1) of ``--until-decided``: the round's ``seeds_per_round`` seeds, after
         the earlier rounds', of the algorithms each environment still ``needed``."""
-        first = self.seed_start + (k - 1) * self.seeds_per_round
-        return self._runs(needed, range(first, first + self.seeds_per_round))
+        return self._runs(needed, round_seeds(k, self.trials.seed_start, self.decision or DecisionSettings()))
 
     def _runs(self, algos_by_env: dict[str, list[str]], seeds: range) -> list[tuple[str, TrainingConfig]]:
         trials = []
@@ -152,94 +195,3 @@ class SweepOptions:
                     name = self.trial_name(env, algo, seed)
                     trials.append((name, self.run_config(algo, seed, self.folder(name), env_name=env)))
         return trials
-
-
-def trial_config(run: TrainingConfig, folder: str, setting: int | None = None,
-                 name: str | None = None) -> dict[str, Any]:
-    """What a Tune trial's config holds: the run (every field, its settings resolved), the folder its files
-    go to in storage, its name (the run's experiment id unless given) and, for a search trial, the index of
-    its setting."""
-    values = run.to_dict()
-    values["folder"] = folder
-    values["name"] = name or experiment_id(run.algo, run.seed, setting)
-    if setting is not None:
-        values["setting"] = setting
-    return values
-
-
-def trial_name(trial: Any) -> str:
-    """A Tune trial's name in the progress display: its run's name (``CartPole-v1/ppo_seed42`` in a sweep of
-    several environments)."""
-    return run_name(trial.config["run"])
-
-
-def trial_dirname(trial: Any) -> str:
-    """A Tune trial's folder in Tune's state: its name, one folder deep."""
-    return run_dirname(trial.config["run"])
-
-
-def run_dirname(run: dict[str, Any]) -> str:
-    """The folder in Tune's state of the trial of ``run``."""
-    return run_name(run).replace("/", "_")
-
-
-def run_name(run: dict[str, Any]) -> str:
-    """The name of a trial's run; a search trial's carries its setting (its seeds repeat). Trials of sweeps
-    written before trials carried their name are named by their experiment id."""
-    return run.get("name") or experiment_id(run["algo"], run["seed"], run.get("setting"))
-
-
-def trial_status(metrics: dict[str, Any], failed: bool) -> str:
-    """``completed`` (evaluated), ``failed``, ``stopped early`` (by ASHA: done, not evaluated) or
-    ``incomplete`` (stopped by an interruption: resume it)."""
-    if failed:
-        return "failed"
-    if "final_reward_mean" in metrics:
-        return "completed"
-    return "stopped early" if metrics.get("done") else "incomplete"
-
-
-def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseException | None) -> dict[str, Any]:
-    """One trial as ``summary.json`` and ``search.json`` list it."""
-    run = config.get("run", {})
-    storage = Storage(config["storage"]) if run and "storage" in config else None
-    return {
-        "trial": run_name(run) if run else None,
-        "env": run.get("env_name"),
-        "env_kwargs": run.get("env_kwargs") or {},
-        "algo": run.get("algo"),
-        "seed": run.get("seed"),
-        "setting": run.get("setting"),
-        "overrides": run.get("overrides") or {},
-        "status": trial_status(metrics, error is not None),
-        "timesteps": metrics.get("timesteps_total", 0),
-        "training_reward": metrics.get(METRIC),
-        "final_reward_mean": metrics.get("final_reward_mean"),
-        "final_reward_std": metrics.get("final_reward_std"),
-        "converged": metrics.get("converged"),
-        "wall_time_seconds": metrics.get("time_total_s"),
-        "experiment_dir": storage.uri(run["folder"]) if storage else run.get("output_dir"),
-        "folder": run.get("folder"),
-        "error": _first_line(error) if error is not None else None,
-    }
-
-
-def _first_line(error: BaseException) -> str:
-    """The line of a trial's error that says what went wrong: Ray wraps it in lines of its own."""
-    from rl_sweep.errors import one_line
-
-    cause = getattr(error, "cause", None) or error
-    return one_line(cause)
-
-
-
-def trial_records(result_grid: Any, trials: Sequence[dict[str, Any]], storage: str) -> list[dict[str, Any]]:
-    """The record of every trial of a finished Tune run (its ``ResultGrid``). A trial that never started (the
-    run was interrupted first) has no config in Tune's results: it is found among ``trials``, the configs
-    the run was given (see :func:`trial_config`), by its folder in Tune's state."""
-    by_folder = {run_dirname(trial): trial for trial in trials}
-    records = []
-    for result in result_grid:
-        config = result.config or {"run": by_folder.get(Path(result.path).name, {}), "storage": storage}
-        records.append(trial_record(config, result.metrics or {}, result.error))
-    return records

@@ -26,14 +26,18 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-from rl_sweep.sweep.options import METRIC, trial_status
+from rl_sweep.files import names
+from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, INTERRUPTED
+from rl_sweep.sweep import result_keys as keys
+from rl_sweep.sweep.records import trial_status
 from rl_sweep.text import duration, number
 
-STATES = {Trial.PENDING: "pending", Trial.PAUSED: "pending", Trial.RUNNING: "running",
-          Trial.TERMINATED: "completed", Trial.ERROR: "failed"}  # Tune's trial states, as the display counts them
-COUNTED = ("pending", "running", "completed", "failed")
-FINISHED = ("completed", "failed")
-INTERRUPTED = "interrupted"  # a trial Tune stopped unfinished, the sweep interrupted: counted where there are any
+PENDING, RUNNING = "pending", "running"
+STATES = {Trial.PENDING: PENDING, Trial.PAUSED: PENDING, Trial.RUNNING: RUNNING,
+          Trial.TERMINATED: COMPLETED, Trial.ERROR: FAILED}  # Tune's trial states, as the display counts them
+COUNTED = (PENDING, RUNNING, COMPLETED, FAILED)
+FINISHED = (COMPLETED, FAILED)
+# INTERRUPTED: a trial Tune stopped unfinished, the sweep interrupted: counted where there are any
 TRAINING_RETURN = "training return"  # the stochastic policy's recent episodes; the summary gives evaluation returns
 
 
@@ -53,11 +57,11 @@ class TrialRow:
         """``state``: the trial's, where Tune has not set it yet (in the callback of its end). Tune marks the
         trials it stops on an interruption terminated, like finished ones: their last result tells them apart."""
         result = trial.last_result or {}
-        state = state or STATES.get(trial.status, "pending")
-        if state == "completed" and trial_status(result, failed=False) == "incomplete":
+        state = state or STATES.get(trial.status, PENDING)
+        if state == COMPLETED and trial_status(result, failed=False) == INCOMPLETE:
             state = INTERRUPTED
-        return cls(str(trial), state, int(result.get("timesteps_total") or 0),
-                   int(trial.config["run"]["total_timesteps"]), result.get(METRIC), result.get("steps_per_second"))
+        return cls(str(trial), state, int(result.get(keys.TIMESTEPS) or 0), int(trial.config["run"]["total_timesteps"]),
+                   result.get(keys.METRIC), result.get(keys.STEPS_PER_SECOND))
 
     @property
     def accounted(self) -> int:
@@ -142,12 +146,13 @@ def trial_end_line(trial: Trial, state: str) -> str:
     """One line when a trial ends (``state``: completed or failed): its evaluation return (greedy policy), or that
     it failed."""
     result = trial.last_result or {}
-    if state == "failed":
-        return f"{trial} failed at step {result.get('timesteps_total', 0):,} (its error is in summary.json)"
-    if result.get("final_reward_mean") is None:  # a search trial stopped early by ASHA: never evaluated
-        return f"{trial} stopped at step {result.get('timesteps_total', 0):,}"
-    return (f"{trial} completed: {result.get('timesteps_total', 0):,} steps, evaluation return "
-            f"{number(result.get('final_reward_mean'))} ± {number(result.get('final_reward_std'))} (greedy policy)")
+    steps = result.get(keys.TIMESTEPS, 0)
+    if state == FAILED:
+        return f"{trial} failed at step {steps:,} (its error is in {names.SUMMARY})"
+    if result.get(keys.FINAL_REWARD_MEAN) is None:  # a search trial stopped early by ASHA: never evaluated
+        return f"{trial} stopped at step {steps:,}"
+    return (f"{trial} completed: {steps:,} steps, evaluation return {number(result.get(keys.FINAL_REWARD_MEAN))} "
+            f"± {number(result.get(keys.FINAL_REWARD_STD))} (greedy policy)")
 
 
 class SweepProgress(Callback):
@@ -204,10 +209,10 @@ class SweepProgress(Callback):
             self._print_progress(snapshot)
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._trial_ended(trials, trial, "completed")
+        self._trial_ended(trials, trial, COMPLETED)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._trial_ended(trials, trial, "failed")
+        self._trial_ended(trials, trial, FAILED)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         snapshot = self.snapshot(trials, ended=True)
@@ -273,7 +278,7 @@ def render(snapshot: Snapshot, title: str, height: int) -> Any:
                     f"elapsed {duration(snapshot.elapsed)}",
                     Text(snapshot.outlook(), style="bold red" if snapshot.interrupted else ""))
     counts = Text(snapshot.counts())
-    running = [row for row in snapshot.rows if row.state == "running"]
+    running = [row for row in snapshot.rows if row.state == RUNNING]
     room = max(height - 5, 1)  # the two lines above, the table's header, and one for "... more"
     table = Table(box=None, padding=(0, 1), show_edge=False)
     for column, justify in (("trial", "left"), ("progress", "left"), ("step", "right"),

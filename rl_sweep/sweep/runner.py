@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -14,37 +13,17 @@ from rl_sweep.decision import sentence
 from rl_sweep.errors import INTERRUPTIONS, ExitCode, one_line
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
-from rl_sweep.sweep.cluster import (
-    check_before_start, fit, param_space, prefetch, start_sweep, tune_config, tune_run_config,
-)
-from rl_sweep.sweep.options import SweepOptions, trial_config, trial_records
+from rl_sweep.files import names
+from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED
+from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord
+from rl_sweep.sweep.checks import check_before_start
+from rl_sweep.sweep.claim import start_sweep
+from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
+from rl_sweep.sweep.records import trial_config, trial_records
+from rl_sweep.sweep.tuner import build_tuner, fit
 from rl_sweep.text import WHY_RETURNS_DIFFER, number
 
 log = logging.getLogger("rl_sweep.sweep")
-
-
-
-def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, restore: bool = False,
-                callbacks: Sequence[Any] = (), title: str | None = None):
-    """The Tuner of ``trials`` (see :func:`~rl_sweep.sweep.options.trial_config`), its state in ``folder`` of the
-    sweep's storage; with ``restore``, restored from there (its finished trials are not run again, and its
-    progress display is the one stored). ``title``: the display's name for it (default: the sweep's name)."""
-    from ray import tune
-
-    from rl_sweep.sweep.trainable import RunTrainable
-
-    storage = options.storage
-    # While the trials run, so that the report need not wait for its imports; a replay loads a model, and the first
-    # optimizer a process makes imports torch's compiler (torch._dynamo, 1.5 s).
-    prefetch("rl_sweep.report.document", *(["torch._dynamo"] if options.replays else []))
-    if restore:
-        return tune.Tuner.restore(storage.tune_uri(folder), RunTrainable, resume_errored=True)
-    return tune.Tuner(
-        RunTrainable,
-        param_space=param_space(trials, options.cpus_per_trial, storage),
-        tune_config=tune_config(options.max_concurrent),
-        run_config=tune_run_config(storage, folder, options.max_failures, callbacks, title or options.name),
-    )
 
 
 def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
@@ -60,20 +39,20 @@ def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
         + ")" for env, algos in by_env.items())
 
 
-def summarize(options: SweepOptions, trials: list[dict[str, Any]], started: str) -> dict[str, Any]:
+def summarize(options: SweepOptions, trials: list[TrialRecord], started: str) -> SummaryDocument:
     """``summary.json``: every trial's record (status, final reward, steps, wall time, experiment folder),
     in the order of ``--algos`` and seeds, and the sweep's status."""
-    envs = {env: i for i, env in enumerate(options.envs)}
-    order = {algo: i for i, algo in enumerate(options.algos)}
+    envs = {env: i for i, env in enumerate(options.trials.envs)}
+    order = {algo: i for i, algo in enumerate(options.trials.algos)}
     trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(t["algo"], len(order)),
                                            t["seed"] or 0))
     statuses = {t["status"] for t in trials}
-    status = "completed" if statuses == {"completed"} else "failed" if "failed" in statuses else "interrupted"
-    return {"sweep": options.name, "status": status, "command": options.command,
-            "started": started, "finished": utc_now(), "options": asdict(options), "trials": trials}
+    status = COMPLETED if statuses == {COMPLETED} else FAILED if FAILED in statuses else INTERRUPTED
+    return SummaryDocument(sweep=options.name, status=status, command=options.command, started=started,
+                           finished=utc_now(), options=options.to_json(), trials=trials)
 
 
-def print_summary(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
+def print_summary(summary: SummaryDocument, stream: TextIO = sys.stdout) -> None:
     """One screen: a line per trial, each algorithm's mean final reward, and the error of a failed trial."""
     print(f"\nSweep {summary['sweep']}: {summary['status']}", file=stream)
     width = max([16, *(len(t["trial"] or "") for t in summary["trials"])])
@@ -113,15 +92,16 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
     print(f"Sweep {options.name}: {len(runs)} trial(s) on {steps_by_environment([run for _, run in runs])}, "
-          f"preset {options.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in {options.results_dir}",
+          f"preset {options.runs.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in "
+          f"{options.cluster.results_dir}",
           flush=True)
     trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
-    result_grid = fit(build_tuner(options, trials, options.folder("tune"), resume, callbacks))
+    result_grid = fit(build_tuner(options, trials, options.folder(names.TUNE), restore=resume, callbacks=callbacks))
     return finish_sweep(options, trial_records(result_grid, trials, storage.location), started)
 
 
-def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: str,
-                 decision: dict[str, Any] | None = None) -> tuple[ExitCode, dict]:
+def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str,
+                 decision: DecisionDocument | None = None) -> tuple[ExitCode, dict]:
     """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``) on the console and
     in ``summary.json``, the report, and the exit code."""
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
@@ -131,29 +111,30 @@ def finish_sweep(options: SweepOptions, records: list[dict[str, Any]], started: 
     if decision is not None:
         summary["decision"] = decision
     print_summary(summary)
-    storage.write_json(summary, options.folder("summary.json"))  # before the report, which takes seconds
+    storage.write_json(summary, options.folder(names.SUMMARY))  # before the report, which takes seconds
     try:
         # An unfinished sweep's report goes without replays: it is rewritten when the sweep is resumed.
         summary["report"] = write_sweep_report(storage, options.folder(), summary,
-                                               replays=options.replays and summary["status"] == "completed")
-        print(f"Report: {storage.uri(options.folder('report.html'))}")
+                                               replays=options.report.replays and summary["status"] == COMPLETED)
+        print(f"Report: {storage.uri(options.folder(names.REPORT_HTML))}")
         if decision is None:  # what the report's test says at these seeds; an --until-decided sweep said its own
             for line in summary["report"]["lead"][:-1]:  # the last paragraph says what AdaStop is
                 print(line)
-        storage.write_json(summary, options.folder("summary.json"))
+        storage.write_json(summary, options.folder(names.SUMMARY))
     except (Exception, *INTERRUPTIONS) as exc:  # the trials' files stand without it; rl-report --sweep retries
         interrupted = isinstance(exc, INTERRUPTIONS)
         log.error("the comparison report %s: %s; retry with rl-report --sweep %s",
                   "was interrupted" if interrupted else "failed", one_line(exc) or "Ctrl-C", options.name)
         if interrupted:
             return ExitCode.INTERRUPTED, summary
-    if summary["status"] == "completed":
+    if summary["status"] == COMPLETED:
         return ExitCode.OK, summary
-    not_done = [t["trial"] for t in summary["trials"] if t["status"] != "completed"]
-    if summary["status"] == "failed":
+    not_done = [t["trial"] for t in summary["trials"] if t["status"] != COMPLETED]
+    if summary["status"] == FAILED:
         log.error("trials not completed: %s (see summary.json)", ", ".join(not_done))
         return ExitCode.FAILED, summary
     log.warning("sweep interrupted; trials not completed: %s. Continue with: rl-sweep --resume %s%s",
                 ", ".join(not_done), options.name,
-                "" if options.results_dir == str(Path("results").resolve()) else f" --results-dir '{options.results_dir}'")
+                "" if options.cluster.results_dir == str(Path(RESULTS_DIR).resolve())
+                else f" --results-dir '{options.cluster.results_dir}'")
     return ExitCode.INTERRUPTED, summary

@@ -26,10 +26,15 @@ from rl_sweep.identity import experiment_id
 from rl_sweep.logs import utc_now
 from rl_sweep.presets import AlgoSettings, load_settings
 from rl_sweep.run.config import TrainingConfig
-from rl_sweep.sweep.cluster import (
-    check_before_start, fit, param_space, start_sweep, tune_config, tune_run_config,
-)
-from rl_sweep.sweep.options import METRIC, SweepOptions, trial_config, trial_records
+from rl_sweep.files import names
+from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, STOPPED_EARLY
+from rl_sweep.files.sweep import SearchDocument, TrialRecord
+from rl_sweep.sweep import result_keys as keys
+from rl_sweep.sweep.checks import check_before_start
+from rl_sweep.sweep.claim import start_sweep
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.records import trial_config, trial_records
+from rl_sweep.sweep.tuner import build_tuner, fit
 from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.search")
@@ -40,35 +45,37 @@ SEEDS = (1_000, 1_000_000)  # search seeds are drawn from here, away from the sw
 def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
                verbose: bool = False) -> tuple[ExitCode, dict]:
     """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
-    runs = {algo: search_runs(options, algo) for algo in options.algos}  # validates every space first
+    algos = options.trials.algos
+    runs = {algo: search_runs(options, algo) for algo in algos}  # validates every space first
     check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
     storage = options.storage
     started = utc_now()
     start_sweep(options, False, address, dashboard, verbose)
     searches, trials, best, interrupted = {}, {}, {}, False
-    for algo in options.algos:
+    for algo in algos:
         first = runs[algo][0][0]
-        print(f"Search {options.name}: {options.search} {algo} setting(s) x {options.seeds} seed(s) on "
-              f"{first.env_name}, up to {first.total_timesteps:,} steps each, from preset {options.preset}", flush=True)
+        print(f"Search {options.name}: {options.search.settings} {algo} setting(s) x {options.trials.seeds} seed(s) "
+              f"on {first.env_name}, up to {first.total_timesteps:,} steps each, from preset {options.runs.preset}",
+              flush=True)
         result_grid = fit(build_search_tuner(options, algo, runs[algo]))
         configs = [trial_config(*trial) for trial in runs[algo]]
         searches[algo], trials[algo] = rank_settings(trial_records(result_grid, configs, options.storage.location))
         print_ranking(algo, searches[algo])
-        if searches[algo] and searches[algo][0]["status"] == "completed":
+        if searches[algo] and searches[algo][0]["status"] == COMPLETED:
             best[algo] = searches[algo][0]
-        interrupted = any(t["status"] == "incomplete" for t in trials[algo])
+        interrupted = any(t["status"] == INCOMPLETE for t in trials[algo])
         if interrupted:
             break
-    summary = {"search": options.name, "command": options.command, "started": started, "finished": utc_now(),
-               "options": asdict(options), "settings": searches, "trials": trials}
-    storage.write_json(summary, options.folder("search.json"))
+    summary = SearchDocument(search=options.name, command=options.command, started=started, finished=utc_now(),
+                             options=options.to_json(), settings=searches, trials=trials)
+    storage.write_json(summary, options.folder(names.SEARCH))
     if best:
         write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()})
-        print(f"Best settings: {storage.uri(options.folder('best.yaml'))} (use with --config)")
+        print(f"Best settings: {storage.uri(options.folder(names.BEST_PRESET))} (use with --config)")
     if interrupted:
-        log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder("search.json")))
+        log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder(names.SEARCH)))
         return ExitCode.INTERRUPTED, summary
-    missing = [algo for algo in options.algos if algo not in best]
+    missing = [algo for algo in algos if algo not in best]
     if missing:
         log.error("no %s setting completed on every seed (see search.json)", ", ".join(missing))
         return ExitCode.FAILED, summary
@@ -125,44 +132,36 @@ def search_seeds(count: int, random_state: int) -> list[int]:
 
 
 def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int]]:
-    """One algorithm's trials: ``options.search`` settings x ``options.seeds`` seeds, each run with its folder
+    """One algorithm's trials: ``options.search.settings`` settings x ``options.trials.seeds`` seeds, each run with its folder
     (``trials/{algo}_s{setting}_seed{seed}``) and setting index, every setting on the same seeds."""
-    preset = load_settings(options.preset, algo, options.env_name)
-    settings = sample_settings(search_space(preset, f"preset {options.preset} ({algo})"),
-                               starting_point(preset), options.search, options.seed_start)
-    if len(settings) < options.search:
+    preset_name, count, seed_start = options.runs.preset, options.search.settings, options.trials.seed_start
+    preset = load_settings(preset_name, algo, options.env_name)
+    settings = sample_settings(search_space(preset, f"preset {preset_name} ({algo})"),
+                               starting_point(preset), count, seed_start)
+    if len(settings) < count:
         log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
-                    algo, len(settings), options.search)
+                    algo, len(settings), count)
     trials = []
     for index, overrides in enumerate(settings):
-        for seed in search_seeds(options.seeds, options.seed_start):
-            folder = options.folder("trials", experiment_id(algo, seed, index))
+        for seed in search_seeds(options.trials.seeds, seed_start):
+            folder = options.folder(names.TRIALS, experiment_id(algo, seed, index))
             trials.append((options.run_config(algo, seed, folder, overrides), folder, index))
     return trials
 
 
 def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, str, int]]):
-    """One algorithm's search, ASHA on the training reward unless ``options.early_stopping`` is off."""
-    from ray import tune
+    """One algorithm's search, ASHA on the training reward unless ``early_stopping`` is off."""
     from ray.tune.schedulers import ASHAScheduler
 
-    from rl_sweep.sweep.trainable import RunTrainable
-
     timesteps = runs[0][0].total_timesteps
-    scheduler = (ASHAScheduler(time_attr="timesteps_total", metric=METRIC, mode="max", max_t=timesteps,
+    scheduler = (ASHAScheduler(time_attr=keys.TIMESTEPS, metric=keys.METRIC, mode="max", max_t=timesteps,
                                grace_period=max(timesteps // 4, 1), reduction_factor=2)
-                 if options.early_stopping else None)
-    return tune.Tuner(
-        RunTrainable,
-        param_space=param_space([trial_config(*trial) for trial in runs], options.cpus_per_trial,
-                                options.storage),
-        tune_config=tune_config(options.max_concurrent, scheduler),
-        run_config=tune_run_config(options.storage, options.folder(f"tune_{algo}"), options.max_failures,
-                                   title=f"{options.name}: {algo} search"),
-    )
+                 if options.search.early_stopping else None)
+    return build_tuner(options, [trial_config(*trial) for trial in runs], options.folder(names.tune_search(algo)),
+                       scheduler=scheduler, title=f"{options.name}: {algo} search", report=False)
 
 
-def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def rank_settings(trials: list[TrialRecord]) -> tuple[list[dict[str, Any]], list[TrialRecord]]:
     """The settings of one search, best first: those completed on every seed by their mean final
     evaluation, then the others by how far and how well their trials trained; and the trials in that
     order, by seed within a setting."""
@@ -170,14 +169,14 @@ def rank_settings(trials: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     for index in sorted({t["setting"] for t in trials}):
         own = sorted((t for t in trials if t["setting"] == index), key=lambda t: t["seed"])
         statuses = {t["status"] for t in own}
-        status = next(s for s in ("failed", "incomplete", "stopped early", "completed") if s in statuses)
+        status = next(s for s in (FAILED, INCOMPLETE, STOPPED_EARLY, COMPLETED) if s in statuses)
         training = [t["training_reward"] for t in own if t["training_reward"] is not None
                     and not np.isnan(t["training_reward"])]
         settings.append({
             "setting": index,
             "overrides": own[0]["overrides"],
             "status": status,
-            "final_reward_mean": float(np.mean([t["final_reward_mean"] for t in own])) if status == "completed"
+            "final_reward_mean": float(np.mean([t["final_reward_mean"] for t in own])) if status == COMPLETED
             else None,
             "seeds": [t["seed"] for t in own],
             "final_rewards": [t["final_reward_mean"] for t in own],
@@ -201,15 +200,15 @@ def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfi
     runs and the chosen setting)."""
     document: dict[str, Any] = {}
     for algo, (run, chosen) in best.items():
-        settings = load_settings(options.preset, algo, options.env_name).with_overrides(chosen["overrides"])
+        settings = load_settings(options.runs.preset, algo, options.env_name).with_overrides(chosen["overrides"])
         block = asdict(replace(settings, timesteps=run.total_timesteps,
                                checkpoint_interval=run.checkpoint_interval))
         del block["search"]  # the space searched, not part of the setting
         document[algo] = block
     header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
-              f"evaluation reward over {options.seeds} seed(s)); see search.json.\n")
+              f"evaluation reward over {options.trials.seeds} seed(s)); see {names.SEARCH}.\n")
     options.storage.write_bytes((header + yaml.safe_dump(document, sort_keys=False)).encode(),
-                                options.folder("best.yaml"))
+                                options.folder(names.BEST_PRESET))
 
 
 def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:

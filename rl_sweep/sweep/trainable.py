@@ -2,7 +2,7 @@
 
 A thin adapter over the same :class:`~rl_sweep.run.engine.TrainingRun` that ``rl-train`` drives:
 ``step()`` trains one checkpoint interval, ``save_checkpoint``/``load_checkpoint`` hand Tune the
-run's ``checkpoint_{N}.zip``, and a restored trial continues writing the same experiment folder.
+run's checkpoint zips, and a restored trial continues writing the same experiment folder.
 
 On local storage (a folder every node sees) the run writes its folder directly. On remote storage
 (``s3://...``) it writes a staging folder on its own node, mirrored to its folder in storage after
@@ -26,12 +26,13 @@ from ray.tune import PlacementGroupFactory
 from ray.tune.result import SHOULD_CHECKPOINT
 
 from rl_sweep.errors import ConfigError
-from rl_sweep.run.checkpoints import step_from_filename
+from rl_sweep.files.names import CHECKPOINT_GLOB, checkpoint_step
+from rl_sweep.files.status import FAILED
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.engine import TrainingRun
 from rl_sweep.storage import Storage
+from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.mirror import FolderMirror
-from rl_sweep.sweep.options import METRIC
 
 
 # On remote storage a trial asks Tune for a checkpoint at its first step, its last, and otherwise at most this often
@@ -48,7 +49,7 @@ class RunTrainable(tune.Trainable):
     """Ray Tune trainable of one training run. Its config holds the run's :class:`TrainingConfig` field names
     (``algo``, ``seed``, ``total_timesteps``, ``checkpoint_interval``, ``output_dir``, ...) at its top, or, as
     a sweep gives it, under ``run`` with the folder the run's files go to in ``storage`` (see
-    :func:`~rl_sweep.sweep.options.trial_config`); beside them ``cpus_per_trial`` (default 1), the CPUs each
+    :func:`~rl_sweep.sweep.records.trial_config`); beside them ``cpus_per_trial`` (default 1), the CPUs each
     trial reserves.
     """
 
@@ -85,26 +86,25 @@ class RunTrainable(tune.Trainable):
             self.run = TrainingRun(self.training_config)
         report = self.run.step()
         result: dict[str, Any] = {
-            "timesteps_total": report.step,
-            "episodes_total": report.episodes,
+            keys.TIMESTEPS: report.step,
+            keys.EPISODES: report.episodes,
             # NaN until an episode ends: schedulers such as ASHA need a number.
-            METRIC: float("nan") if report.reward is None else report.reward,
-            "loss": report.loss,
-            "steps_per_second": report.steps_per_second,
-            "experiment_dir": self.location,
+            keys.METRIC: float("nan") if report.reward is None else report.reward,
+            keys.LOSS: report.loss,
+            keys.STEPS_PER_SECOND: report.steps_per_second,
+            keys.EXPERIMENT_DIR: self.location,
         }
         if report.done:
             metrics = self.run.finish()["experiment_results"]["metrics"]
-            result.update({key: metrics[key] for key in (
-                "final_reward_mean", "final_reward_std", "converged", "training_time_seconds")})
-            result["done"] = True
+            result.update({key: metrics[key] for key in keys.FINAL})
+            result[keys.DONE] = True
         if self.mirror is not None:
             try:  # storage takes this step's files while the next one trains (the last step's before it ends)
                 self.mirror.push(final=report.done, background=True)
             except BaseException:
-                self.run.abort("failed")  # the run's files did not reach storage: the trial failed
+                self.run.abort(FAILED)  # the run's files did not reach storage: the trial failed
                 raise
-            result["storage_bytes_uploaded"] = self.mirror.bytes_uploaded
+            result[keys.STORAGE_BYTES] = self.mirror.bytes_uploaded
             if report.done or self._bookmarked is None or time.monotonic() - self._bookmarked >= BOOKMARK_PERIOD:
                 result[SHOULD_CHECKPOINT] = True
                 self._bookmarked = time.monotonic()
@@ -121,8 +121,8 @@ class RunTrainable(tune.Trainable):
             (Path(checkpoint_dir) / f"{latest.name}{IN_STORAGE}").touch()
 
     def load_checkpoint(self, checkpoint: str | dict | None) -> None:
-        names = (sorted((path.name.removesuffix(IN_STORAGE) for path in Path(checkpoint).glob("checkpoint_*.zip*")),
-                        key=step_from_filename) if isinstance(checkpoint, (str, os.PathLike)) else [])
+        names = (sorted((path.name.removesuffix(IN_STORAGE) for path in Path(checkpoint).glob(f"{CHECKPOINT_GLOB}*")),
+                        key=checkpoint_step) if isinstance(checkpoint, (str, os.PathLike)) else [])
         self.cleanup()
         if self.mirror is not None:
             self.mirror.pull()

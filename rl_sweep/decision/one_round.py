@@ -1,5 +1,5 @@
-"""What a fixed number of seeds settles: a one-round AdaStop test (:mod:`rl_sweep.decision`) at the seeds the runs
-have, for reports without a sweep's decision (a fixed-seed sweep, ``rl-report`` over folders), and for every other
+"""What a fixed number of seeds settles: a one-round AdaStop test (:mod:`rl_sweep.decision.adastop`) at the seeds
+the runs have, for reports without a sweep's decision (a fixed-seed sweep, ``rl-report`` over folders), and for every other
 "better" the report says (learning speed, the common budget, across environments).
 
 Each test is at ``n`` seeds per algorithm, ``n`` the fewest an algorithm has: each algorithm's first ``n`` values in
@@ -10,10 +10,12 @@ that such a sweep chose to run by looking at the results are not a fixed sample:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rl_sweep.decision import DecisionSettings, decide, decision_document
-from rl_sweep.report.runs import RunRecord
+from rl_sweep.decision.adastop import DecisionSettings, decide, decision_document
+
+if TYPE_CHECKING:  # the report's runs: their algorithm, seed, final reward and whether they completed
+    from rl_sweep.report.runs import RunRecord
 
 UNNAMED = "the environment"  # an environment the runs do not name, wherever the report names it
 

@@ -1,0 +1,86 @@
+"""A sweep's records, typed: each trial's record, ``summary.json``, ``search.json``, the AdaStop ``decision``, and
+the report's ``comparison.json``. The sweep layer writes them (:mod:`rl_sweep.sweep.records`,
+:mod:`rl_sweep.sweep.runner`, :mod:`rl_sweep.sweep.search`, :mod:`rl_sweep.decision`), the report reads them.
+The keys are an interface: sweeps written by earlier releases still resume and report, so keys are added, never
+renamed."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, TypedDict
+
+from rl_sweep.files.status import SweepStatus, TrialStatus
+
+
+class TrialRecord(TypedDict):
+    """One trial, as ``summary.json`` and ``search.json`` list it."""
+
+    trial: Optional[str]  # its name: ppo_seed42, CartPole-v1/ppo_seed42, ppo_s01_seed1234 in a search
+    env: Optional[str]
+    env_kwargs: dict[str, Any]
+    algo: Optional[str]
+    seed: Optional[int]
+    setting: Optional[int]  # a search trial's setting
+    overrides: dict[str, Any]  # a search trial's values in place of its preset's
+    status: TrialStatus
+    timesteps: int
+    training_reward: Optional[float]  # the training return of its last episodes (stochastic policy)
+    final_reward_mean: Optional[float]  # its final evaluation (greedy policy)
+    final_reward_std: Optional[float]
+    converged: Optional[bool]
+    wall_time_seconds: Optional[float]
+    experiment_dir: Optional[str]  # its contract files: a local folder or a storage URI
+    folder: Optional[str]  # the same, under the results location
+    error: Optional[str]  # a failed trial's error, one line
+
+
+class DecidedComparison(TypedDict):
+    """One pair of a decision: ``larger``, ``smaller`` or ``equal`` from the first's side, and the round that
+    decided it."""
+
+    env: str
+    first: str
+    second: str
+    decision: str
+    round: int
+
+
+class DecisionDocument(TypedDict):
+    """``summary.json``'s ``decision`` (``--until-decided``), and the one-round tests of the report."""
+
+    method: str  # AdaStop
+    alpha: float  # the family-wise error the decision holds
+    comparator_alpha: float  # what adastop's comparator was given (absent in decisions of rl-sweep 0.1)
+    seeds_per_round: int
+    max_rounds: int
+    permutations: int
+    comparator_seed: int
+    rounds: int
+    comparisons: list[DecidedComparison]
+
+
+class SummaryDocument(TypedDict, total=False):
+    """``summary.json``: every trial's record in the order of ``--algos`` and seeds, the sweep's status, its
+    options as ``sweep.json`` holds them; ``decision`` with ``--until-decided``, ``report`` once the report is
+    written (the report's numbers, as ``comparison.json`` holds them)."""
+
+    sweep: str
+    status: SweepStatus
+    command: str
+    started: str
+    finished: str
+    options: dict[str, Any]
+    trials: list[TrialRecord]
+    decision: DecisionDocument
+    report: dict[str, Any]
+
+
+class SearchDocument(TypedDict):
+    """``search.json``: each algorithm's settings, best first, and its trials in that order."""
+
+    search: str
+    command: str
+    started: str
+    finished: str
+    options: dict[str, Any]
+    settings: dict[str, list[dict[str, Any]]]
+    trials: dict[str, list[TrialRecord]]
