@@ -98,7 +98,7 @@ def verdict_cell(distribution: str, n: int, sims: int, seed: int, budget: float)
     from rl_sweep.report.budgets import common_budget
     from rl_sweep.report.normalisation import THRESHOLD as FROM_THRESHOLD
     from rl_sweep.report.normalisation import Normalisation
-    from rl_sweep.report.one_round import one_round_decision
+    from rl_sweep.decision.one_round import one_round_decision
     from rl_sweep.report.runs import RunRecord
     from rl_sweep.report.statistics import compare
     from rl_sweep.report.verdict import across_verdict, verdict
