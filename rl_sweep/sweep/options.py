@@ -26,6 +26,11 @@ from rl_sweep.identity import env_folder, experiment_id
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET
 from rl_sweep.run.config import ALGORITHMS, DEFAULT_CONDA_ENV, DEFAULT_EVAL_EPISODES, DEFAULT_SEED, TrainingConfig
 from rl_sweep.storage import Storage, sweep_folder
+from rl_sweep.sweep import records
+
+# A sweep's Tune state (tuner.pkl) names the trials' name and folder functions where rl-sweep 0.1 defined them, here:
+# a sweep it wrote resumes only while they can be found here.
+trial_name, trial_dirname = records.trial_name, records.trial_dirname
 
 SEEDS = 5  # seeds per algorithm unless --seeds says: one run against one run decides nothing
 SEARCH_SEEDS = 1  # seeds per setting of a search unless --seeds says: a cheap ranking, its best checked on SEEDS
