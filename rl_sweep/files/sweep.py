@@ -28,6 +28,7 @@ class TrialRecord(TypedDict):
     final_reward_std: Optional[float]
     converged: Optional[bool]
     wall_time_seconds: Optional[float]
+    ended: Optional[float]  # when it last reported, Unix seconds (absent in records of rl-sweep 0.1)
     experiment_dir: Optional[str]  # its contract files: a local folder or a storage URI
     folder: Optional[str]  # the same, under the results location
     error: Optional[str]  # a failed trial's error, one line
@@ -58,6 +59,15 @@ class DecisionDocument(TypedDict):
     comparisons: list[DecidedComparison]
 
 
+class Utilisation(TypedDict):
+    """How busy a sweep kept its CPUs, from its first trial's start to its last trial's end."""
+
+    cpus: float  # the cluster's
+    wall_seconds: float  # from the first trial's start to the last trial's end
+    trial_cpu_seconds: float  # the trials' wall times times the CPUs each reserved
+    value: float  # trial_cpu_seconds / (cpus x wall_seconds)
+
+
 class SummaryDocument(TypedDict, total=False):
     """``summary.json``: every trial's record in the order of ``--algos`` and seeds, the sweep's status, its
     options as ``sweep.json`` holds them; ``decision`` with ``--until-decided``, ``report`` once the report is
@@ -71,6 +81,7 @@ class SummaryDocument(TypedDict, total=False):
     options: dict[str, Any]
     trials: list[TrialRecord]
     decision: DecisionDocument
+    utilisation: Utilisation
     report: dict[str, Any]
 
 

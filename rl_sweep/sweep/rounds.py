@@ -22,12 +22,15 @@ from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.records import trial_config, trial_records
 from rl_sweep.sweep.runner import finish_sweep, steps_by_environment
+from rl_sweep.sweep.schedule import longest_first
 from rl_sweep.sweep.tuner import build_tuner, fit
 
 
 def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | None = None, dashboard: bool = True,
                verbose: bool = False) -> tuple[ExitCode, dict]:
     """Run (or resume) the rounds until every environment's comparisons are decided, or ``max_rounds``."""
+    import ray
+
     settings = options.decision
     algos, envs = options.trials.algos, options.trials.envs
     needed = {env: list(algos) for env in envs}
@@ -36,6 +39,7 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
+    cpus = ray.cluster_resources().get("CPU", 0)
     print(f"Sweep {options.name}: until decided by AdaStop on {steps_by_environment(first)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.runs.preset}; files in {options.cluster.results_dir}", flush=True)
@@ -46,7 +50,7 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         if not runs:
             break
         folder = options.folder(names.tune_round(k))
-        trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
+        trials = [trial_config(run, options.folder(name), name=name) for name, run in longest_first(runs, records)]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
         tuner = build_tuner(options, trials, folder, restore=restoring, title=f"{options.name} round {k}")
@@ -55,4 +59,5 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         if any(t["status"] != COMPLETED for t in round_records):
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong
         needed = after_round(k, records, needed, algos, settings, decisions)
-    return finish_sweep(options, records, started, decision=final_document(settings, decisions, envs, algos))
+    return finish_sweep(options, records, started, decision=final_document(settings, decisions, envs, algos),
+                        cpus=cpus)

@@ -20,6 +20,7 @@ from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
 from rl_sweep.sweep.records import trial_config, trial_records
+from rl_sweep.sweep.schedule import longest_first, utilisation, utilisation_line
 from rl_sweep.sweep.tuner import build_tuner, fit
 from rl_sweep.text import WHY_RETURNS_DIFFER, number
 
@@ -74,6 +75,8 @@ def print_summary(summary: SummaryDocument, stream: TextIO = sys.stdout) -> None
                   f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
     print(f"Evaluation return: the final model's greedy policy. {WHY_RETURNS_DIFFER}", file=stream)
     decision = summary.get("decision")
+    if "utilisation" in summary:
+        print(utilisation_line(summary["utilisation"]), file=stream)
     if decision is not None:
         for comparison in decision["comparisons"]:
             print(f"Decision: {sentence(comparison, decision)}.", file=stream)
@@ -91,17 +94,16 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     storage = options.storage
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
+    cpus = ray.cluster_resources().get("CPU", 0)
     print(f"Sweep {options.name}: {len(runs)} trial(s) on {steps_by_environment([run for _, run in runs])}, "
-          f"preset {options.runs.preset}, on {ray.cluster_resources().get('CPU', 0):.0f} CPU(s); files in "
-          f"{options.cluster.results_dir}",
-          flush=True)
-    trials = [trial_config(run, options.folder(name), name=name) for name, run in runs]
+          f"preset {options.runs.preset}, on {cpus:.0f} CPU(s); files in {options.cluster.results_dir}", flush=True)
+    trials = [trial_config(run, options.folder(name), name=name) for name, run in longest_first(runs)]
     result_grid = fit(build_tuner(options, trials, options.folder(names.TUNE), restore=resume, callbacks=callbacks))
-    return finish_sweep(options, trial_records(result_grid, trials, storage.location), started)
+    return finish_sweep(options, trial_records(result_grid, trials, storage.location), started, cpus=cpus)
 
 
 def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str,
-                 decision: DecisionDocument | None = None) -> tuple[ExitCode, dict]:
+                 decision: DecisionDocument | None = None, cpus: float = 0) -> tuple[ExitCode, dict]:
     """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``) on the console and
     in ``summary.json``, the report, and the exit code."""
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
@@ -110,6 +112,8 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
     summary = summarize(options, records, started)
     if decision is not None:
         summary["decision"] = decision
+    if busy := utilisation(records, cpus, options.cluster.cpus_per_trial):
+        summary["utilisation"] = busy
     print_summary(summary)
     storage.write_json(summary, options.folder(names.SUMMARY))  # before the report, which takes seconds
     try:
