@@ -21,6 +21,7 @@ from pathlib import Path
 from rl_sweep.atomic import write_json_atomic
 from rl_sweep.cli import Parser, exit_code_of, program
 from rl_sweep.errors import ConfigError, ExitCode, PipelineError
+from rl_sweep.files import names
 from rl_sweep.files.status import MISSING
 from rl_sweep.logs import configure_console
 from rl_sweep.storage import Storage, sweep_folder
@@ -65,7 +66,7 @@ def report(args: argparse.Namespace) -> int:
         where = report_sweep(*located, args.out, args.replays)
     else:
         where = report_folders(args.experiments, args.out or default_out(args.results_dir), args.replays)
-    print(f"Report: {where} (and report.md, the figures{' and the replays' if args.replays else ''} beside it)")
+    print(f"Report: {where} (and {names.REPORT_MD}, the figures{' and the replays' if args.replays else ''} beside it)")
     return ExitCode.OK
 
 
@@ -79,8 +80,8 @@ def sweep_in(experiments: list[Path]) -> tuple[Storage, str] | None:
     sweeps = [path for path in experiments if _is_sweep(path)]
     if not sweeps:
         for path in experiments:
-            if (path / "sweep.json").is_file():
-                raise ConfigError(f"{path} is a sweep that has not finished (no summary.json yet): continue it "
+            if (path / names.SWEEP).is_file():
+                raise ConfigError(f"{path} is a sweep that has not finished (no {names.SUMMARY} yet): continue it "
                                   f"with rl-sweep --resume {path.resolve().name}")
         return None
     if len(experiments) > 1:
@@ -88,14 +89,14 @@ def sweep_in(experiments: list[Path]) -> tuple[Storage, str] | None:
                           "or give experiment folders")
     folder = sweeps[0].resolve()
     if folder.parent.name != "sweeps":  # its trials' folders are named from the results location: sweeps/NAME/...
-        raise ConfigError(f"{sweeps[0]} holds a sweep's summary.json but is not in a sweeps/ folder; give "
+        raise ConfigError(f"{sweeps[0]} holds a sweep's {names.SUMMARY} but is not in a sweeps/ folder; give "
                           "rl-report --sweep NAME --results-dir DIR")
     return Storage(str(folder.parent.parent)), sweep_folder(folder.name)
 
 
 def _is_sweep(path: Path) -> bool:
     try:
-        return "trials" in json.loads((path / "summary.json").read_text())
+        return "trials" in json.loads((path / names.SUMMARY).read_text())
     except (OSError, ValueError, TypeError):
         return False
 
@@ -106,15 +107,15 @@ def report_sweep(storage: Storage, folder: str, out: Path | None, replays: bool)
     from rl_sweep.report.document import write_sweep_report  # rliable, matplotlib: after parsing
 
     try:
-        summary = json.loads(storage.read_text(folder, "summary.json"))
+        summary = json.loads(storage.read_text(folder, names.SUMMARY))
     except FileNotFoundError:
-        raise PipelineError(f"no sweep summary at {storage.uri(folder, 'summary.json')}") from None
+        raise PipelineError(f"no sweep summary at {storage.uri(folder, names.SUMMARY)}") from None
     summary["report"] = write_sweep_report(storage, folder, summary, replays=replays, out_dir=out)
     if out is not None:
-        write_json_atomic(out / "summary.json", summary)
-        return str(out / "report.html")
-    storage.write_json(summary, folder, "summary.json")
-    return storage.uri(folder, "report.html")
+        write_json_atomic(out / names.SUMMARY, summary)
+        return str(out / names.REPORT_HTML)
+    storage.write_json(summary, folder, names.SUMMARY)
+    return storage.uri(folder, names.REPORT_HTML)
 
 
 def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
@@ -129,9 +130,9 @@ def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
     if not any(run.status != MISSING for run in runs):
         raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
     one_folder_per_seed(runs, experiments)
-    write_json_atomic(out / "summary.json",
+    write_json_atomic(out / names.SUMMARY,
                       {"report": write_report(runs, out, replays=replays, adaptive=adaptive_sweep(experiments))})
-    return str(out / "report.html")
+    return str(out / names.REPORT_HTML)
 
 
 def adaptive_sweep(experiments: list[Path]) -> str | None:
@@ -140,7 +141,7 @@ def adaptive_sweep(experiments: list[Path]) -> str | None:
     for path in experiments:
         for folder in list(path.resolve().parents)[:3]:
             try:
-                options = json.loads((folder / "sweep.json").read_text())
+                options = json.loads((folder / names.SWEEP).read_text())
             except (OSError, ValueError):
                 continue
             if isinstance(options, dict) and options.get("until_decided"):

@@ -1,13 +1,19 @@
-"""The command that runs a report's runs again: ``rl-sweep`` with the options the runs' files record."""
+"""What the report's "Reproduce" and "Versions" sections say: the command that runs a report's runs again
+(``rl-sweep`` with the options the runs' files record), and the versions of Python and of the libraries the
+report names, as installed where the report is written."""
 
 from __future__ import annotations
 
+import platform
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Callable
 
 from rl_sweep.report.runs import RunRecord, arguments_of
 from rl_sweep.presets import DEFAULT_PRESET
 from rl_sweep.run.config import DEFAULT_SEED
 from rl_sweep.run.environments import format_kwargs
+
+PACKAGES = ("rl-sweep", "stable-baselines3", "gymnasium", "torch", "numpy", "ray", "rliable", "matplotlib")
 
 
 def reproduce_command(runs: list[RunRecord]) -> str:
@@ -46,3 +52,14 @@ def reproduce_command(runs: list[RunRecord]) -> str:
     if env_kwargs := shared(lambda r: r.env_kwargs):
         options.append(("--env-kwargs", format_kwargs(env_kwargs)))
     return " ".join(parts + [f"{option} {value}" for option, value in options if value is not None])
+
+
+def versions() -> dict[str, str]:
+    """Python's version and the installed version of each of ``PACKAGES`` ("not installed" for one that is not)."""
+    found = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
