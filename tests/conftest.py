@@ -1,4 +1,6 @@
-"""Shared helpers: the CLI as a real subprocess, JSON loading."""
+"""Shared helpers and fixtures: the CLI as a real subprocess, JSON loading, a user's environment package, runs
+compared bitwise, an in-process sweep's options, real CartPole-v1 runs trained once per session, one local Ray
+cluster for the session. Test modules import helpers from here, never from one another."""
 
 from __future__ import annotations
 
@@ -10,9 +12,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from rl_sweep.sweep.options import SweepOptions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,3 +170,111 @@ def quick_report() -> Iterator[None]:
     """:func:`fewer_bootstrap_replicates` for one test."""
     with fewer_bootstrap_replicates():
         yield
+
+
+# -- a user's own environment package (tests/envs), as a user installs it --
+
+USER_ENVS = str(REPO / "tests" / "envs")  # the package rl_sweep_test_envs: Corridor-v0, Treadmill-v0
+CORRIDOR = "rl_sweep_test_envs:Corridor-v0"  # no render_mode: it cannot render
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """Settings for a subprocess that can import the user's environment package."""
+    return {"PYTHONPATH": f"{REPO}:{USER_ENVS}", **extra}
+
+
+def problem_lines(stderr: str) -> list[str]:
+    """What a failure says: every line but argparse's usage (its first line and the indented rest), INFO lines
+    and the no-conda WARNING."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(("usage:", " "))
+            and " INFO " not in line and "no conda environment is active" not in line]
+
+
+# -- two runs compared bitwise (exact resume, pinned numerics, a sweep's trial against rl-train) --
+
+def tensors(path: Path, entry: str):
+    import io
+    import zipfile
+
+    import torch
+
+    return torch.load(io.BytesIO(zipfile.ZipFile(path).read(entry)), weights_only=True)
+
+
+def same(a, b) -> bool:
+    """Equal, with every tensor torch.equal: no tolerance."""
+    import torch
+
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def assert_identical(reference: Path, resumed: Path, experiment_id: str, checkpoints: list[int]) -> None:
+    """Final policy and optimizer, final evaluation, time series (but timestamps) and later checkpoints."""
+    for name in [f"{experiment_id}_model.zip", *(f"checkpoint_{step}.zip" for step in checkpoints)]:
+        for entry in ("policy.pth", "policy.optimizer.pth"):
+            assert same(tensors(reference / name, entry), tensors(resumed / name, entry)), (name, entry)
+
+    def series(folder):
+        return [{k: v for k, v in e.items() if k != "timestamp"}
+                for e in load_json(folder / f"{experiment_id}_metrics.json")["training_metrics"]["time_series"]]
+
+    assert series(reference) == series(resumed)
+    metrics = [load_json(folder / f"{experiment_id}_results.json")["experiment_results"]["metrics"]
+               for folder in (reference, resumed)]
+    for key in ("final_reward_mean", "final_reward_std", "episode_length_mean", "total_episodes"):
+        assert metrics[0][key] == metrics[1][key], key
+
+
+# -- an in-process sweep (tests/test_sweep.py, tests/test_search.py) --
+
+def options(tmp_path: Path, **overrides) -> SweepOptions:
+    from rl_sweep.sweep.options import SweepOptions
+
+    values = {"algos": ["ppo", "a2c"], "seeds": 1, "timesteps": 2000, "eval_episodes": 2,
+              "results_dir": str(tmp_path / "results"), "name": "test", "command": "rl-sweep (test)",
+              "replays": False}  # replays: tests/test_replays.py, and the sweep on a terminal (tests/test_sweep_cli.py)
+    values.update(overrides)
+    return SweepOptions.from_json(values)
+
+
+# -- real CartPole-v1 runs (tests/test_replays.py, tests/test_report.py) --
+
+CARTPOLE = "CartPole-v1"
+ALGOS, SEEDS = ("ppo", "a2c"), (0, 1, 2)
+SMALL = {"ppo": {"n_steps": 64}, "a2c": {}}  # PPO updates every 64 steps, as A2C every 5: a few hundred steps learn
+
+
+def train(folder: Path, algo: str, seed: int, env: str = CARTPOLE, timesteps: int = 512) -> Path:
+    """A real run in process, evaluated on one episode: its replay is that episode."""
+    from rl_sweep.errors import ExitCode
+    from rl_sweep.run.cli import run_training
+    from rl_sweep.run.config import TrainingConfig
+
+    output = folder / f"{algo}_seed{seed}"
+    config = TrainingConfig(algo=algo, seed=seed, env_name=env, total_timesteps=timesteps,
+                            checkpoint_interval=timesteps, eval_episodes=1, output_dir=output,
+                            overrides=SMALL[algo])
+    assert run_training(config) == ExitCode.OK
+    return output
+
+
+def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """PPO and A2C on CartPole-v1, seeds 0 to 2, trained once per test session (tests/test_replays.py and
+    tests/test_report.py read them): their folders, PPO's first."""
+    import shutil
+
+    root = tmp_path_factory.getbasetemp() / "cartpole_runs"
+    folders = [root / f"{algo}_seed{seed}" for algo in ALGOS for seed in SEEDS]
+    if not (root / "trained").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        for algo in ALGOS:
+            for seed in SEEDS:
+                train(root, algo, seed)
+        (root / "trained").touch()
+    return folders

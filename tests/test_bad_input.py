@@ -12,15 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, load_json, run_cli, start_cli
+from conftest import cli_env, load_json, problem_lines, run_cli, start_cli
 from rl_sweep.run.checkpoints import inspect_checkpoint
-
-
-def problem_lines(stderr: str) -> list[str]:
-    """What a failure says: every line but argparse's usage (its first line and the indented rest), INFO lines
-    and the no-conda WARNING."""
-    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(("usage:", " "))
-            and " INFO " not in line and "no conda environment is active" not in line]
 
 
 def earlier_run(cwd: Path) -> dict[str, bytes]:

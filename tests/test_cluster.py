@@ -228,7 +228,7 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
 def test_a_users_environment_reaches_the_workers_with_py_modules(cluster):
     """The workers cannot see tests/envs: the user's package reaches them through Ray's runtime_env, or not
     at all."""
-    from test_environments import CORRIDOR, USER_ENVS
+    from conftest import CORRIDOR, USER_ENVS
 
     work = cluster.root / "driver_user_env"
     work.mkdir()

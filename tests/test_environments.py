@@ -11,18 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, cli_env, load_json, run_cli, start_cli
+from conftest import CORRIDOR, assert_identical, cli_env, load_json, problem_lines, run_cli, start_cli, user_env
 from rl_sweep.errors import ExitCode
 from rl_sweep.presets import load_settings
 from rl_sweep.run.checkpoints import read_state
 from rl_sweep.run.cli import run_training
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.run.environments import EVAL_TIME_LIMIT
-from test_bad_input import problem_lines
-from test_exact_resume import assert_identical
 
-USER_ENVS = str(REPO / "tests" / "envs")  # the package rl_sweep_test_envs: Corridor-v0, Treadmill-v0
-CORRIDOR = "rl_sweep_test_envs:Corridor-v0"
 TREADMILL = "rl_sweep_test_envs:Treadmill-v0"
 
 # Small rollouts, so that a few thousand steps hold several updates and a resume lands inside a rollout.
@@ -36,11 +32,6 @@ a2c:
   n_envs: 2
   hyperparameters: {n_steps: 5}
 """
-
-
-def user_env(**extra: str) -> dict[str, str]:
-    """Settings for a subprocess that can import the user's environment package."""
-    return {"PYTHONPATH": f"{REPO}:{USER_ENVS}", **extra}
 
 
 def results(folder: Path, experiment_id: str = "ppo_seed42") -> dict:

@@ -1,18 +1,14 @@
 """Exact resume: a run stopped anywhere and resumed ends bitwise identical to one that never stopped
 (real SB3 training, real subprocesses and signals; tensors compared with torch.equal)."""
 
-import io
 import random
 import shutil
 import signal
 import time
-import zipfile
-from pathlib import Path
 
 import pytest
-import torch
 
-from conftest import load_json, run_cli, start_cli, without_entries
+from conftest import assert_identical, load_json, run_cli, start_cli, without_entries
 from rl_sweep.errors import ExitCode
 from rl_sweep.run.cli import run_training
 from rl_sweep.run.config import TrainingConfig
@@ -29,38 +25,6 @@ ppo:
   normalize: true
   hyperparameters: {n_steps: 256, batch_size: 64, n_epochs: 4}
 """
-
-
-def tensors(path: Path, entry: str):
-    return torch.load(io.BytesIO(zipfile.ZipFile(path).read(entry)), weights_only=True)
-
-
-def same(a, b) -> bool:
-    """Equal, with every tensor torch.equal: no tolerance."""
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and torch.equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def assert_identical(reference: Path, resumed: Path, experiment_id: str, checkpoints: list[int]) -> None:
-    """Final policy and optimizer, final evaluation, time series (but timestamps) and later checkpoints."""
-    for name in [f"{experiment_id}_model.zip", *(f"checkpoint_{step}.zip" for step in checkpoints)]:
-        for entry in ("policy.pth", "policy.optimizer.pth"):
-            assert same(tensors(reference / name, entry), tensors(resumed / name, entry)), (name, entry)
-
-    def series(folder):
-        return [{k: v for k, v in e.items() if k != "timestamp"}
-                for e in load_json(folder / f"{experiment_id}_metrics.json")["training_metrics"]["time_series"]]
-
-    assert series(reference) == series(resumed)
-    metrics = [load_json(folder / f"{experiment_id}_results.json")["experiment_results"]["metrics"]
-               for folder in (reference, resumed)]
-    for key in ("final_reward_mean", "final_reward_std", "episode_length_mean", "total_episodes"):
-        assert metrics[0][key] == metrics[1][key], key
 
 
 @pytest.mark.parametrize("algo, preset, at", [("ppo", "contract", 3000), ("a2c", "normalised", 1500),

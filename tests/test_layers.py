@@ -1,6 +1,8 @@
-"""The package's three layers: one run, many runs on Ray, the report; no import circle."""
+"""The package's three layers: one run, many runs on Ray, the report; no import circle; the contract's file names
+spelled in rl_sweep/files/ alone; no module over 400 lines."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +60,26 @@ def test_no_module_of_the_package_imports_in_a_circle():
 
     for module in graph:
         visit(module, [module])
+
+
+# A contract file's name as code spells it: a run's results, metrics and model files, and a checkpoint's name
+# (checkpoint_{step}, checkpoint_*, checkpoint_(\d+), checkpoint_1000, "checkpoint_"), not checkpoint_interval and
+# the like.
+CONTRACT_FILE_NAME = re.compile(r"""_results\.json|_metrics\.json|_model\.zip|checkpoint_(\{|\*|\(|\d|"|')""")
+FILES = PACKAGE / "files"  # rl_sweep.files: the home of every file name the layers hand each other
+
+
+def test_only_the_files_home_spells_a_contract_file_name():
+    spelled = [f"{module_name(path)}:{number}"
+               for path in sorted(PACKAGE.rglob("*.py")) if FILES not in path.parents
+               for number, line in enumerate(path.read_text().splitlines(), 1) if CONTRACT_FILE_NAME.search(line)]
+    assert not spelled, "a contract file's name spelled outside rl_sweep/files/: " + ", ".join(spelled)
+
+
+MAX_LINES = 400
+
+
+def test_no_module_passes_400_lines():
+    long = [f"{module_name(path)} ({lines} lines)" for path in sorted(PACKAGE.rglob("*.py"))
+            if (lines := len(path.read_text().splitlines())) > MAX_LINES]
+    assert not long, f"over {MAX_LINES} lines: " + ", ".join(long)

@@ -8,9 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import REPO, cli_env, load_json, run_cli
+from conftest import REPO, assert_identical, cli_env, load_json, run_cli
 from rl_sweep.numerics import cpu
-from test_exact_resume import assert_identical
 
 # What this machine computes like when it is an AVX2-only CPU (no AVX-512), as far as each library goes.
 AS_IF_AVX2 = {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",

@@ -11,45 +11,13 @@ from pathlib import Path
 import imageio.v2 as imageio
 import pytest
 
-from conftest import REPO, load_json
+from conftest import ALGOS, CARTPOLE, CORRIDOR, USER_ENVS, load_json, train, trained_runs
 from rl_sweep.errors import ExitCode
 from rl_sweep.report import replays
 from rl_sweep.report.cli import main as rl_report
 from rl_sweep.report.document import write_report as _write_report, write_sweep_report
 from rl_sweep.report.runs import load_run
-from rl_sweep.run.cli import run_training
-from rl_sweep.run.config import TrainingConfig
 from rl_sweep.storage import Storage
-
-CARTPOLE = "CartPole-v1"
-CORRIDOR = "rl_sweep_test_envs:Corridor-v0"  # no render_mode: it cannot render
-USER_ENVS = str(REPO / "tests" / "envs")
-ALGOS, SEEDS = ("ppo", "a2c"), (0, 1, 2)
-SMALL = {"ppo": {"n_steps": 64}, "a2c": {}}  # PPO updates every 64 steps, as A2C every 5: a few hundred steps learn
-
-
-def train(folder: Path, algo: str, seed: int, env: str = CARTPOLE, timesteps: int = 512) -> Path:
-    """A real run in process, evaluated on one episode: its replay is that episode."""
-    output = folder / f"{algo}_seed{seed}"
-    config = TrainingConfig(algo=algo, seed=seed, env_name=env, total_timesteps=timesteps,
-                            checkpoint_interval=timesteps, eval_episodes=1, output_dir=output,
-                            overrides=SMALL[algo])
-    assert run_training(config) == ExitCode.OK
-    return output
-
-
-def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """PPO and A2C on CartPole-v1, seeds 0 to 2, trained once per test session (tests/test_report.py reads them
-    too): their folders, PPO's first."""
-    root = tmp_path_factory.getbasetemp() / "cartpole_runs"
-    folders = [root / f"{algo}_seed{seed}" for algo in ALGOS for seed in SEEDS]
-    if not (root / "trained").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        for algo in ALGOS:
-            for seed in SEEDS:
-                train(root, algo, seed)
-        (root / "trained").touch()
-    return folders
 
 
 def write_report(runs, out_dir, **options):

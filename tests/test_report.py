@@ -28,8 +28,7 @@ from rl_sweep.storage import Storage
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.runner import summarize
 
-from conftest import cli_env, load_json
-from test_replays import trained_runs
+from conftest import cli_env, load_json, trained_runs
 
 def write_report(trials, out_dir, **options):
     """Fewer bootstrap replicates than the default: intervals a little rougher, tests much faster."""
@@ -541,7 +540,7 @@ def test_unequal_budgets_are_said_first_and_compared_at_the_common_budget(tmp_pa
     assert "## At the common budget of 1,000 steps\n" in markdown
 
 
-# -- on real runs (PPO and A2C on CartPole-v1, 3 seeds, trained once per session by tests/test_replays.py) --
+# -- on real runs (PPO and A2C on CartPole-v1, 3 seeds, trained once per session: tests/conftest.py) --
 
 TRAINING_RETURN = "training return (stochastic policy, recent episodes)"
 EVALUATION_RETURN = "evaluation return (deterministic policy, 1 episode)"
