@@ -26,15 +26,16 @@ def rewards_of(records: Sequence[TrialRecord], env: str, algos: Sequence[str]) -
 
 
 def after_round(k: int, records: Sequence[TrialRecord], needed: dict[str, list[str]], algos: Sequence[str],
-                settings: DecisionSettings, decisions: dict[str, EnvironmentDecision]) -> dict[str, list[str]]:
+                settings: DecisionSettings, decisions: dict[str, EnvironmentDecision], quiet: bool = False
+                ) -> dict[str, list[str]]:
     """The test after round ``k`` on every environment of ``needed``, over every round's ``records``: updates
-    ``decisions``, prints each comparison round ``k`` decided, and returns what round ``k + 1`` needs (each
-    environment still undecided, with the algorithms its test still compares)."""
+    ``decisions``, prints each comparison round ``k`` decided (unless ``quiet``), and returns what round ``k + 1``
+    needs (each environment still undecided, with the algorithms its test still compares)."""
     for env in needed:
         decisions[env] = decide(env, rewards_of(records, env, algos), settings)
         document = decision_document(settings, [decisions[env]], len(algos))
         for comparison in document["comparisons"]:
-            if comparison["round"] == k:
+            if comparison["round"] == k and not quiet:
                 print(f"  {sentence(comparison, document)}", flush=True)
     return {env: decisions[env].needed for env in needed if decisions[env].needed}
 

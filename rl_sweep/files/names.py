@@ -9,7 +9,8 @@ A run's folder (the contract)::
 A sweep's folder, ``sweeps/{name}/`` under its results location::
 
     sweep.json, .claim, summary.json (search.json and best.yaml for a search), report.md, report.html,
-    comparison.json, tune/ (tune_round{k}/ with --until-decided, tune_{algo}/ for a search), trials/ (a search's)
+    comparison.json, tune/ (tune_round{k}/ with --until-decided --no-speculate, tune_{algo}/ for a search),
+    trials/ (a search's)
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class Utilisation(TypedDict):
 
     cpus: float  # the cluster's
     wall_seconds: float  # from the first trial's start to the last trial's end
-    trial_cpu_seconds: float  # the trials' wall times times the CPUs each reserved
+    trial_cpu_seconds: float  # the needed trials' wall times times the CPUs each reserved
+    not_needed_cpu_seconds: float  # the same of speculative trials the decision did not need: waste
     value: float  # trial_cpu_seconds / (cpus x wall_seconds)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_sweep.files import names
+from rl_sweep.files.status import NOT_NEEDED
 from rl_sweep.report.runs import RunRecord, load_run
 from rl_sweep.storage import Storage
 
@@ -20,6 +21,8 @@ def fetch_runs(storage: Storage, summary: dict[str, Any], scratch: Path) -> tupl
     (a summary written before sweeps kept their runs) is read from its experiment folder."""
     runs, folders = [], {}
     for index, trial in enumerate(summary["trials"]):
+        if trial["status"] == NOT_NEEDED:  # a speculative trial the decision did not need: in no statistic
+            continue
         # Numbered scratch folders: trial names hold environment ids (ALE/Pong-v5/ppo_seed42).
         local = (storage.fetch(Path(scratch, "runs", str(index)), trial["folder"], RUN_FILES)
                  if trial.get("folder")

@@ -38,7 +38,8 @@ files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI
   final_performance.png (per environment with several: learning_curves_{env}.png, ..., performance_profiles.png),
   replays/{algo}_seed{seed}.mp4 (the best, median and worst seed of each algorithm; --no-replays: none);
   {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs);
-  tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided).
+  tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided --no-speculate);
+  earlier_*/ a speculative trial --until-decided did not need, set aside.
 
 exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
 5 environment creation failed; 7 interrupted (continue with --resume NAME).
@@ -113,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--max-rounds", type=int, default=DECISION.max_rounds, metavar="K",
                         help="rounds at most; after them an undecided comparison is 'not shown different' "
                              "(default: %(default)s)")
+    decide.add_argument("--speculate", action=argparse.BooleanOptionalAction, default=True,
+                        help="start the next round's seeds on CPUs that would idle while a round's last trials "
+                             "finish, stopped and set aside if the round decides; changes no trial and no "
+                             "decision (default: on; --no-speculate: one Tune run per round)")
     decide.add_argument("--alpha", type=float, default=DECISION.alpha, metavar="A",
                         help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
     parser.add_argument("--resume", metavar="NAME", default=None,
@@ -168,6 +173,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
                          conda_env=args.conda_env),
         cluster=ClusterSettings(results_dir=results_dir, cpus_per_trial=args.cpus_per_trial,
                                 max_concurrent=args.max_concurrent, max_failures=args.max_failures,
+                                speculate=args.speculate,
                                 py_modules=[str(folder.resolve()) for folder in args.py_modules]),
         search=SearchSettings(settings=args.search, early_stopping=args.early_stopping),
         decision=(DecisionSettings(seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds,

@@ -70,6 +70,7 @@ class ClusterSettings:
     max_concurrent: int | None = None  # None: as many as the cluster's CPUs allow
     max_failures: int = MAX_FAILURES  # restarts of a failed trial from its last checkpoint
     py_modules: list[str] = field(default_factory=list)  # folders of the user's packages, shipped to a cluster
+    speculate: bool = True  # --until-decided: the next round's seeds on CPUs that would idle (rl_sweep.sweep.speculation)
 
 
 @dataclass
@@ -136,6 +137,7 @@ class SweepOptions:
         """The options a ``sweep.json`` holds (or the same keys given by hand); one written before sweeps had
         several environments names its one environment ``env_name``. A key it lacks takes its default."""
         values = dict(values)
+        values.setdefault("speculate", False)  # a sweep written before speculation ran one Tune run per round
         if "env_name" in values:
             values["envs"] = [values.pop("env_name")]
         if "search" in values:

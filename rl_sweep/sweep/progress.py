@@ -27,7 +27,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from rl_sweep.files import names
-from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, INTERRUPTED
+from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, INTERRUPTED, NOT_NEEDED
 from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.records import trial_status
 from rl_sweep.text import duration, number
@@ -36,8 +36,10 @@ PENDING, RUNNING = "pending", "running"
 STATES = {Trial.PENDING: PENDING, Trial.PAUSED: PENDING, Trial.RUNNING: RUNNING,
           Trial.TERMINATED: COMPLETED, Trial.ERROR: FAILED}  # Tune's trial states, as the display counts them
 COUNTED = (PENDING, RUNNING, COMPLETED, FAILED)
-FINISHED = (COMPLETED, FAILED)
-# INTERRUPTED: a trial Tune stopped unfinished, the sweep interrupted: counted where there are any
+FINISHED = (COMPLETED, FAILED, NOT_NEEDED)
+# INTERRUPTED: a trial Tune stopped unfinished, the sweep interrupted; NOT_NEEDED: a speculative trial the decision
+# made unnecessary, stopped (rl_sweep.sweep.speculation adds its Tune id here). Each counted where there are any.
+NOT_NEEDED_IDS: set[str] = set()
 TRAINING_RETURN = "training return"  # the stochastic policy's recent episodes; the summary gives evaluation returns
 
 
@@ -58,7 +60,9 @@ class TrialRow:
         trials it stops on an interruption terminated, like finished ones: their last result tells them apart."""
         result = trial.last_result or {}
         state = state or STATES.get(trial.status, PENDING)
-        if state == COMPLETED and trial_status(result, failed=False) == INCOMPLETE:
+        if trial.trial_id in NOT_NEEDED_IDS and state != FAILED:
+            state = NOT_NEEDED
+        elif state == COMPLETED and trial_status(result, failed=False) == INCOMPLETE:
             state = INTERRUPTED
         return cls(str(trial), state, int(result.get(keys.TIMESTEPS) or 0), int(trial.config["run"]["total_timesteps"]),
                    result.get(keys.METRIC), result.get(keys.STEPS_PER_SECOND))
@@ -126,7 +130,7 @@ class Snapshot:
 
     def counts(self) -> str:
         """``trials: 1 pending, 2 running, 0 completed, 0 failed`` (and how many were interrupted, if any)."""
-        states = [*COUNTED, *([INTERRUPTED] if self.count(INTERRUPTED) else [])]
+        states = [*COUNTED, *(state for state in (INTERRUPTED, NOT_NEEDED) if self.count(state))]
         return "trials: " + ", ".join(f"{self.count(state)} {state}" for state in states)
 
     def outlook(self) -> str:
@@ -149,6 +153,8 @@ def trial_end_line(trial: Trial, state: str) -> str:
     steps = result.get(keys.TIMESTEPS, 0)
     if state == FAILED:
         return f"{trial} failed at step {steps:,} (its error is in {names.SUMMARY})"
+    if trial.trial_id in NOT_NEEDED_IDS:
+        return f"{trial} not needed: the decision came first (stopped at step {steps:,}, set aside)"
     if result.get(keys.FINAL_REWARD_MEAN) is None:  # a search trial stopped early by ASHA: never evaluated
         return f"{trial} stopped at step {steps:,}"
     return (f"{trial} completed: {steps:,} steps, evaluation return {number(result.get(keys.FINAL_REWARD_MEAN))} "

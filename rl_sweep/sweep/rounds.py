@@ -1,21 +1,25 @@
-"""``rl-sweep --until-decided`` on Ray: each round of :mod:`rl_sweep.decision.rounds` as one Tune run of its own, its
-state in ``sweeps/{name}/tune_round{k}``, its trials in the sweep's usual folders, until the test has decided every
-comparison or ``max_rounds`` have run.
+"""``rl-sweep --until-decided`` on Ray: the rounds of :mod:`rl_sweep.decision.rounds`, their trials in the sweep's
+usual folders, until the test has decided every comparison or ``max_rounds`` have run.
 
-One Tune run per round, rather than a Tune ``Searcher`` that suggests the next round's trials: a round's
-trials are known before it starts, so nothing but finished Tune runs needs storing. ``--resume`` restores
-each round's Tune run in turn (a finished one returns its results at once, the interrupted one goes on),
-and the decision is recomputed from the trials' results, with no searcher or comparator state to save.
+By default all rounds are one Tune run (state in ``sweeps/{name}/tune``) whose trials a searcher suggests, the next
+round's on CPUs that would idle (:mod:`rl_sweep.sweep.speculation`). With ``--no-speculate`` (and for sweeps written
+before speculation) each round is one Tune run of its own, in ``tune_round{k}``: ``--resume`` restores each in turn
+(a finished one returns its results at once, the interrupted one goes on). Either way the decision is recomputed
+from the trials' results, with no comparator state to save.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from rl_sweep.decision import EnvironmentDecision
 from rl_sweep.decision.rounds import after_round, final_document
 from rl_sweep.errors import ExitCode
 from rl_sweep.files import names
-from rl_sweep.files.status import COMPLETED
+from rl_sweep.files.status import COMPLETED, NOT_NEEDED
 from rl_sweep.files.sweep import TrialRecord
+from rl_sweep.identity import earlier_name
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
@@ -27,8 +31,9 @@ from rl_sweep.sweep.tuner import build_tuner, fit
 
 
 def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | None = None, dashboard: bool = True,
-               verbose: bool = False) -> tuple[ExitCode, dict]:
-    """Run (or resume) the rounds until every environment's comparisons are decided, or ``max_rounds``."""
+               verbose: bool = False, callbacks: Sequence[Any] = ()) -> tuple[ExitCode, dict]:
+    """Run (or resume) the rounds until every environment's comparisons are decided, or ``max_rounds``;
+    ``callbacks``: Tune callbacks of the rounds' runs besides the progress display."""
     import ray
 
     settings = options.decision
@@ -43,6 +48,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     print(f"Sweep {options.name}: until decided by AdaStop on {steps_by_environment(first)}: rounds of "
           f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.runs.preset}; files in {options.cluster.results_dir}", flush=True)
+    if options.cluster.speculate:
+        return _speculating(options, resume, started, cpus, callbacks)
     records: list[TrialRecord] = []
     decisions: dict[str, EnvironmentDecision] = {}
     for k in range(1, settings.max_rounds + 1):
@@ -53,7 +60,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         trials = [trial_config(run, options.folder(name), name=name) for name, run in longest_first(runs, records)]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
-        tuner = build_tuner(options, trials, folder, restore=restoring, title=f"{options.name} round {k}")
+        tuner = build_tuner(options, trials, folder, restore=restoring, callbacks=callbacks,
+                            title=f"{options.name} round {k}")
         round_records = trial_records(fit(tuner), trials, storage.location)
         records += round_records
         if any(t["status"] != COMPLETED for t in round_records):
@@ -61,3 +69,45 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         needed = after_round(k, records, needed, algos, settings, decisions)
     return finish_sweep(options, records, started, decision=final_document(settings, decisions, envs, algos),
                         cpus=cpus)
+
+
+def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float, callbacks: Sequence[Any]
+                 ) -> tuple[ExitCode, dict]:
+    """All rounds as one Tune run, the next round's seeds on CPUs that would idle; the trials the decision did not
+    need set aside (``earlier_*``, as a run's earlier files are) and listed as such."""
+    from rl_sweep.sweep.speculation import Rounds, StopNotNeeded, classify
+
+    storage = options.storage
+    folder = options.folder(names.TUNE)
+    restoring = resume and storage.exists(folder)
+    rounds = Rounds(options)  # a restored run goes on with the one stored with Tune's state
+    if not restoring:
+        print(f"Round 1: {len(rounds.queue)} trial(s)", flush=True)
+    tuner = build_tuner(options, [], folder, restore=restoring, searcher=rounds, scheduler=StopNotNeeded(rounds),
+                        callbacks=callbacks)
+    every = {env: list(options.trials.algos) for env in options.trials.envs}  # what a trial never started was
+    trials = [trial_config(run, options.folder(name), name=name)
+              for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]
+    records, decisions = classify(options, trial_records(fit(tuner), trials, storage.location))
+    records = [set_aside(options, t) if t["status"] == NOT_NEEDED else t for t in records]
+    algos, envs = options.trials.algos, options.trials.envs
+    return finish_sweep(options, records, started, decision=final_document(options.decision, decisions, envs, algos),
+                        cpus=cpus)
+
+
+def set_aside(options: SweepOptions, trial: TrialRecord) -> TrialRecord:
+    """A trial the decision did not need, its files moved to ``earlier_{time}_{name}`` beside its folder (where
+    no glob of run folders takes them for a run), its record pointing there."""
+    storage = options.storage
+    parent, _, base = (trial["folder"] or "").rpartition("/")
+    if not base:
+        return trial
+    aside = f"{parent}/{earlier_name(base)}"
+    if not storage.files(trial["folder"]):  # it never started: no folder
+        return TrialRecord(**{**trial, "folder": None, "experiment_dir": None})
+    if storage.is_local:
+        storage.local_path(trial["folder"]).rename(storage.local_path(aside))
+    else:
+        for name in storage.files(trial["folder"]):
+            storage.move(f"{trial['folder']}/{name}", f"{aside}/{name}")
+    return TrialRecord(**{**trial, "folder": aside, "experiment_dir": storage.uri(aside)})

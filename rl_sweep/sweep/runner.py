@@ -14,7 +14,7 @@ from rl_sweep.errors import INTERRUPTIONS, ExitCode, one_line
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.files import names
-from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED
+from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED, NOT_NEEDED
 from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
@@ -47,7 +47,7 @@ def summarize(options: SweepOptions, trials: list[TrialRecord], started: str) ->
     order = {algo: i for i, algo in enumerate(options.trials.algos)}
     trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(t["algo"], len(order)),
                                            t["seed"] or 0))
-    statuses = {t["status"] for t in trials}
+    statuses = {t["status"] for t in trials} - {NOT_NEEDED}
     status = COMPLETED if statuses == {COMPLETED} else FAILED if FAILED in statuses else INTERRUPTED
     return SummaryDocument(sweep=options.name, status=status, command=options.command, started=started,
                            finished=utc_now(), options=options.to_json(), trials=trials)
@@ -63,7 +63,7 @@ def print_summary(summary: SummaryDocument, stream: TextIO = sys.stdout) -> None
         reward = ("-" if t["final_reward_mean"] is None
                   else f"{number(t['final_reward_mean'])} ± {number(t['final_reward_std'])}")
         print(f"{t['trial']:<{width}} {t['status']:<11} {t['timesteps']:>8} {reward:>17} "
-              f"{number(t['wall_time_seconds'], 0, '-', 8)}  {t['experiment_dir']}", file=stream)
+              f"{number(t['wall_time_seconds'], 0, '-', 8)}  {t['experiment_dir'] or '-'}", file=stream)
         if t["error"]:
             print(f"  {t['trial']} failed: {t['error']}", file=stream)
     several = len({t.get("env") for t in summary["trials"]}) > 1
@@ -133,7 +133,7 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
             return ExitCode.INTERRUPTED, summary
     if summary["status"] == COMPLETED:
         return ExitCode.OK, summary
-    not_done = [t["trial"] for t in summary["trials"] if t["status"] != COMPLETED]
+    not_done = [t["trial"] for t in summary["trials"] if t["status"] not in (COMPLETED, NOT_NEEDED)]
     if summary["status"] == FAILED:
         log.error("trials not completed: %s (see summary.json)", ", ".join(not_done))
         return ExitCode.FAILED, summary

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rl_sweep.files.status import COMPLETED
+from rl_sweep.files.status import COMPLETED, NOT_NEEDED
 from rl_sweep.files.sweep import TrialRecord, Utilisation
 from rl_sweep.run.config import TrainingConfig
 
@@ -48,20 +48,25 @@ def longest_first(runs: Sequence[Named], finished: Iterable[TrialRecord] = ()) -
 
 
 def utilisation(trials: Sequence[TrialRecord], cpus: float, cpus_per_trial: float) -> Utilisation | None:
-    """How busy ``trials`` kept ``cpus``; None when no trial says when it ran (none started, or records written
-    before they did)."""
+    """How busy the trials the sweep needed kept ``cpus``, from the first trial's start to the last one's end (a
+    speculative trial that was not needed counts as waste); None when no trial says when it ran (none started, or
+    records written before they did)."""
     timed = [t for t in trials if t.get("ended") and t["wall_time_seconds"]]
     if not timed or not cpus:
         return None
     start = min(t["ended"] - t["wall_time_seconds"] for t in timed)
     wall = max(t["ended"] for t in timed) - start
-    busy = sum(t["wall_time_seconds"] for t in timed) * cpus_per_trial
-    return Utilisation(cpus=cpus, wall_seconds=wall, trial_cpu_seconds=busy, value=busy / (cpus * wall) if wall else 0.0)
+    busy = sum(t["wall_time_seconds"] for t in timed if t["status"] != NOT_NEEDED) * cpus_per_trial
+    wasted = sum(t["wall_time_seconds"] for t in timed if t["status"] == NOT_NEEDED) * cpus_per_trial
+    return Utilisation(cpus=cpus, wall_seconds=wall, trial_cpu_seconds=busy, not_needed_cpu_seconds=wasted,
+                       value=busy / (cpus * wall) if wall else 0.0)
 
 
 def utilisation_line(found: Utilisation) -> str:
     """The console's line: "CPU utilisation 0.93: 2 CPUs busy 2,790 of 3,000 CPU-seconds, from the first trial's
     start to the last one's end"."""
+    wasted = found.get("not_needed_cpu_seconds")
     return (f"CPU utilisation {found['value']:.2f}: {found['cpus']:g} CPU(s) busy {found['trial_cpu_seconds']:,.0f} "
-            f"of {found['cpus'] * found['wall_seconds']:,.0f} CPU-seconds, from the first trial's start to the last "
-            "one's end")
+            f"of {found['cpus'] * found['wall_seconds']:,.0f} CPU-seconds with trials the sweep needed, from the first "
+            f"trial's start to the last one's end" + (f" ({wasted:,.0f} on speculative trials not needed)"
+                                                      if wasted else ""))

@@ -27,11 +27,13 @@ os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "30")
 
 
 def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, *, restore: bool = False,
-                scheduler: Any = None, callbacks: Sequence[Any] = (), title: str | None = None, report: bool = True):
+                scheduler: Any = None, searcher: Any = None, callbacks: Sequence[Any] = (), title: str | None = None,
+                report: bool = True):
     """The Tuner of ``trials`` (see :func:`~rl_sweep.sweep.records.trial_config`), its state in ``folder`` of the
     sweep's storage; with ``restore``, restored from there (its finished trials are not run again, and its
-    progress display is the one stored). ``scheduler``: Tune's (a search's ASHA); ``title``: the display's name for
-    it (default: the sweep's name); ``report``: the trials end in the report, whose imports start now."""
+    progress display is the one stored). ``scheduler``: Tune's (a search's ASHA); ``searcher``: a Tune searcher that
+    suggests the trials instead of ``trials`` (--until-decided's rounds); ``title``: the display's name for it
+    (default: the sweep's name); ``report``: the trials end in the report, whose imports start now."""
     from ray import tune
 
     from rl_sweep.sweep.trainable import RunTrainable
@@ -46,8 +48,8 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
     cluster = options.cluster
     return tune.Tuner(
         RunTrainable,
-        param_space=param_space(trials, cluster.cpus_per_trial, storage),
-        tune_config=tune_config(cluster.max_concurrent, scheduler),
+        param_space=param_space(trials, cluster.cpus_per_trial, storage, grid=searcher is None),
+        tune_config=tune_config(cluster.max_concurrent, scheduler, searcher),
         run_config=tune_run_config(storage, folder, cluster.max_failures, callbacks, title or options.name),
     )
 
@@ -95,20 +97,27 @@ def checkpoint_config(storage: Storage):
     return tune.CheckpointConfig(checkpoint_frequency=0, num_to_keep=None)
 
 
-def tune_config(max_concurrent: int | None, scheduler: Any = None):
+def tune_config(max_concurrent: int | None, scheduler: Any = None, searcher: Any = None):
     """How Tune runs the trials: at most ``max_concurrent`` at once, each named after its run, actors reused
-    (a new trial in the same process saves importing torch and SB3 again)."""
+    (a new trial in the same process saves importing torch and SB3 again); a ``searcher``'s trials until it says
+    it has no more."""
     from ray import tune
 
     from rl_sweep.sweep.records import trial_dirname, trial_name
 
     return tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True, scheduler=scheduler,
+                           search_alg=searcher, num_samples=-1 if searcher is not None else 1,
                            trial_name_creator=trial_name, trial_dirname_creator=trial_dirname)
 
 
-def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float, storage: Storage) -> dict[str, Any]:
+def param_space(trials: Sequence[dict[str, Any]], cpus_per_trial: float, storage: Storage, grid: bool = True
+                ) -> dict[str, Any]:
     """Tune's parameter space: one trial per entry of ``trials`` (see :func:`~rl_sweep.sweep.records.trial_config`),
-    each reserving ``cpus_per_trial`` and writing its files to ``storage``."""
+    each reserving ``cpus_per_trial`` and writing its files to ``storage``; without ``grid``, only the latter two
+    (a searcher suggests each trial's run)."""
     from ray import tune
 
-    return {"run": tune.grid_search(list(trials)), "cpus_per_trial": cpus_per_trial, "storage": storage.location}
+    space: dict[str, Any] = {"cpus_per_trial": cpus_per_trial, "storage": storage.location}
+    if grid:
+        space["run"] = tune.grid_search(list(trials))
+    return space

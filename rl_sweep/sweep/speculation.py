@@ -1,0 +1,167 @@
+"""``rl-sweep --until-decided`` with speculative seeds (the default; ``--no-speculate`` runs one Tune run per round):
+one Tune run for all the rounds, whose trials a Tune searcher suggests, so that a CPU that would idle while a round's
+last trials finish trains the next round's seeds instead.
+
+:class:`Rounds` suggests round k's trials (longest first), then round k + 1's for the algorithms still compared. Tune
+asks it for a trial only when none is waiting for a CPU, so the next round's trials start only on CPUs the current
+round no longer needs. When round k's last trial completes, the test runs (:func:`rl_sweep.decision.rounds.after_round`,
+over completed rounds only, exactly as without speculation). Decided, every later trial is not needed: the scheduler
+(:class:`StopNotNeeded`) stops those running and drops those waiting, and the driver sets their folders aside. Not
+decided, round k + 1's trials go on (a seed's bits do not depend on when it runs: its seed is fixed in advance) and
+round k + 2's become the speculative ones.
+
+Tune saves the searcher with its experiment state, so ``--resume`` goes on where the sweep stopped. What the sweep
+reports is recomputed from the trials' results alone (:func:`classify`): no searcher state enters a statistic.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.search import Searcher
+
+from rl_sweep.decision import EnvironmentDecision
+from rl_sweep.decision.rounds import after_round
+from rl_sweep.files.status import COMPLETED, NOT_NEEDED
+from rl_sweep.files.sweep import TrialRecord
+from rl_sweep.sweep import result_keys as keys
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.progress import NOT_NEEDED_IDS
+from rl_sweep.sweep.records import trial_config
+from rl_sweep.sweep.schedule import longest_first
+
+
+class Rounds(Searcher):
+    """The trials of ``--until-decided``, round after round, one round ahead while CPUs would idle.
+
+    :param options: the sweep's (its ``decision`` set).
+    """
+
+    def __init__(self, options: SweepOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.round = 1  # the round whose results the test waits for
+        self.needed = {env: list(options.trials.algos) for env in options.trials.envs}
+        self.planned: dict[str, tuple[int, str, str, int]] = {}  # every trial planned, by name: round, env, algo, seed
+        self.ids: dict[str, str] = {}  # Tune's trial id: the trial's name
+        self.results: dict[str, TrialRecord] = {}  # what the test reads of each completed trial, by name
+        self.not_needed: set[str] = set()
+        self.decisions: dict[str, EnvironmentDecision] = {}
+        self.done = False  # decided, every round run, or a needed trial failed
+        self.queue = self._plan(1)  # the current round's trials not yet suggested, longest first
+        self.ahead = self._plan(2)  # the next round's, suggested once the current round's are all under way
+
+    def _plan(self, k: int) -> list[dict[str, Any]]:
+        if k > self.options.decision.max_rounds:
+            return []
+        runs = longest_first(self.options.round_runs(k, self.needed), self.results.values())
+        for name, run in runs:
+            self.planned[name] = (k, run.env_name, run.algo, run.seed)
+        return [trial_config(run, self.options.folder(name), name=name) for name, run in runs]
+
+    def _in_round(self, k: int) -> list[str]:
+        return [name for name, (round_, *_) in self.planned.items() if round_ == k and name not in self.not_needed]
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.done:
+            return Searcher.FINISHED
+        if not (self.queue or self.ahead):
+            return None  # the next trials depend on the test: asked again later
+        run = (self.queue or self.ahead).pop(0)
+        self.ids[trial_id] = run["name"]
+        return {"run": run}
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        name = self.ids.get(trial_id)
+        if name is None or name in self.not_needed:
+            return
+        if error:
+            self.done = True  # the test needs every seed: the sweep ends, and its summary says what failed
+            return
+        if result and result.get(keys.FINAL_REWARD_MEAN) is not None:
+            _, env, algo, seed = self.planned[name]
+            self.results[name] = TrialRecord(
+                trial=name, env=env, env_kwargs={}, algo=algo, seed=seed, setting=None, overrides={},
+                status=COMPLETED, timesteps=result.get(keys.TIMESTEPS, 0), training_reward=None,
+                final_reward_mean=result[keys.FINAL_REWARD_MEAN], final_reward_std=None, converged=None,
+                wall_time_seconds=result.get(keys.TIME_TOTAL), ended=None, experiment_dir=None, folder=None, error=None)
+        self._advance()
+
+    def _advance(self) -> None:
+        """Each round now complete: its test, and what the next round needs."""
+        while not self.done and all(name in self.results for name in self._in_round(self.round)):
+            records = [self.results[name] for k in range(1, self.round + 1) for name in self._in_round(k)]
+            self.needed = after_round(self.round, records, self.needed, self.options.trials.algos,
+                                      self.options.decision, self.decisions)
+            if not self.needed or self.round == self.options.decision.max_rounds:
+                self.done = True
+                self.not_needed |= {name for name, (k, *_) in self.planned.items() if k > self.round}
+                self.queue, self.ahead = [], []
+                return
+            self.round += 1
+            wanted = {name for name, _ in self.options.round_runs(self.round, self.needed)}
+            self.not_needed |= {name for name in self._in_round(self.round) if name not in wanted}
+            self.queue = [run for run in self.ahead if run["name"] in wanted]
+            self.ahead = self._plan(self.round + 1)
+            print(f"Round {self.round}: {len(wanted)} trial(s)", flush=True)
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as file:
+            pickle.dump(self.__dict__, file)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as file:
+            self.__dict__.update(pickle.load(file))
+
+
+class StopNotNeeded(FIFOScheduler):
+    """Tune's first-in-first-out scheduling, except for the trials :class:`Rounds` no longer needs: a running one
+    stops at its next result, a waiting one never starts."""
+
+    def __init__(self, rounds: Rounds) -> None:
+        super().__init__()
+        self.rounds = rounds
+
+    def _not_needed(self, trial: Trial) -> bool:
+        if self.rounds.ids.get(trial.trial_id) not in self.rounds.not_needed:
+            return False
+        NOT_NEEDED_IDS.add(trial.trial_id)  # what the live display shows of it
+        return True
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
+        return TrialScheduler.STOP if self._not_needed(trial) else TrialScheduler.CONTINUE
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        for trial in tune_controller.get_trials():
+            if trial.status == Trial.PENDING and self._not_needed(trial):
+                tune_controller.stop_trial(trial)
+        return super().choose_trial_to_run(tune_controller)
+
+
+def classify(options: SweepOptions, records: Sequence[TrialRecord]
+             ) -> tuple[list[TrialRecord], dict[str, EnvironmentDecision]]:
+    """The trials' records as the sweep reports them and the test's decisions, recomputed from the trials' results
+    alone: round after round, the trials the test needed while it had not decided; once it has (or every round has
+    run), every other trial ``not needed``. An unfinished sweep's later trials keep their status: a resume may need
+    them."""
+    by_name = {t["trial"]: t for t in records}
+    needed = {env: list(options.trials.algos) for env in options.trials.envs}
+    wanted: set[str] = set()
+    decisions: dict[str, EnvironmentDecision] = {}
+    decided = False
+    for k in range(1, options.decision.max_rounds + 1):
+        names = {name for name, _ in options.round_runs(k, needed)}
+        wanted |= names
+        if any(name not in by_name or by_name[name]["status"] != COMPLETED for name in names):
+            break
+        needed = after_round(k, [by_name[name] for name in wanted], needed, options.trials.algos, options.decision,
+                             decisions, quiet=True)
+        decided = not needed or k == options.decision.max_rounds
+        if decided:
+            break
+    return [t if t["trial"] in wanted or not decided else TrialRecord(**{**t, "status": NOT_NEEDED})
+            for t in records], decisions

@@ -1,0 +1,152 @@
+"""rl-sweep --until-decided's speculative seeds (issue 37): the next round's trials on CPUs that would idle, stopped,
+set aside and listed as not needed when the round decides, absent from the decision; the same decision as without
+speculation, also after an interruption while speculating."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import fewer_bootstrap_replicates
+from ray import tune
+
+from rl_sweep.errors import ExitCode
+from rl_sweep.files.status import COMPLETED, NOT_NEEDED
+from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.rounds import run_rounds
+from rl_sweep.sweep.speculation import Rounds, classify
+
+# A2C trains 2.5 times PPO's steps: longest first, round 1's three A2C trials start first and its last PPO trial
+# runs alone while the other CPU would idle, so a round-2 trial starts then, on any machine. PPO does not update
+# in 600 steps (n_steps 2,048) and A2C ends above it on each of seeds 55 to 57, which decides at alpha 0.3 in
+# round 1 of at most 2 (3 against 3: the most extreme split's p-value is 0.1, within that round's level).
+PRESET = """\
+ppo:
+  timesteps: 600
+a2c:
+  timesteps: 1500
+"""
+DECIDED = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "checkpoint_interval": 300, "eval_episodes": 2,
+           "replays": False, "seed_start": 55, "until_decided": True, "seeds_per_round": 3, "max_rounds": 2,
+           "alpha": 0.3, "command": "rl-sweep (test)"}
+
+
+def options(tmp_path: Path, name: str, speculate: bool = True, **values) -> SweepOptions:
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(PRESET)
+    return SweepOptions.from_json({**DECIDED, "preset": str(preset), "results_dir": str(tmp_path / "results"),
+                                   "name": name, "speculate": speculate, **values})
+
+
+def result(reward: float) -> dict:
+    return {"final_reward_mean": reward, "timesteps_total": 600, "time_total_s": 1.0}
+
+
+def test_the_next_rounds_trials_are_suggested_once_the_rounds_are_all_under_way(tmp_path):
+    rounds = Rounds(options(tmp_path, "unit"))
+    first = [rounds.suggest(f"t{i}")["run"]["name"] for i in range(6)]
+    assert first == ["a2c_seed55", "a2c_seed56", "a2c_seed57", "ppo_seed55", "ppo_seed56", "ppo_seed57"]
+    assert rounds.suggest("t6")["run"]["name"] == "a2c_seed58"  # round 2's longest, ahead of the test
+    for i, name in enumerate(first):
+        rounds.on_trial_complete(f"t{i}", result(100.0 if name.startswith("a2c") else 10.0))
+    assert rounds.done and rounds.suggest("t7") == "FINISHED"
+    assert rounds.not_needed == {f"{algo}_seed{seed}" for algo in ("ppo", "a2c") for seed in (58, 59, 60)}
+
+
+def test_an_undecided_round_makes_the_speculative_trials_needed(tmp_path):
+    rounds = Rounds(options(tmp_path, "unit"))
+    first = [rounds.suggest(f"t{i}")["run"]["name"] for i in range(7)]
+    for i, reward in enumerate([0.0, 3.0, 4.0, 1.0, 2.0, 5.0]):  # A2C 0, 3, 4 against PPO 1, 2, 5: round 2 needed
+        rounds.on_trial_complete(f"t{i}", result(reward))
+    assert not rounds.done and rounds.round == 2 and not rounds.not_needed
+    rest = [rounds.suggest(f"t{i}")["run"]["name"] for i in range(7, 12)]
+    assert sorted([first[6], *rest]) == sorted(f"{algo}_seed{seed}" for algo in ("ppo", "a2c") for seed in (58, 59, 60))
+    assert rounds.suggest("t12") is None  # round 3 would exceed --max-rounds: nothing more until the test
+
+
+def test_the_report_of_a_decided_sweep_lists_its_later_trials_as_not_needed(tmp_path):
+    sweep = options(tmp_path, "unit")
+    records = [{"trial": f"{algo}_seed{seed}", "env": "CartPole-v1", "algo": algo, "seed": seed, "status": COMPLETED,
+                "final_reward_mean": 100.0 if algo == "a2c" else 10.0} for algo in ("ppo", "a2c") for seed in (55, 56, 57)]
+    records.append({"trial": "a2c_seed58", "env": "CartPole-v1", "algo": "a2c", "seed": 58, "status": "incomplete",
+                    "final_reward_mean": None})
+    classified, decisions = classify(sweep, records)
+    assert [t["status"] for t in classified] == [COMPLETED] * 6 + [NOT_NEEDED]
+    assert decisions["CartPole-v1"].rounds == 1 and not decisions["CartPole-v1"].needed
+
+
+class InterruptInRound2(tune.Callback):
+    """Ctrl-C, as a user gives it, once a round-2 trial has started (the sweep is then speculating); once: Tune
+    stores its callbacks with its state, and the resumed run has this one too, so ``sent`` is a file."""
+
+    def __init__(self, sent: Path) -> None:
+        self.sent = sent
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        if not self.sent.exists() and int(str(trial).rpartition("seed")[2]) >= 58:
+            self.sent.touch()
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.fixture(scope="module")
+def sweeps(ray_cluster, tmp_path_factory):
+    """The same decision three ways: speculating, not speculating, and speculating interrupted then resumed."""
+    found = {}
+    with fewer_bootstrap_replicates():
+        for name, speculate in (("speculating", True), ("one_run_per_round", False)):
+            tmp = tmp_path_factory.mktemp(name)
+            found[name] = (tmp, *run_rounds(options(tmp, name, speculate)))
+        tmp = tmp_path_factory.mktemp("interrupted")
+        interrupted, signal_sender = options(tmp, "interrupted"), InterruptInRound2(tmp / "sent")
+        # Tune's own SIGINT handler ends its run; the sweep reports the interruption, as the command does.
+        found["stopped"] = (tmp, *run_rounds(interrupted, callbacks=[signal_sender]))
+        found["interrupted"] = (tmp, *run_rounds(interrupted, resume=True))
+    return found
+
+
+def test_speculative_trials_are_stopped_set_aside_and_not_needed(sweeps):
+    tmp, code, summary = sweeps["speculating"]
+    assert code == ExitCode.OK, summary
+    decision = summary["decision"]
+    assert decision["rounds"] == 1 and [c["decision"] for c in decision["comparisons"]] == ["smaller"]
+    spare = [t for t in summary["trials"] if t["seed"] >= 58]
+    assert {t["status"] for t in spare} == {NOT_NEEDED}
+    folder = tmp / "results/sweeps/speculating"
+    started = [t for t in spare if t["experiment_dir"]]  # one may have been waiting for a CPU, never started
+    assert started, "no round-2 trial started while round 1's last trial ran"
+    for trial in spare:
+        assert not (folder / trial["trial"]).exists()
+    for trial in started:
+        assert Path(trial["experiment_dir"]).name.startswith("earlier_") and Path(trial["experiment_dir"]).is_dir()
+    needed = [t for t in summary["trials"] if t["seed"] < 58]
+    assert len(needed) == 6 and {t["status"] for t in needed} == {COMPLETED}
+    assert summary["utilisation"]["not_needed_cpu_seconds"] > 0
+
+
+def test_speculation_changes_no_decision_and_no_trial(sweeps):
+    _, _, speculating = sweeps["speculating"]
+    _, code, alone = sweeps["one_run_per_round"]
+    assert code == ExitCode.OK, alone
+    assert speculating["decision"] == alone["decision"]
+
+    def rewards(summary):
+        return {t["trial"]: t["final_reward_mean"] for t in summary["trials"] if t["status"] == COMPLETED}
+
+    assert rewards(speculating) == rewards(alone)
+
+
+def test_interrupted_while_speculating_then_resumed_reaches_the_same_trials_and_decision(sweeps):
+    _, code, stopped = sweeps["stopped"]
+    assert code == ExitCode.INTERRUPTED, stopped
+    _, code, resumed = sweeps["interrupted"]
+    assert code == ExitCode.OK, resumed
+    _, _, speculating = sweeps["speculating"]
+    assert resumed["decision"] == speculating["decision"]
+
+    def needed(summary):
+        return {t["trial"]: t["final_reward_mean"] for t in summary["trials"] if t["status"] == COMPLETED}
+
+    assert needed(resumed) == needed(speculating)
+    assert {t["status"] for t in resumed["trials"] if t["seed"] >= 58} <= {NOT_NEEDED}
