@@ -16,6 +16,7 @@ class FakeTrial:
     def __init__(self, name: str, status: str, step: int = 0, reward: float = float("nan"),
                  interrupted: bool = False) -> None:
         self.name, self.status, self.config = name, status, {"run": {"total_timesteps": 800}}
+        self.trial_id = name
         self.last_result = {"timesteps_total": step, "episode_reward_mean": reward, "steps_per_second": 900.0}
         if status == "TERMINATED" and not interrupted:
             self.finish()

@@ -107,7 +107,7 @@ def test_sweep_cli_trains_5_seeds_per_algorithm_unless_told_and_its_help_says_so
     monkeypatch.chdir(tmp_path)
 
     def seeds(*argv: str) -> int:
-        return options_from_args(build_parser().parse_args(argv), argv).seeds
+        return options_from_args(build_parser().parse_args(argv), argv).trials.seeds
 
     assert (seeds(), seeds("--seeds", "1"), seeds("--search", "4")) == (5, 1, 1)  # a search: 1 per setting
     assert "per algorithm (default: 5); with --search, per setting (default: 1)" in \
