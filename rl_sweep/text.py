@@ -26,3 +26,14 @@ def duration(seconds: float | None) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def utilisation_line(found: dict[str, float]) -> str:
+    """A sweep's ``utilisation`` (summary.json) in words, on the console and in the report: "CPU utilisation 0.93: 2
+    CPU(s) busy 2,790 of 3,000 CPU-seconds with trials the sweep needed, from the first trial's start to the last
+    one's end"."""
+    wasted = found.get("not_needed_cpu_seconds")
+    return (f"CPU utilisation {found['value']:.2f}: {found['cpus']:g} CPU(s) busy {found['trial_cpu_seconds']:,.0f} "
+            f"of {found['cpus'] * found['wall_seconds']:,.0f} CPU-seconds with trials the sweep needed, from the first "
+            f"trial's start to the last one's end" + (f" ({wasted:,.0f} on speculative trials not needed)"
+                                                      if wasted else ""))

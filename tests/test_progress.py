@@ -56,6 +56,24 @@ def test_progress_counts_steps_of_all_trials_and_estimates_the_time_left_from_th
     assert progress.snapshot(trials).eta == pytest.approx((3200 - 2200) / 20)
 
 
+def test_trials_a_searcher_plans_count_as_pending_and_a_trial_not_needed_as_such():
+    """--until-decided's rounds: the current round's trials not yet given to Tune are in the total and the ETA; a
+    speculative trial the decision made unnecessary is neither completed nor interrupted."""
+    from rl_sweep.sweep.progress import NOT_NEEDED_IDS
+
+    progress = SweepProgress("t", terminal=False, clock=Clock(), waiting=lambda: [("a2c_seed3", 800)])
+    progress.setup()
+    trials = [FakeTrial("a2c_seed1", "RUNNING", 200, -50.25), FakeTrial("a2c_seed4", "TERMINATED", 300,
+                                                                          interrupted=True)]
+    NOT_NEEDED_IDS.add("a2c_seed4")
+    try:
+        snapshot = progress.snapshot(trials, ended=True)
+    finally:
+        NOT_NEEDED_IDS.discard("a2c_seed4")
+    assert (snapshot.done, snapshot.total) == (200 + 800, 800 + 800 + 800)
+    assert snapshot.counts() == "trials: 1 pending, 1 running, 0 completed, 0 failed, 1 not needed"
+
+
 def test_off_a_terminal_each_line_is_one_message_and_the_last_is_not_repeated(capsys):
     clock = Clock()
     progress = SweepProgress("t", terminal=False, clock=clock)

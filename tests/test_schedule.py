@@ -79,4 +79,6 @@ def test_a_sweep_starts_its_longest_trials_first_and_reports_its_utilisation(ray
     busy = summary["utilisation"]
     assert busy["cpus"] == 2 and 0 < busy["value"] <= 0.5 + 1e-9  # one trial at a time on two CPUs
     assert busy["trial_cpu_seconds"] == sum(t["wall_time_seconds"] for t in summary["trials"])
+    report = (tmp_path / "results/sweeps/order/report.md").read_text()
+    assert f"CPU utilisation {busy['value']:.2f}" in report  # the report's words under its runs
 

@@ -33,11 +33,13 @@ from rl_sweep.report.statistics import CURVE_REPS, REPS
 from rl_sweep.report.stored_runs import fetch_runs
 from rl_sweep.report.verdict import across_verdict, lead
 from rl_sweep.storage import Storage
+from rl_sweep.text import utilisation_line
 
 
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
                  decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
-                 models: ModelSource = local_model, adaptive: str | None = None) -> dict[str, Any]:
+                 models: ModelSource = local_model, adaptive: str | None = None,
+                 utilisation: dict[str, float] | None = None) -> dict[str, Any]:
     """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
     ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
     its replays (under ``replays/{env folder}/``), and a section compares across them.
@@ -51,6 +53,7 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     :param models: where each run's final model is, for its replay.
     :param adaptive: the ``--until-decided`` sweep the runs come from, when they are given as folders: its seeds
         were chosen from their results, so no one-round test is run on them.
+    :param utilisation: the sweep's CPU utilisation (its summary's), shown below the runs.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = in_report_order(runs, algos)
@@ -92,11 +95,12 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     command = command or reproduce_command(runs)
     found_versions = versions()
     blocks = [Heading(1, heading), *map(Paragraph, first), *sections,
+              *([Heading(2, "How the sweep ran"), Paragraph(utilisation_line(utilisation))] if utilisation else []),
               Heading(2, "Reproduce"), Code(command),
               Heading(2, "Versions"), Paragraph(", ".join(f"{k} {v}" for k, v in found_versions.items()))]
     markdown, page = to_markdown(blocks), to_html(blocks, out_dir)
     numbers = {**numbers, "decision": decision, "lead": first, "command": command, "versions": found_versions,
-               "generated": utc_now()}
+               "generated": utc_now(), **({"utilisation": utilisation} if utilisation else {})}
     write_json_atomic(out_dir / names.COMPARISON, numbers)
     write_atomic(out_dir / names.REPORT_MD, lambda f: f.write(markdown.encode()))
     write_atomic(out_dir / names.REPORT_HTML, lambda f: f.write(page.encode()))
@@ -120,7 +124,8 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
         out = out_dir or (storage.local_path(folder) if storage.is_local else Path(scratch, "report"))
         report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"),
                               summary.get("options", {}).get("algos"), replays,
-                              stored_model(storage, folders, Path(scratch, "models")))
+                              stored_model(storage, folders, Path(scratch, "models")),
+                              utilisation=summary.get("utilisation"))
         if out_dir is None and not storage.is_local:
             for path in sorted(out.iterdir()):  # the replays/ folder goes up whole
                 storage.upload(path, folder, path.name)

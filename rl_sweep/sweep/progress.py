@@ -169,25 +169,28 @@ class SweepProgress(Callback):
     :param terminal: force the terminal (True) or plain (False) rendering; None: a terminal when stdout is an
         interactive one (not ``TERM=dumb``).
     :param clock: seconds, monotonic (tests give their own).
+    :param waiting: the trials a searcher has planned but not yet given Tune, each as its name and steps
+        (--until-decided's current round): counted as pending, so that the steps' total and the ETA include them.
     """
 
     REDRAW = 0.5  # seconds between redraws on a terminal
 
     def __init__(self, title: str = "", interval: float = 30.0, terminal: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.title, self.interval, self.terminal, self.clock = title, interval, terminal, clock
+                 clock: Callable[[], float] = time.monotonic,
+                 waiting: Callable[[], list[tuple[str, int]]] | None = None) -> None:
+        self.title, self.interval, self.terminal, self.clock, self.waiting = title, interval, terminal, clock, waiting
         self._live: Any = None  # rich.live.Live, on a terminal
         self._rate = Rate()
         self._started = self._last_line = self._last_draw = 0.0
         self._last_progress: str | None = None  # the last plain line's progress (Snapshot.progress)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"title": self.title, "interval": self.interval, "terminal": self.terminal}
+        return {"title": self.title, "interval": self.interval, "terminal": self.terminal, "waiting": self.waiting}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Stored by an earlier version, perhaps: only what it shares with this one.
         self.__init__(title=state.get("title", ""), interval=state.get("interval", 30.0),  # type: ignore[misc]
-                      terminal=state.get("terminal"))
+                      terminal=state.get("terminal"), waiting=state.get("waiting"))
 
     # Tune's hooks -------------------------------------------------------------------------------------------
 
@@ -241,6 +244,8 @@ class SweepProgress(Callback):
         """The sweep now (``just_ended``: a trial that has just ended, in ``state``; ``ended``: Tune's run has),
         with the ETA from the rate."""
         rows = [TrialRow.of(trial, state if trial is just_ended else None) for trial in trials]
+        if self.waiting is not None:
+            rows += [TrialRow(name, PENDING, 0, steps, None, None) for name, steps in self.waiting()]
         now = self.clock()
         self._rate.add(now, rows)
         done, total = sum(row.accounted for row in rows), sum(row.total for row in rows)

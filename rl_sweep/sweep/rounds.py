@@ -75,6 +75,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
                  ) -> tuple[ExitCode, dict]:
     """All rounds as one Tune run, the next round's seeds on CPUs that would idle; the trials the decision did not
     need set aside (``earlier_*``, as a run's earlier files are) and listed as such."""
+    from rl_sweep.sweep.progress import SweepProgress
     from rl_sweep.sweep.speculation import Rounds, StopNotNeeded, classify
 
     storage = options.storage
@@ -84,7 +85,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     if not restoring:
         print(f"Round 1: {len(rounds.queue)} trial(s)", flush=True)
     tuner = build_tuner(options, [], folder, restore=restoring, searcher=rounds, scheduler=StopNotNeeded(rounds),
-                        callbacks=callbacks)
+                        callbacks=callbacks, progress=SweepProgress(options.name, waiting=rounds.waiting))
     every = {env: list(options.trials.algos) for env in options.trials.envs}  # what a trial never started was
     trials = [trial_config(run, options.folder(name), name=name)
               for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]

@@ -20,9 +20,9 @@ from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
 from rl_sweep.sweep.records import trial_config, trial_records
-from rl_sweep.sweep.schedule import longest_first, utilisation, utilisation_line
+from rl_sweep.sweep.schedule import longest_first, utilisation
 from rl_sweep.sweep.tuner import build_tuner, fit
-from rl_sweep.text import WHY_RETURNS_DIFFER, number
+from rl_sweep.text import WHY_RETURNS_DIFFER, number, utilisation_line
 
 log = logging.getLogger("rl_sweep.sweep")
 

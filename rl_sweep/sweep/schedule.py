@@ -61,12 +61,3 @@ def utilisation(trials: Sequence[TrialRecord], cpus: float, cpus_per_trial: floa
     return Utilisation(cpus=cpus, wall_seconds=wall, trial_cpu_seconds=busy, not_needed_cpu_seconds=wasted,
                        value=busy / (cpus * wall) if wall else 0.0)
 
-
-def utilisation_line(found: Utilisation) -> str:
-    """The console's line: "CPU utilisation 0.93: 2 CPUs busy 2,790 of 3,000 CPU-seconds, from the first trial's
-    start to the last one's end"."""
-    wasted = found.get("not_needed_cpu_seconds")
-    return (f"CPU utilisation {found['value']:.2f}: {found['cpus']:g} CPU(s) busy {found['trial_cpu_seconds']:,.0f} "
-            f"of {found['cpus'] * found['wall_seconds']:,.0f} CPU-seconds with trials the sweep needed, from the first "
-            f"trial's start to the last one's end" + (f" ({wasted:,.0f} on speculative trials not needed)"
-                                                      if wasted else ""))

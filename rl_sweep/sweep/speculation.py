@@ -66,6 +66,10 @@ class Rounds(Searcher):
     def _in_round(self, k: int) -> list[str]:
         return [name for name, (round_, *_) in self.planned.items() if round_ == k and name not in self.not_needed]
 
+    def waiting(self) -> list[tuple[str, int]]:
+        """The current round's trials not yet given to Tune, each as its name and steps (for the live display)."""
+        return [(run["name"], run["total_timesteps"]) for run in self.queue]
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.done:
             return Searcher.FINISHED

@@ -28,12 +28,13 @@ os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "30")
 
 def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder: str, *, restore: bool = False,
                 scheduler: Any = None, searcher: Any = None, callbacks: Sequence[Any] = (), title: str | None = None,
-                report: bool = True):
+                report: bool = True, progress: Any = None):
     """The Tuner of ``trials`` (see :func:`~rl_sweep.sweep.records.trial_config`), its state in ``folder`` of the
     sweep's storage; with ``restore``, restored from there (its finished trials are not run again, and its
     progress display is the one stored). ``scheduler``: Tune's (a search's ASHA); ``searcher``: a Tune searcher that
     suggests the trials instead of ``trials`` (--until-decided's rounds); ``title``: the display's name for it
-    (default: the sweep's name); ``report``: the trials end in the report, whose imports start now."""
+    (default: the sweep's name), or ``progress``, the display itself; ``report``: the trials end in the report,
+    whose imports start now."""
     from ray import tune
 
     from rl_sweep.sweep.trainable import RunTrainable
@@ -50,7 +51,7 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
         RunTrainable,
         param_space=param_space(trials, cluster.cpus_per_trial, storage, grid=searcher is None),
         tune_config=tune_config(cluster.max_concurrent, scheduler, searcher),
-        run_config=tune_run_config(storage, folder, cluster.max_failures, callbacks, title or options.name),
+        run_config=tune_run_config(storage, folder, cluster.max_failures, callbacks, title or options.name, progress),
     )
 
 
@@ -65,10 +66,10 @@ def fit(tuner: Any) -> Any:
 
 
 def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = (),
-                    title: str = ""):
+                    title: str = "", progress: Any = None):
     """Tune's run settings, the same for a sweep and a search: its state in ``folder`` of ``storage`` (Tune's
-    own storage: a local folder, or a URI every node reaches), the sweep's progress display (its first line
-    ``title``) instead of Tune's output, restarts from the last checkpoint, checkpoints kept."""
+    own storage: a local folder, or a URI every node reaches), the sweep's progress display (``progress``, or one
+    whose first line is ``title``) instead of Tune's output, restarts from the last checkpoint, checkpoints kept."""
     from ray import tune
 
     from rl_sweep.sweep.progress import SweepProgress
@@ -78,7 +79,7 @@ def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks:
         name=name,
         storage_path=storage.tune_uri(parent),
         verbose=0,
-        callbacks=[SweepProgress(title), *callbacks],
+        callbacks=[progress or SweepProgress(title), *callbacks],
         failure_config=tune.FailureConfig(max_failures=max_failures),
         checkpoint_config=checkpoint_config(storage),
     )
