@@ -113,8 +113,10 @@ def interrupted_and_resumed(tmp_path_factory):
 def decided(ray_cluster, interrupted_and_resumed, tmp_path_factory):
     """The same sweep left alone, in this process, while the command is interrupted and resumed: the one's start-up
     and reports overlap the other's trials."""
+    # Speculating, as the command does by default: round 1 never decides here, so round 2's trials, started on
+    # CPUs round 1 no longer needed, are needed (tests/test_speculation.py has the round that decides).
     options = SweepOptions.from_json({**RUN, **ROUNDS, "results_dir": str(tmp_path_factory.mktemp("decided")),
-                                      "name": "decided", "command": "rl-sweep (test)"})
+                                      "name": "decided", "command": "rl-sweep (test)", "speculate": True})
     with fewer_bootstrap_replicates():  # the decision does not come from the report
         code, summary = run_rounds(options)
     assert code == ExitCode.OK, summary

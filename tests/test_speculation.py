@@ -72,9 +72,31 @@ def test_the_report_of_a_decided_sweep_lists_its_later_trials_as_not_needed(tmp_
                 "final_reward_mean": 100.0 if algo == "a2c" else 10.0} for algo in ("ppo", "a2c") for seed in (55, 56, 57)]
     records.append({"trial": "a2c_seed58", "env": "CartPole-v1", "algo": "a2c", "seed": 58, "status": "incomplete",
                     "final_reward_mean": None})
-    classified, decisions = classify(sweep, records)
+    classified, decisions, over = classify(sweep, records)
     assert [t["status"] for t in classified] == [COMPLETED] * 6 + [NOT_NEEDED]
-    assert decisions["CartPole-v1"].rounds == 1 and not decisions["CartPole-v1"].needed
+    assert over and decisions["CartPole-v1"].rounds == 1 and not decisions["CartPole-v1"].needed
+    mixed = [0.0, 3.0, 4.0, 1.0, 2.0, 5.0]  # PPO 0, 3, 4 against A2C 1, 2, 5
+    undecided = [dict(t, final_reward_mean=reward) for t, reward in zip(records, mixed)] + records[6:]
+    classified, decisions, over = classify(sweep, undecided)  # round 2 needed, not run: the sweep is not over
+    assert not over and [t["status"] for t in classified] == [COMPLETED] * 6 + ["incomplete"]
+
+
+def test_a_failed_trial_ends_the_run_and_its_resume_goes_on_suggesting(tmp_path):
+    """A needed trial that failed (after its restarts) ends the run; the rounds' state, saved with Tune's, comes back
+    without the failure (a resume runs the trial again), and Tune's generator is then not finished."""
+    from rl_sweep.sweep.speculation import RoundsGenerator
+
+    rounds = Rounds(options(tmp_path, "unit"))
+    [rounds.suggest(f"t{i}") for i in range(7)]
+    rounds.on_trial_complete("t0", error=True)
+    assert rounds.done and rounds.suggest("t7") == "FINISHED"
+    rounds.save(str(tmp_path / "state.pkl"))
+    generator = RoundsGenerator(Rounds(options(tmp_path, "unit")), max_concurrent=2)
+    generator.rounds.restore(str(tmp_path / "state.pkl"))
+    generator.set_state({"counter": 7, "total_samples": 10**9, "finished": True, "experiment": None})
+    assert not generator.is_finished() and not generator.rounds.done
+    generator.rounds.on_trial_result("t0", result(100.0) | {"done": True})  # run again, to its end
+    assert "a2c_seed55" in generator.rounds.results
 
 
 class InterruptInRound2(tune.Callback):

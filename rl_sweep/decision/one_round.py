@@ -30,7 +30,6 @@ def min_test_seeds(algorithms: int, settings: DecisionSettings = DecisionSetting
     return n
 
 
-MIN_TEST_SEEDS = min_test_seeds(2)
 
 
 def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:

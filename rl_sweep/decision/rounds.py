@@ -1,8 +1,8 @@
 """``rl-sweep --until-decided``'s rounds, as the test sees them: round k trains seeds ``seed_start + (k - 1) x N`` to
 ``seed_start + k x N - 1`` of every algorithm still in an undecided comparison, on every environment not yet decided
 (each environment is its own test). After a round the test is run again, from scratch and seeded, over every
-round's final evaluations, and says which algorithms the next round needs. :mod:`rl_sweep.sweep.rounds` runs each
-round as a Ray Tune run."""
+round's final evaluations, and says which algorithms the next round needs. :mod:`rl_sweep.sweep.rounds` runs the
+rounds on Ray Tune."""
 
 from __future__ import annotations
 

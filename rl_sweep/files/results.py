@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, TypedDict
 
-from rl_sweep.files.status import RunStatus
+from rl_sweep.files.status import COMPLETED, RunStatus
 from rl_sweep.presets import AlgoSettings
 
 
@@ -116,7 +116,7 @@ def read_results(path: Path) -> RunResults:
     target = meta.get("target_timesteps", meta["total_timesteps"])
     return RunResults(
         experiment_id=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],
-        status=meta.get("status", "completed"), env_name=meta["environment"],
+        status=meta.get("status", COMPLETED), env_name=meta["environment"],
         env_kwargs=environment.get("kwargs") or {}, final_reward=metrics["final_reward_mean"],
         timesteps=metrics.get("total_timesteps", meta["total_timesteps"]), target_timesteps=target,
         checkpoint_interval=model["checkpoint_interval"], preset=meta.get("preset", "contract"),

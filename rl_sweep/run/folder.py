@@ -111,7 +111,7 @@ def set_aside(folder: Path, keep: set[Owner], resumed_at: int | None = None) -> 
         return None
     fresh = not keep
     moving = [path for path in folder.iterdir()
-              if (fresh and path.name == "logs" and path.is_dir())
+              if (fresh and path.name == names.LOGS and path.is_dir())
               or (is_run_file(path) and (fresh or owner_of(path) not in (*keep, False)
                                          or _later(path, resumed_at)))]
     if not moving:

@@ -135,7 +135,8 @@ class SweepOptions:
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> SweepOptions:
         """The options a ``sweep.json`` holds (or the same keys given by hand); one written before sweeps had
-        several environments names its one environment ``env_name``. A key it lacks takes its default."""
+        several environments names its one environment ``env_name``. A key it lacks takes its default, but for
+        ``speculate``: a sweep written before speculation ran one Tune run per round, and resumes so."""
         values = dict(values)
         values.setdefault("speculate", False)  # a sweep written before speculation ran one Tune run per round
         if "env_name" in values:

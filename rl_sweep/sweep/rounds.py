@@ -4,8 +4,8 @@ usual folders, until the test has decided every comparison or ``max_rounds`` hav
 By default all rounds are one Tune run (state in ``sweeps/{name}/tune``) whose trials a searcher suggests, the next
 round's on CPUs that would idle (:mod:`rl_sweep.sweep.speculation`). With ``--no-speculate`` (and for sweeps written
 before speculation) each round is one Tune run of its own, in ``tune_round{k}``: ``--resume`` restores each in turn
-(a finished one returns its results at once, the interrupted one goes on). Either way the decision is recomputed
-from the trials' results, with no comparator state to save.
+(a finished one returns its results at once, the interrupted one goes on). Either way what the summary says (the
+decision, which trials were needed) is recomputed from the trials' results alone.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     """All rounds as one Tune run, the next round's seeds on CPUs that would idle; the trials the decision did not
     need set aside (``earlier_*``, as a run's earlier files are) and listed as such."""
     from rl_sweep.sweep.progress import SweepProgress
-    from rl_sweep.sweep.speculation import Rounds, StopNotNeeded, classify
+    from rl_sweep.sweep.speculation import Rounds, RoundsGenerator, StopNotNeeded, classify
 
     storage = options.storage
     folder = options.folder(names.TUNE)
@@ -84,16 +84,18 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     rounds = Rounds(options)  # a restored run goes on with the one stored with Tune's state
     if not restoring:
         print(f"Round 1: {len(rounds.queue)} trial(s)", flush=True)
-    tuner = build_tuner(options, [], folder, restore=restoring, searcher=rounds, scheduler=StopNotNeeded(rounds),
-                        callbacks=callbacks, progress=SweepProgress(options.name, waiting=rounds.waiting))
+    at_once = options.cluster.max_concurrent or int(cpus // options.cluster.cpus_per_trial)
+    tuner = build_tuner(options, [], folder, restore=restoring, searcher=RoundsGenerator(rounds, at_once),
+                        scheduler=StopNotNeeded(rounds), callbacks=callbacks,
+                        progress=SweepProgress(options.name, waiting=rounds.waiting))
     every = {env: list(options.trials.algos) for env in options.trials.envs}  # what a trial never started was
     trials = [trial_config(run, options.folder(name), name=name)
               for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]
-    records, decisions = classify(options, trial_records(fit(tuner), trials, storage.location))
+    records, decisions, over = classify(options, trial_records(fit(tuner), trials, storage.location))
     records = [set_aside(options, t) if t["status"] == NOT_NEEDED else t for t in records]
     algos, envs = options.trials.algos, options.trials.envs
     return finish_sweep(options, records, started, decision=final_document(options.decision, decisions, envs, algos),
-                        cpus=cpus)
+                        cpus=cpus, unfinished=not over)
 
 
 def set_aside(options: SweepOptions, trial: TrialRecord) -> TrialRecord:

@@ -40,7 +40,8 @@ def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
         + ")" for env, algos in by_env.items())
 
 
-def summarize(options: SweepOptions, trials: list[TrialRecord], started: str) -> SummaryDocument:
+def summarize(options: SweepOptions, trials: list[TrialRecord], started: str, unfinished: bool = False
+              ) -> SummaryDocument:
     """``summary.json``: every trial's record (status, final reward, steps, wall time, experiment folder),
     in the order of ``--algos`` and seeds, and the sweep's status."""
     envs = {env: i for i, env in enumerate(options.trials.envs)}
@@ -48,7 +49,7 @@ def summarize(options: SweepOptions, trials: list[TrialRecord], started: str) ->
     trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(t["algo"], len(order)),
                                            t["seed"] or 0))
     statuses = {t["status"] for t in trials} - {NOT_NEEDED}
-    status = COMPLETED if statuses == {COMPLETED} else FAILED if FAILED in statuses else INTERRUPTED
+    status = COMPLETED if statuses == {COMPLETED} and not unfinished else FAILED if FAILED in statuses else INTERRUPTED
     return SummaryDocument(sweep=options.name, status=status, command=options.command, started=started,
                            finished=utc_now(), options=options.to_json(), trials=trials)
 
@@ -103,13 +104,14 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
 
 
 def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str,
-                 decision: DecisionDocument | None = None, cpus: float = 0) -> tuple[ExitCode, dict]:
+                 decision: DecisionDocument | None = None, cpus: float = 0, unfinished: bool = False
+                 ) -> tuple[ExitCode, dict]:
     """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``) on the console and
     in ``summary.json``, the report, and the exit code."""
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
 
     storage = options.storage
-    summary = summarize(options, records, started)
+    summary = summarize(options, records, started, unfinished)
     if decision is not None:
         summary["decision"] = decision
     if busy := utilisation(records, cpus, options.cluster.cpus_per_trial):
@@ -135,10 +137,10 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
         return ExitCode.OK, summary
     not_done = [t["trial"] for t in summary["trials"] if t["status"] not in (COMPLETED, NOT_NEEDED)]
     if summary["status"] == FAILED:
-        log.error("trials not completed: %s (see summary.json)", ", ".join(not_done))
+        log.error("trials not completed: %s (see %s)", ", ".join(not_done), names.SUMMARY)
         return ExitCode.FAILED, summary
     log.warning("sweep interrupted; trials not completed: %s. Continue with: rl-sweep --resume %s%s",
-                ", ".join(not_done), options.name,
+                ", ".join(not_done) or "the next round's", options.name,
                 "" if options.cluster.results_dir == str(Path(RESULTS_DIR).resolve())
                 else f" --results-dir '{options.cluster.results_dir}'")
     return ExitCode.INTERRUPTED, summary

@@ -22,7 +22,7 @@ from typing import Any
 
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
-from ray.tune.search import Searcher
+from ray.tune.search import ConcurrencyLimiter, SearchGenerator, Searcher
 
 from rl_sweep.decision import EnvironmentDecision
 from rl_sweep.decision.rounds import after_round
@@ -51,7 +51,8 @@ class Rounds(Searcher):
         self.results: dict[str, TrialRecord] = {}  # what the test reads of each completed trial, by name
         self.not_needed: set[str] = set()
         self.decisions: dict[str, EnvironmentDecision] = {}
-        self.done = False  # decided, every round run, or a needed trial failed
+        self.decided = False  # the test has decided, or every round has run
+        self.failed: set[str] = set()  # needed trials that failed (after their restarts): this run ends
         self.queue = self._plan(1)  # the current round's trials not yet suggested, longest first
         self.ahead = self._plan(2)  # the next round's, suggested once the current round's are all under way
 
@@ -70,6 +71,11 @@ class Rounds(Searcher):
         """The current round's trials not yet given to Tune, each as its name and steps (for the live display)."""
         return [(run["name"], run["total_timesteps"]) for run in self.queue]
 
+    @property
+    def done(self) -> bool:
+        """No trial to suggest in this run: decided, or a needed trial failed (a resume runs it again)."""
+        return self.decided or bool(self.failed)
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.done:
             return Searcher.FINISHED
@@ -79,14 +85,21 @@ class Rounds(Searcher):
         self.ids[trial_id] = run["name"]
         return {"run": run}
 
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        # A trial's last result, seen here too: Tune's concurrency limiter does not pass on the completion of a
+        # trial that failed before and was run again by a resume.
+        if result.get(keys.DONE):
+            self.on_trial_complete(trial_id, result)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         name = self.ids.get(trial_id)
-        if name is None or name in self.not_needed:
+        if name is None or name in self.not_needed or name in self.results:
             return
         if error:
-            self.done = True  # the test needs every seed: the sweep ends, and its summary says what failed
+            self.failed.add(name)  # the test needs every seed: the run ends, its summary says what failed
             return
-        if result and result.get(keys.FINAL_REWARD_MEAN) is not None:
+        self.failed.discard(name)
+        if result and keys.FINAL_REWARD_MEAN in result:
             _, env, algo, seed = self.planned[name]
             self.results[name] = TrialRecord(
                 trial=name, env=env, env_kwargs={}, algo=algo, seed=seed, setting=None, overrides={},
@@ -102,7 +115,7 @@ class Rounds(Searcher):
             self.needed = after_round(self.round, records, self.needed, self.options.trials.algos,
                                       self.options.decision, self.decisions)
             if not self.needed or self.round == self.options.decision.max_rounds:
-                self.done = True
+                self.decided = True
                 self.not_needed |= {name for name, (k, *_) in self.planned.items() if k > self.round}
                 self.queue, self.ahead = [], []
                 return
@@ -120,6 +133,21 @@ class Rounds(Searcher):
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as file:
             self.__dict__.update(pickle.load(file))
+        self.failed = set()  # a resume runs failed trials again
+        NOT_NEEDED_IDS.update(trial_id for trial_id, name in self.ids.items() if name in self.not_needed)
+
+
+class RoundsGenerator(SearchGenerator):
+    """Tune's search generator over :class:`Rounds` (behind Tune's concurrency limiter), finished when the rounds
+    are: a run that ended on a failed trial is not finished for good, and its resume goes on suggesting."""
+
+    def __init__(self, rounds: Rounds, max_concurrent: int) -> None:
+        super().__init__(ConcurrencyLimiter(rounds, max_concurrent=max(1, max_concurrent)))
+        self.rounds = rounds
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        self._finished = self.rounds.done  # restored after the rounds' own state
 
 
 class StopNotNeeded(FIFOScheduler):
@@ -137,7 +165,9 @@ class StopNotNeeded(FIFOScheduler):
         return True
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
-        return TrialScheduler.STOP if self._not_needed(trial) else TrialScheduler.CONTINUE
+        if self._not_needed(trial) or self.rounds.failed:  # a failure ends the run: the others resume later
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
         for trial in tune_controller.get_trials():
@@ -147,11 +177,11 @@ class StopNotNeeded(FIFOScheduler):
 
 
 def classify(options: SweepOptions, records: Sequence[TrialRecord]
-             ) -> tuple[list[TrialRecord], dict[str, EnvironmentDecision]]:
-    """The trials' records as the sweep reports them and the test's decisions, recomputed from the trials' results
-    alone: round after round, the trials the test needed while it had not decided; once it has (or every round has
-    run), every other trial ``not needed``. An unfinished sweep's later trials keep their status: a resume may need
-    them."""
+             ) -> tuple[list[TrialRecord], dict[str, EnvironmentDecision], bool]:
+    """The trials' records as the sweep reports them, the test's decisions, and whether the test is over (decided,
+    or every round run), recomputed from the trials' results alone: round after round, the trials the test needed
+    while it had not decided; once it is over, every other trial ``not needed``. An unfinished sweep's later trials
+    keep their status: a resume may need them."""
     by_name = {t["trial"]: t for t in records}
     needed = {env: list(options.trials.algos) for env in options.trials.envs}
     wanted: set[str] = set()
@@ -168,4 +198,4 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
         if decided:
             break
     return [t if t["trial"] in wanted or not decided else TrialRecord(**{**t, "status": NOT_NEEDED})
-            for t in records], decisions
+            for t in records], decisions, decided

@@ -106,7 +106,9 @@ def tune_config(max_concurrent: int | None, scheduler: Any = None, searcher: Any
 
     from rl_sweep.sweep.records import trial_dirname, trial_name
 
-    return tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True, scheduler=scheduler,
+    # A searcher's generator limits how many trials run at once itself (Tune ignores the limit given with one).
+    return tune.TuneConfig(max_concurrent_trials=None if searcher is not None else max_concurrent, reuse_actors=True,
+                           scheduler=scheduler,
                            search_alg=searcher, num_samples=-1 if searcher is not None else 1,
                            trial_name_creator=trial_name, trial_dirname_creator=trial_dirname)
 
