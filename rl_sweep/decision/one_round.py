@@ -30,8 +30,6 @@ def min_test_seeds(algorithms: int, settings: DecisionSettings = DecisionSetting
     return n
 
 
-
-
 def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:
     """The one-round test of ``values`` (per algorithm, in seed order, in the order to name them), as
     ``summary.json``'s ``decision`` would hold it, with each algorithm's count (``completed_seeds``); ``skipped``
