@@ -67,17 +67,18 @@ def test_a_sweep_starts_its_longest_trials_first_and_reports_its_utilisation(ray
     preset = tmp_path / "unequal.yaml"
     preset.write_text(UNEQUAL)
     options = SweepOptions.from_json({
-        "algos": ["ppo", "a2c"], "seeds": 2, "envs": ["CartPole-v1"], "preset": str(preset), "eval_episodes": 2,
+        "algos": ["ppo", "a2c"], "seeds": 1, "envs": ["CartPole-v1"], "preset": str(preset), "eval_episodes": 2,
         "checkpoint_interval": 300, "max_concurrent": 1, "results_dir": str(tmp_path / "results"), "name": "order",
         "command": "rl-sweep (test)", "replays": False})
     starts = Starts()
     with fewer_bootstrap_replicates():
         code, summary = run_sweep(options, callbacks=[starts])
     assert code == ExitCode.OK, summary
-    assert starts.started == ["a2c_seed42", "a2c_seed43", "ppo_seed42", "ppo_seed43"]
-    assert [t["trial"] for t in summary["trials"]] == ["ppo_seed42", "ppo_seed43", "a2c_seed42", "a2c_seed43"]
+    assert starts.started == ["a2c_seed42", "ppo_seed42"]  # grid order would start PPO first
+    assert [t["trial"] for t in summary["trials"]] == ["ppo_seed42", "a2c_seed42"]  # the summary keeps --algos order
     busy = summary["utilisation"]
-    assert busy["cpus"] == 2 and 0 < busy["value"] <= 0.5 + 1e-9  # one trial at a time on two CPUs
+    # One trial at a time on two CPUs: about a half (each start estimated from its end and Tune's time total).
+    assert busy["cpus"] == 2 and 0 < busy["value"] <= 0.52
     assert busy["trial_cpu_seconds"] == sum(t["wall_time_seconds"] for t in summary["trials"])
     report = (tmp_path / "results/sweeps/order/report.md").read_text()
     assert f"CPU utilisation {busy['value']:.2f}" in report  # the report's words under its runs

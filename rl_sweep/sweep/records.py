@@ -82,7 +82,7 @@ def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseExc
         final_reward_std=metrics.get(keys.FINAL_REWARD_STD),
         converged=metrics.get(keys.CONVERGED),
         wall_time_seconds=metrics.get(keys.TIME_TOTAL),
-        ended=metrics.get(keys.TIMESTAMP),
+        ended=metrics.get(keys.REPORTED_AT, metrics.get(keys.TIMESTAMP)),
         experiment_dir=storage.uri(run["folder"]) if storage else run.get("output_dir"),
         folder=run.get("folder"),
         error=_first_line(error) if error is not None else None,

@@ -5,7 +5,8 @@ are spelled as ``ray.tune.result`` spells them; this module imports no Ray, so t
 TIMESTEPS = "timesteps_total"  # ray.tune.result.TIMESTEPS_TOTAL: the steps trained
 EPISODES = "episodes_total"  # ray.tune.result.EPISODES_TOTAL: the training episodes ended
 TIME_TOTAL = "time_total_s"  # ray.tune.result.TIME_TOTAL_S: the trial's wall time, which Tune adds
-TIMESTAMP = "timestamp"  # ray.tune.result.TIMESTAMP: when the trial reported (Unix seconds), which Tune adds
+TIMESTAMP = "timestamp"  # ray.tune.result.TIMESTAMP: when the trial reported, whole Unix seconds, which Tune adds
+REPORTED_AT = "reported_at"  # when the trial reported, Unix seconds to the microsecond: a trial's end, for utilisation
 DONE = "done"  # ray.tune.result.DONE: the run has ended
 METRIC = "episode_reward_mean"  # the training return over the last 100 episodes (NaN before the first ends)
 LOSS = "loss"

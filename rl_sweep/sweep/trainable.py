@@ -93,6 +93,7 @@ class RunTrainable(tune.Trainable):
             keys.LOSS: report.loss,
             keys.STEPS_PER_SECOND: report.steps_per_second,
             keys.EXPERIMENT_DIR: self.location,
+            keys.REPORTED_AT: time.time(),
         }
         if report.done:
             metrics = self.run.finish()["experiment_results"]["metrics"]
