@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-from conftest import REPO, cli_env, fewer_bootstrap_replicates, load_json
+from conftest import REPO, fewer_bootstrap_replicates, load_json
 
 from rl_sweep.errors import ExitCode
+from rl_sweep.report.cli import report_sweep
+from rl_sweep.storage import Storage
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.runner import run_sweep
 
@@ -37,11 +37,10 @@ def test_a_sweep_written_by_rl_sweep_0_1_resumes_and_reports(ray_cluster):
     folder = root / "results" / "sweeps" / "old"
     ppo_results = folder / "ppo_seed42" / "ppo_seed42_results.json"
     before = ppo_results.read_bytes()
-    # rl-report over the folder as rl-sweep 0.1 left it: its summary.json, its trials' files
-    result = subprocess.run([sys.executable, "-m", "rl_sweep.report", "--sweep", "old", "--results-dir",
-                             str(root / "results"), "--no-replays"],
-                            cwd=root, env=cli_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == ExitCode.OK, result.stderr
+    # rl-report --sweep old over the folder as rl-sweep 0.1 left it (its summary.json, its trials' files), in this
+    # process (the command adds its parsing, tested in tests/test_report.py)
+    with fewer_bootstrap_replicates():
+        report_sweep(Storage(str(root / "results")), "sweeps/old", None, replays=False)
     assert (folder / "report.html").is_file() and load_json(folder / "summary.json")["report"]["lead"]
     options = SweepOptions.from_json(json.loads((folder / "sweep.json").read_text()))  # as rl-sweep --resume old
 
