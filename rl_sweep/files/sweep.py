@@ -69,6 +69,22 @@ class Utilisation(TypedDict):
     value: float  # trial_cpu_seconds / (cpus x wall_seconds)
 
 
+class ComparisonDocument(TypedDict, total=False):
+    """``comparison.json`` (and ``summary.json``'s ``report``): every number the report shows. One environment's
+    numbers are at its top (``EnvironmentReport.numbers`` in :mod:`rl_sweep.report.environment` gives their keys:
+    ``environment``, ``algorithms``, ``probability_of_improvement``, ``verdict``, ``runs``, ...); several
+    environments' are under ``environments``, beside ``across_environments``."""
+
+    environments: dict[str, dict[str, Any]]  # several environments: each one's numbers
+    across_environments: dict[str, Any]  # several environments: the normalised aggregates and their verdict
+    decision: dict[str, Any]  # the sweep's DecisionDocument, or the one-round tests (one_round, environments)
+    lead: list[str]  # the report's first paragraphs, in words
+    command: str  # the command that runs the report's runs again
+    versions: dict[str, str]
+    generated: str  # UTC time
+    utilisation: Utilisation  # a sweep's, when it says
+
+
 class SummaryDocument(TypedDict, total=False):
     """``summary.json``: every trial's record in the order of ``--algos`` and seeds, the sweep's status, its
     options as ``sweep.json`` holds them; ``decision`` with ``--until-decided``, ``report`` once the report is
@@ -83,7 +99,7 @@ class SummaryDocument(TypedDict, total=False):
     trials: list[TrialRecord]
     decision: DecisionDocument
     utilisation: Utilisation
-    report: dict[str, Any]
+    report: ComparisonDocument
 
 
 class SearchDocument(TypedDict):

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.decision.one_round import UNNAMED, fixed_sample, one_round_decision
 from rl_sweep.files import names
+from rl_sweep.files.sweep import ComparisonDocument
 from rl_sweep.identity import env_folder
 from rl_sweep.logs import utc_now
 from rl_sweep.report import plots
@@ -39,7 +40,7 @@ from rl_sweep.text import utilisation_line
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
                  decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
                  models: ModelSource = local_model, adaptive: str | None = None,
-                 utilisation: dict[str, float] | None = None) -> dict[str, Any]:
+                 utilisation: dict[str, float] | None = None) -> ComparisonDocument:
     """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
     ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
     its replays (under ``replays/{env folder}/``), and a section compares across them.
@@ -99,16 +100,17 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
               Heading(2, "Reproduce"), Code(command),
               Heading(2, "Versions"), Paragraph(", ".join(f"{k} {v}" for k, v in found_versions.items()))]
     markdown, page = to_markdown(blocks), to_html(blocks, out_dir)
-    numbers = {**numbers, "decision": decision, "lead": first, "command": command, "versions": found_versions,
-               "generated": utc_now(), **({"utilisation": utilisation} if utilisation else {})}
-    write_json_atomic(out_dir / names.COMPARISON, numbers)
+    document: ComparisonDocument = {**numbers, "decision": decision, "lead": first, "command": command,
+                                    "versions": found_versions, "generated": utc_now(),
+                                    **({"utilisation": utilisation} if utilisation else {})}
+    write_json_atomic(out_dir / names.COMPARISON, document)
     write_atomic(out_dir / names.REPORT_MD, lambda f: f.write(markdown.encode()))
     write_atomic(out_dir / names.REPORT_HTML, lambda f: f.write(page.encode()))
-    return numbers
+    return document
 
 
 def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], reps: int = REPS,
-                       replays: bool = True, out_dir: Path | None = None) -> dict[str, Any]:
+                       replays: bool = True, out_dir: Path | None = None) -> ComparisonDocument:
     """The report of the sweep whose summary is ``summary``, written into its ``folder`` in ``storage`` from the
     files of the runs it lists (on remote storage, through a scratch folder on this machine, the figures and the
     replays uploaded when done); it leads with the summary's AdaStop ``decision`` when the sweep ran until decided,
