@@ -31,7 +31,7 @@ from rl_sweep.files.sweep import TrialRecord
 from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.progress import NOT_NEEDED_IDS
-from rl_sweep.sweep.records import trial_config
+from rl_sweep.sweep.records import trial_config, trial_record
 from rl_sweep.sweep.schedule import longest_first
 
 
@@ -46,7 +46,7 @@ class Rounds(Searcher):
         self.options = options
         self.round = 1  # the round whose results the test waits for
         self.needed = {env: list(options.trials.algos) for env in options.trials.envs}
-        self.planned: dict[str, tuple[int, str, str, int]] = {}  # every trial planned, by name: round, env, algo, seed
+        self.planned: dict[str, tuple[int, dict[str, Any]]] = {}  # every trial planned, by name: its round and run
         self.ids: dict[str, str] = {}  # Tune's trial id: the trial's name
         self.results: dict[str, TrialRecord] = {}  # what the test reads of each completed trial, by name
         self.not_needed: set[str] = set()
@@ -59,10 +59,10 @@ class Rounds(Searcher):
     def _plan(self, k: int) -> list[dict[str, Any]]:
         if k > self.options.decision.max_rounds:
             return []
-        runs = longest_first(self.options.round_runs(k, self.needed), self.results.values())
-        for name, run in runs:
-            self.planned[name] = (k, run.env_name, run.algo, run.seed)
-        return [trial_config(run, self.options.folder(name), name=name) for name, run in runs]
+        runs = [trial_config(run, self.options.folder(name), name=name)
+                for name, run in longest_first(self.options.round_runs(k, self.needed), self.results.values())]
+        self.planned.update((run["name"], (k, run)) for run in runs)
+        return runs
 
     def _in_round(self, k: int) -> list[str]:
         return [name for name, (round_, *_) in self.planned.items() if round_ == k and name not in self.not_needed]
@@ -100,12 +100,7 @@ class Rounds(Searcher):
             return
         self.failed.discard(name)
         if result and keys.FINAL_REWARD_MEAN in result:
-            _, env, algo, seed = self.planned[name]
-            self.results[name] = TrialRecord(
-                trial=name, env=env, env_kwargs={}, algo=algo, seed=seed, setting=None, overrides={},
-                status=COMPLETED, timesteps=result.get(keys.TIMESTEPS, 0), training_reward=None,
-                final_reward_mean=result[keys.FINAL_REWARD_MEAN], final_reward_std=None, converged=None,
-                wall_time_seconds=result.get(keys.TIME_TOTAL), ended=None, experiment_dir=None, folder=None, error=None)
+            self.results[name] = trial_record({"run": self.planned[name][1]}, result, None)
         self._advance()
 
     def _advance(self) -> None:
