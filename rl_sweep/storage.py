@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow.fs as pafs
 
 from rl_sweep.atomic import finite_or_none, write_atomic
 from rl_sweep.errors import ConfigError
+from rl_sweep.identity import earlier_name
 
 
 def sweep_folder(name: str) -> str:
@@ -135,6 +137,19 @@ class Storage:
         if self.is_local:
             Path(self.path(destination)).parent.mkdir(parents=True, exist_ok=True)
         self.fs.move(self.path(source), self.path(destination))
+
+    def set_aside(self, folder: str, names: Sequence[str] | None = None) -> str:
+        """Move ``names`` (files of ``folder``; None: the whole folder) to its sibling ``earlier_{UTC time}_{folder}``,
+        where no glob of run folders takes them for a run, several at once; return that sibling."""
+        parent, _, base = folder.rpartition("/")
+        aside = f"{parent}/{earlier_name(base)}".lstrip("/")
+        if names is None and self.is_local:
+            self.local_path(folder).rename(self.local_path(aside))
+            return aside
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda name: self.move(f"{folder}/{name}", f"{aside}/{name}"),
+                          self.files(folder) if names is None else names))
+        return aside
 
     def remove(self, *parts: str) -> None:
         """Delete a file, if it is there."""

@@ -7,7 +7,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from rl_sweep.identity import earlier_name
 from rl_sweep.storage import Storage
 
 
@@ -91,12 +90,8 @@ class FolderMirror:
         self.bytes_uploaded += sum(size for size, _ in changed.values())
 
     def _set_aside(self, names: list[str]) -> None:
-        if not names:
-            return
-        parent, _, base = self.folder.rpartition("/")
-        aside = f"{parent}/{earlier_name(base)}".lstrip("/")
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda name: self.storage.move(f"{self.folder}/{name}", f"{aside}/{name}"), names))
+        if names:
+            self.storage.set_aside(self.folder, names)
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
         # Temporary files of atomic writes start with "."; none is open between two steps.

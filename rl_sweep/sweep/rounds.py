@@ -19,7 +19,6 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, NOT_NEEDED
 from rl_sweep.files.sweep import TrialRecord
-from rl_sweep.identity import earlier_name
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
@@ -102,15 +101,9 @@ def set_aside(options: SweepOptions, trial: TrialRecord) -> TrialRecord:
     """A trial the decision did not need, its files moved to ``earlier_{time}_{name}`` beside its folder (where
     no glob of run folders takes them for a run), its record pointing there."""
     storage = options.storage
-    parent, _, base = (trial["folder"] or "").rpartition("/")
-    if not base:
+    if not trial["folder"]:
         return trial
-    aside = f"{parent}/{earlier_name(base)}"
     if not storage.files(trial["folder"]):  # it never started: no folder
         return TrialRecord(**{**trial, "folder": None, "experiment_dir": None})
-    if storage.is_local:
-        storage.local_path(trial["folder"]).rename(storage.local_path(aside))
-    else:
-        for name in storage.files(trial["folder"]):
-            storage.move(f"{trial['folder']}/{name}", f"{aside}/{name}")
+    aside = storage.set_aside(trial["folder"])
     return TrialRecord(**{**trial, "folder": aside, "experiment_dir": storage.uri(aside)})
