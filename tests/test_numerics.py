@@ -99,6 +99,18 @@ def test_this_cpu_computes_the_golden_fingerprint(tmp_path):
         f"benchmarks/fingerprint_golden.json; each CPU model's is in docs/numerics.md:\n{result.stderr}")
 
 
+def test_on_a_cpu_not_intels_mkl_honours_the_pinning_only_through_its_answered_vendor_check(tmp_path):
+    """What differed between an Intel Xeon and an AMD EPYC (issue 33): MKL takes the MKL_CBWR path on Intel's CPUs
+    only. With its vendor check left alone (RL_SWEEP_MKL_VENDOR_CHECK=off), a CPU not Intel's computes other bits
+    than the golden file's; answered (the default), the golden bits (the test above). On an Intel CPU the check
+    already says Intel, and there is nothing to show."""
+    if cpu()["vendor"] == "GenuineIntel":
+        pytest.skip("an Intel CPU: MKL's vendor check already answers yes")
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks/fingerprint.py"), "--check"], cwd=tmp_path,
+                            env=cli_env(RL_SWEEP_MKL_VENDOR_CHECK="off"), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "policy_sha256" in result.stderr, result.stdout + result.stderr
+
+
 def test_fast_numerics_says_results_depend_on_the_cpu_and_records_no_pinning(tmp_path):
     (tmp_path / "preset.yaml").write_text(PRESET.format(normalize="false"))
     result = run_cli(["--algo", "a2c", "--config", "preset.yaml", "--eval-episodes", "1", "--fast-numerics",
