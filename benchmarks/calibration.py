@@ -73,9 +73,10 @@ def probability_of_improvement(distribution: str, shift: float) -> float:
 # The parts: each cell runs in a worker process, seeded by its place in the table.
 
 def decision_cell(distribution: str, n: int, rounds: int, algos: int, sims: int, shift: float, seed: int,
-                  budget: float) -> tuple[int, int, int]:
+                  budget: float, baseline: bool = False) -> tuple[int, int, int]:
     """(comparisons made, those that found any difference, of them the ones that found the shifted first algorithm
-    larger): ``sims`` of them, or as many as ``budget`` seconds allow (at least 50)."""
+    larger): ``sims`` of them, or as many as ``budget`` seconds allow (at least 50). ``baseline``: each variant
+    against the last (``--baseline``), not every pair."""
     rng = np.random.default_rng(seed)
     settings = DecisionSettings(seeds_per_round=n, max_rounds=rounds)
     sd = population(distribution)["sd"] if shift else 0.0
@@ -84,7 +85,7 @@ def decision_cell(distribution: str, n: int, rounds: int, algos: int, sims: int,
     while made < sims and (made < 50 or time.time() - started < budget):
         rewards = {f"a{i}": (draw(distribution, rng, n * rounds) + (shift * sd if i == 0 else 0.0)).tolist()
                    for i in range(algos)}
-        decided = [c.decision for c in decide("env", rewards, settings).comparisons]
+        decided = [c.decision for c in decide("env", rewards, settings, f"a{algos - 1}" if baseline else None).comparisons]
         found += any(d != "equal" for d in decided)
         right += decided[0] == "larger"
         made += 1
@@ -213,23 +214,26 @@ def run_cells(function, cells: list[tuple], jobs: int):
 
 
 def decision_part(sims: int, jobs: int, reps: int, budget: float, setting: tuple | None = None) -> bool:
-    """The null family-wise error of the decision, per setting (or of ``setting`` alone: scores, n, K, algorithms);
-    True when every one holds."""
+    """The null family-wise error of the decision, per setting (or of ``setting`` alone: scores, n, K, algorithms, and
+    whether against a baseline); True when every one holds. Four variants: every pair (6), or against a baseline (3)."""
     print(f"\nThe decision under the null (rl_sweep.decision.decide, alpha {ALPHA}, comparator given "
           f"alpha / (2 x pairs)): false decisions. adastop permutes in Python: a slow setting "
           f"runs as many comparisons as {budget:.0f} s allow, at least 50", flush=True)
     print(f"{'scores':8} {'n':>3} {'K':>3} {'algos':>5} {'sims':>5} {'measured':>9} {'s.e.':>6} {'bound':>6}  holds")
-    grid = list(itertools.product(["normal", "bimodal"], [3, 5, 10], [1, 4], [2, 3]))
+    grid = [(*cell, False) for cell in itertools.product(["normal", "bimodal"], [3, 5, 10], [1, 4], [2, 3])]
+    grid += [(scores, n, k, 4, baseline) for scores in ("normal", "bimodal") for n, k in ((5, 4), (10, 1))
+             for baseline in (False, True)]
     if setting:
         grid = [setting]
     ok = True
     seed = 0 if not setting else 10_000 + sims  # another draw than the table's
-    for cell, (runs, found, _) in zip(grid, run_cells(decision_cell, [(*cell, sims, 0.0, seed + i, budget)
+    for cell, (runs, found, _) in zip(grid, run_cells(decision_cell, [(*cell[:4], sims, 0.0, seed + i, budget, cell[4])
                                                                        for i, cell in enumerate(grid)], jobs)):
         rate = found / runs
         bound = ALPHA + 2 * standard_error(ALPHA, runs)
         ok &= rate <= bound
-        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {cell[3]:5} {runs:5} {rate:9.3f} "
+        algos = f"{cell[3]}{'b' if cell[4] else ''}"  # 4b: four variants, each against a baseline
+        print(f"{cell[0]:8} {cell[1]:3} {cell[2]:3} {algos:>5} {runs:5} {rate:9.3f} "
               f"{standard_error(rate, runs):6.3f} {bound:6.3f}  {'yes' if rate <= bound else 'NO'}", flush=True)
     return ok
 
@@ -286,7 +290,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
     parser.add_argument("--setting", metavar="SCORES,N,K,ALGOS",
                         help="the decision part for one setting only, e.g. bimodal,5,4,2 (with --sims and a --budget "
-                             "large enough for them)")
+                             "large enough for them); ALGOS 4b: four variants, each against a baseline")
     parser.add_argument("--budget", type=float, default=120.0,
                         help="seconds a slow decision setting may take (at least 50 comparisons; default: %(default)s)")
     parser.add_argument("--reps", type=int, default=1000,
@@ -294,8 +298,9 @@ def main() -> int:
     args = parser.parse_args()
     started, ok = time.time(), True
     if args.setting:
-        scores, *numbers = args.setting.split(",")
-        return 0 if decision_part(args.sims, 1, args.reps, args.budget, (scores, *map(int, numbers))) else 1
+        scores, n, k, algos = args.setting.split(",")
+        setting = (scores, int(n), int(k), int(algos.rstrip("b")), algos.endswith("b"))
+        return 0 if decision_part(args.sims, 1, args.reps, args.budget, setting) else 1
     for part in args.part or list(PARTS):
         ok &= PARTS[part](args.sims, args.jobs, args.reps, args.budget)
     print(f"\n{'Every stated level holds' if ok else 'A stated level does NOT hold'} "

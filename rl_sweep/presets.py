@@ -53,12 +53,12 @@ class AlgoSettings:
     search: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict[str, Any]) -> AlgoSettings:
-        """These settings with some values replaced: ``n_envs``, ``normalize``, ``net_arch`` (of
-        ``policy_kwargs``) or hyperparameters (a search trial's)."""
+        """These settings with some values replaced: ``n_envs``, ``normalize``, ``policy_kwargs`` (a variant's:
+        its keys replace the preset's), ``net_arch`` (of ``policy_kwargs``: a search trial's) or hyperparameters."""
         overrides = dict(overrides)
         n_envs = overrides.pop("n_envs", self.n_envs)
         normalize = overrides.pop("normalize", self.normalize)
-        policy_kwargs = dict(self.policy_kwargs)
+        policy_kwargs = {**self.policy_kwargs, **overrides.pop("policy_kwargs", {})}
         if "net_arch" in overrides:
             policy_kwargs["net_arch"] = overrides.pop("net_arch")
         return replace(self, n_envs=n_envs, normalize=normalize, policy_kwargs=policy_kwargs,

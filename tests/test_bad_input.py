@@ -192,3 +192,52 @@ def test_help_still_lists_every_option(tool):
     for action in parser._actions:
         for option in action.option_strings:
             assert option in result.stdout, option
+
+
+BAD_VARIANTS = [
+    (["--variants", "ppo", "dqn"], None, "--variants dqn: unknown algorithm 'dqn'"),
+    (["--variants", "ppo", "ppo@nosuch"], None, "no preset 'nosuch'"),
+    (["--variants", "ppo", "ppo@missing.yaml"], None, "no file missing.yaml"),
+    (["--variants", "ppo", "a2c", "ppo"], None, "variant ppo is named twice"),
+    (["--variants", "ppo", "tune=a2c"], None, "'tune' cannot name a variant's folder"),
+    (["--variants", "ppo", "a/b=a2c"], None, "'a/b' cannot name a variant's folder"),
+    (["--variants", "a2c", "--variants-file", "v.yaml"], "mine:\n  algo: ppo\n  learning_rate: 0.1\n",
+     "variant mine: unknown key learning_rate"),
+    (["--variants-file", "v.yaml"], "mine:\n  algo: dqn\n", "variant mine: algo must be one of ppo, a2c"),
+    (["--variants-file", "v.yaml"], "mine:\n  algo: ppo\n  config: nofile.yaml\n", "variant mine: no file"),
+    (["--variants-file", "v.yaml"], "mine:\n  algo: ppo\n  n_envs: 0\n", "variant mine: n_envs must be a positive"),
+    (["--variants-file", "v.yaml"], "mine:\n  algo: ppo\n  hyperparameters: {n_stepz: 8}\nbase:\n  algo: ppo\n",
+     "variant mine (contract): ppo hyperparameter n_stepz is not an argument of PPO"),
+    (["--algos", "ppo", "--variants", "a2c"], None, "not both"),
+    (["--variants", "ppo", "a2c", "ppo@tuned", "--baseline", "dqn"], None, "--baseline dqn is not one of"),
+    (["--variants", "ppo", "a2c", "--baseline", "ppo"], None, "--baseline compares each of three variants"),
+    (["--variants", "ppo", "ppo@tuned", "--search", "2"], None, "--search searches one variant's space"),
+]
+
+
+@pytest.mark.parametrize("args, file, says", BAD_VARIANTS)
+def test_a_bad_variant_is_one_line_naming_it_before_anything_starts(tmp_path, monkeypatch, args, file, says):
+    from rl_sweep.errors import ConfigError
+    from rl_sweep.sweep.checks import check_before_start
+    from rl_sweep.sweep.cli import build_parser, options_from_args
+
+    monkeypatch.chdir(tmp_path)
+    if file:
+        (tmp_path / "v.yaml").write_text(file)
+    with pytest.raises(ConfigError) as raised:  # the command's exit code 3 (tests/test_exit_codes.py)
+        options = options_from_args(build_parser().parse_args(args), args)
+        check_before_start([run for _, run in options.sweep_runs()], None)
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("args, file, says", [BAD_VARIANTS[0], BAD_VARIANTS[10]])
+def test_the_command_exits_3_with_that_line(tmp_path, args, file, says):
+    if file:
+        (tmp_path / "v.yaml").write_text(file)
+    result = subprocess.run(command("sweep", *args, "--no-dashboard"), cwd=tmp_path, env=cli_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert says in line
+    assert not (tmp_path / "results").exists()

@@ -21,20 +21,21 @@ def bimodal(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.where(rng.random(size) < 0.3, rng.normal(-100.0, 50.0, size), rng.normal(250.0, 25.0, size))
 
 
-@pytest.mark.parametrize("scores, n, rounds, algos, comparisons", [
-    (normal, 5, 1, 2, 1000),
-    (bimodal, 5, 1, 2, 600),
-    (normal, 5, 1, 3, 200),
-    (bimodal, 5, 4, 2, 150),
+@pytest.mark.parametrize("scores, n, rounds, algos, comparisons, baseline", [
+    (normal, 5, 1, 2, 1000, None),
+    (bimodal, 5, 1, 2, 600, None),
+    (normal, 5, 1, 3, 200, None),
+    (bimodal, 5, 4, 2, 150, None),
+    (normal, 5, 1, 4, 200, "a3"),  # four variants, each against a baseline (--baseline): 3 comparisons
 ])
 def test_the_decision_calls_equal_algorithms_different_at_most_alpha_of_the_time(scores, n, rounds, algos,
-                                                                                 comparisons):
+                                                                                 comparisons, baseline):
     settings = DecisionSettings(seeds_per_round=n, max_rounds=rounds)
     rng = np.random.default_rng(2026)
     false = 0
     for _ in range(comparisons):
         rewards = {f"a{i}": scores(rng, n * rounds).tolist() for i in range(algos)}
-        false += any(c.decision != "equal" for c in decide("env", rewards, settings).comparisons)
+        false += any(c.decision != "equal" for c in decide("env", rewards, settings, baseline).comparisons)
     bound = settings.alpha + 3 * math.sqrt(settings.alpha * (1 - settings.alpha) / comparisons)
     assert false / comparisons <= bound, f"{false} false decisions in {comparisons}: {false / comparisons:.3f}"
 

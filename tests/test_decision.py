@@ -1,5 +1,6 @@
-"""rl-sweep --until-decided: rounds of seeds until AdaStop decides PPO vs A2C (real sweeps on a real Ray cluster,
-the decision recomputed here with the adastop package itself)."""
+"""rl-sweep --until-decided: rounds of seeds until AdaStop decides every pair of three variants, ppo, ppo@tuned and
+a2c (real sweeps on a real Ray cluster, the decision recomputed here with the adastop package itself, over every pair
+and against a baseline)."""
 
 import signal
 import subprocess
@@ -13,36 +14,47 @@ import pytest
 from adastop import MultipleAgentsComparator
 
 from conftest import cli_env, fewer_bootstrap_replicates, load_json
-from rl_sweep.decision import DecisionSettings, decide
+from rl_sweep.decision import DecisionSettings, decide, decision_document
+from rl_sweep.decision.rounds import rewards_of
 from rl_sweep.errors import ExitCode
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.rounds import run_rounds
 
-# Rounds of 3: with 3 runs against 3 there are 20 permutations, and AdaStop's first-round level (alpha / K)
-# is below 1/20, so round 1 never decides: every such sweep has a round 2.
-ROUNDS = {"until_decided": True, "seeds_per_round": 3, "max_rounds": 3}
-ROUND_ARGS = ["--until-decided", "--seeds-per-round", "3", "--max-rounds", "3"]
-# From seed 55 every A2C seed of the first two rounds ends above every PPO seed (PPO has not updated yet: its first
-# update is at 2,048 steps), and AdaStop decides in round 2 (numerics pinned: the same on every x86-64 CPU with
-# AVX2): the sweeps stop asking for seeds once decided, a round before --max-rounds. A third round would pass too.
+# Rounds of 3: with 3 runs against 3 there are 20 permutations, and AdaStop's first-round level (alpha / K, shared by
+# 3 pairs) is below 1/20, so round 1 never decides, and round 2 is the last: every such sweep has exactly 2 rounds.
+ROUNDS = {"until_decided": True, "seeds_per_round": 3, "max_rounds": 2}
+ROUND_ARGS = ["--until-decided", "--seeds-per-round", "3", "--max-rounds", "2"]
+# From seed 55 every A2C seed of the two rounds ends above every PPO seed (PPO has not updated yet: its first update is
+# at 2,048 steps), and AdaStop decides A2C better in round 2 (numerics pinned). ppo@tuned (8 environments, updates
+# every 256 steps) is a variant of PPO with other settings: the same algorithm, its own runs and folder.
 SEED_START = 55
-RUN = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "timesteps": 600, "checkpoint_interval": 300,
-       "eval_episodes": 2, "replays": False, "seed_start": SEED_START}
-RUN_ARGS = ["--algos", "ppo", "a2c", "--env", "CartPole-v1", "--timesteps", "600", "--checkpoint-interval", "300",
+VARIANTS = ["ppo", "ppo@tuned", "a2c"]
+RUN = {"variants": [{"name": "ppo", "algo": "ppo"}, {"name": "ppo@tuned", "algo": "ppo", "preset": "tuned"},
+                    {"name": "a2c", "algo": "a2c"}],
+       "envs": ["CartPole-v1"], "timesteps": 600, "checkpoint_interval": 300, "eval_episodes": 2, "replays": False,
+       "seed_start": SEED_START}
+RUN_ARGS = ["--variants", *VARIANTS, "--env", "CartPole-v1", "--timesteps", "600", "--checkpoint-interval", "300",
             "--eval-episodes", "2", "--no-replays", "--seed-start", str(SEED_START)]
 
 
-def recomputed(summary: dict) -> dict:
-    """The decision, from summary.json's trials, with the adastop package as the README shows it."""
+def recomputed(summary: dict, baseline: str | None = None) -> dict:
+    """The decision, from summary.json's trials, with the adastop package as the README shows it: every pair, or each
+    variant against ``baseline``."""
     decision = summary["decision"]
     n = decision["seeds_per_round"]
-    rewards = {algo: [t["final_reward_mean"] for t in sorted(summary["trials"], key=lambda t: t["seed"])
-                      if t["algo"] == algo] for algo in ("ppo", "a2c")}
-    comparator = MultipleAgentsComparator(n=n, K=decision["max_rounds"], B=decision["permutations"],
-                                          alpha=decision["comparator_alpha"], seed=decision["comparator_seed"])
+    names = [v["name"] for v in summary["options"]["variants"]]
+    trials = sorted((t for t in summary["trials"] if t["status"] == "completed"), key=lambda t: t["seed"])
+    rewards = {v: [t["final_reward_mean"] for t in trials if t.get("variant", t["algo"]) == v] for v in names}
+    pairs = (None if baseline is None
+             else np.array([(i, names.index(baseline)) for i, v in enumerate(names) if v != baseline]))
+    pair_count = len(names) * (len(names) - 1) // 2 if baseline is None else len(names) - 1
+    comparator = MultipleAgentsComparator(n=n, K=decision["max_rounds"], B=decision["permutations"], comparisons=pairs,
+                                          alpha=decision["alpha"] / (2 * pair_count), seed=decision["comparator_seed"])
     for k in range(decision["rounds"]):
         comparator.partial_compare({a: np.array(v[:(k + 1) * n]) for a, v in rewards.items()}, verbose=False)
-    return {"finished": comparator.is_finished, "decision": comparator.decisions[str(comparator.comparisons[0])]}
+    return {"finished": comparator.is_finished,
+            "decisions": {(names[i], names[j]): comparator.decisions[str(np.array([i, j]))]
+                          for i, j in comparator.comparisons}}
 
 
 class Commands:
@@ -86,7 +98,7 @@ def interrupt_in_round_2_then_resume(cwd: Path, commands: Commands) -> tuple[int
             break
     folder = cwd / "results/sweeps/decided"
     deadline = time.monotonic() + 120
-    while not list(folder.glob(f"*_seed{SEED_START + 3}/checkpoint_*.zip")):  # a round-2 trial under way
+    while not list(folder.glob(f"*/*_seed{SEED_START + 3}/checkpoint_*.zip")):  # a round-2 trial under way
         assert driver.poll() is None, "".join(lines)
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -123,28 +135,55 @@ def decided(ray_cluster, interrupted_and_resumed, tmp_path_factory):
     return summary
 
 
-def test_rounds_add_seeds_until_adastop_decides_and_the_package_confirms_it(decided):
+def test_rounds_add_seeds_until_adastop_decides_every_pair_and_the_package_confirms_it(decided):
     decision = decided["decision"]
-    assert {k: decision[k] for k in ("method", "alpha", "comparator_alpha", "seeds_per_round", "max_rounds",
-                                     "permutations", "comparator_seed")} == {"method": "AdaStop", "alpha": 0.05,
-                                                                            "comparator_alpha": 0.025,
-                                                                            "seeds_per_round": 3,
-                                                             "max_rounds": 3, "permutations": 10_000,
-                                                             "comparator_seed": 0}
-    rounds = decision["rounds"]
-    assert 2 <= rounds <= 3
-    [comparison] = decision["comparisons"]
-    assert (comparison["env"], comparison["first"], comparison["second"]) == ("CartPole-v1", "ppo", "a2c")
-    assert comparison["round"] == rounds and comparison["decision"] in ("larger", "smaller", "equal")
-    # every round trained 3 new seeds of both algorithms, continuing from --seed-start (besides them, the next
-    # round's seeds started on CPUs that would have idled, listed as not needed)
-    needed = [t for t in decided["trials"] if t["status"] != "not needed"]
-    assert sorted(t["trial"] for t in needed) == sorted(
-        f"{algo}_seed{seed}" for algo in ("ppo", "a2c") for seed in range(SEED_START, SEED_START + 3 * rounds))
-    assert all(t["status"] == "completed" for t in needed)
-    assert all(t["seed"] >= SEED_START + 3 * rounds for t in decided["trials"] if t not in needed)
+    assert {k: decision[k] for k in ("method", "alpha", "comparator_alpha", "pairs", "baseline", "seeds_per_round",
+                                     "max_rounds", "permutations", "comparator_seed", "rounds")} == {
+        "method": "AdaStop", "alpha": 0.05, "comparator_alpha": 0.05 / 6, "pairs": 3, "baseline": None,
+        "seeds_per_round": 3, "max_rounds": 2, "permutations": 10_000, "comparator_seed": 0, "rounds": 2}
+    found = {(c["first"], c["second"]): (c["decision"], c["round"]) for c in decision["comparisons"]}
+    assert set(found) == {("ppo", "ppo@tuned"), ("ppo", "a2c"), ("ppo@tuned", "a2c")}
+    assert found[("ppo", "a2c")] == ("smaller", 2)  # A2C is better: decided in round 2
+    # every round trained 3 new seeds of every variant, continuing from --seed-start, each variant in its folder
+    trials = decided["trials"]
+    assert sorted(t["trial"] for t in trials) == sorted(
+        f"{v}/{v.partition('@')[0]}_seed{seed}" for v in VARIANTS for seed in range(SEED_START, SEED_START + 6))
+    assert all(t["status"] == "completed" for t in trials)
+    assert {t["trial"].partition("/")[0] for t in trials} == {t["variant"] for t in trials} == set(VARIANTS)
+    folder = Path(decided["options"]["results_dir"]) / "sweeps/decided"
+    results = load_json(folder / "ppo@tuned/ppo_seed55/ppo_seed55_results.json")["experiment_results"]
+    assert results["metadata"]["variant"] == "ppo@tuned" and results["metadata"]["n_envs"] == 8  # tuned's CartPole
     again = recomputed(decided)
-    assert again["finished"] and again["decision"] == comparison["decision"]
+    assert again["finished"] and again["decisions"] == {pair: d for pair, (d, _) in found.items()}
+    # The report leads with every pair's decision, ranks the variants and draws P(row > column).
+    report = (folder / "report.md").read_text()
+    assert "A2C is better than PPO" in report.split("\n## ")[0] and "over 3 comparisons" in report
+    assert "## Ranking" in report and (folder / "improvement_matrix.png").exists() and "## Settings" in report
+
+
+def test_against_a_baseline_the_same_rewards_give_the_packages_decision_at_a_higher_level(decided):
+    rewards = rewards_of(decided["trials"], "CartPole-v1", VARIANTS)
+    settings = DecisionSettings(seeds_per_round=3, max_rounds=2)
+    against = decide("CartPole-v1", rewards, settings, baseline="ppo")
+    assert [(c.first, c.second) for c in against.comparisons] == [("ppo@tuned", "ppo"), ("a2c", "ppo")]
+    document = decision_document(settings, [against], VARIANTS, "ppo")
+    assert document["pairs"] == 2 and document["comparator_alpha"] == 0.05 / 4  # 2 pairs: alpha / 4, not / 6
+    package = recomputed({**decided, "decision": document}, baseline="ppo")
+    assert package["decisions"] == {(c.first, c.second): c.decision for c in against.comparisons}
+
+
+def test_report_over_loose_folders_of_two_variants_of_one_algorithm_groups_them_apart(decided, tmp_path, capsys):
+    from rl_sweep.report.cli import main as rl_report
+
+    folder = Path(decided["options"]["results_dir"]) / "sweeps/decided"
+    runs = sorted(folder.glob("ppo*/ppo_seed5[5-8]"))
+    assert len(runs) == 8  # ppo and ppo@tuned, seeds 55 to 58: both named ppo_seed55, ...
+    with fewer_bootstrap_replicates():
+        assert rl_report([*map(str, runs), "--out", str(tmp_path / "report"), "--no-replays"]) == 0
+    comparison = load_json(tmp_path / "report/comparison.json")
+    assert list(comparison["algorithms"]) == ["ppo", "ppo@tuned"]
+    assert all(s["seeds_completed"] == 4 for s in comparison["algorithms"].values())
+    assert "PPO vs ppo@tuned" in (tmp_path / "report/report.md").read_text()
 
 
 def test_decide_needs_only_the_rewards_and_stops_asking_for_seeds_once_decided():

@@ -101,7 +101,7 @@ def test_sweep_cli_rejects_bad_arguments_with_exit_3(tmp_path):
         assert result.returncode == 3, result.stderr
 
 
-def test_sweep_cli_trains_5_seeds_per_algorithm_unless_told_and_its_help_says_so(tmp_path, monkeypatch):
+def test_sweep_cli_trains_5_seeds_per_variant_unless_told_and_its_help_says_so(tmp_path, monkeypatch):
     from rl_sweep.sweep.cli import build_parser, options_from_args
 
     monkeypatch.chdir(tmp_path)
@@ -110,7 +110,7 @@ def test_sweep_cli_trains_5_seeds_per_algorithm_unless_told_and_its_help_says_so
         return options_from_args(build_parser().parse_args(argv), argv).trials.seeds
 
     assert (seeds(), seeds("--seeds", "1"), seeds("--search", "4")) == (5, 1, 1)  # a search: 1 per setting
-    assert "per algorithm (default: 5); with --search, per setting (default: 1)" in \
+    assert "per variant (default: 5); with --search, per setting (default: 1)" in \
         " ".join(build_parser().format_help().split())
 
 

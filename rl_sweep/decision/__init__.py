@@ -9,8 +9,9 @@
 """
 
 from rl_sweep.decision.adastop import (
-    METHOD, DecidedComparison, DecisionSettings, EnvironmentDecision, decide, decision_document, level, sentence,
+    METHOD, DecidedComparison, DecisionSettings, EnvironmentDecision, decide, decision_document, grouped, level,
+    pairs_of, sentence,
 )
 
 __all__ = ["METHOD", "DecidedComparison", "DecisionSettings", "EnvironmentDecision", "decide", "decision_document",
-           "level", "sentence"]
+           "grouped", "level", "pairs_of", "sentence"]

@@ -1,8 +1,9 @@
 """Deciding a comparison: AdaStop (Mathieu et al., "AdaStop: adaptive statistical testing for sound comparisons
 of deep RL agents", TMLR 2024), through the ``adastop`` package's ``MultipleAgentsComparator``.
 
-AdaStop is a group-sequential permutation test: rounds of ``seeds_per_round`` runs per algorithm, at most
-``max_rounds`` of them, family-wise error at most ``alpha``; it stops as soon as every comparison is decided.
+AdaStop is a group-sequential permutation test: rounds of ``seeds_per_round`` runs per variant (an algorithm, or an
+algorithm with its settings), at most ``max_rounds`` of them, family-wise error at most ``alpha`` over every pair it
+compares (all of them, or each against a baseline); it stops as soon as every comparison is decided.
 The comparator is never stored: :func:`decide` runs it again, seeded, over the final evaluation rewards the
 rounds have produced, so a resumed sweep reaches the decision an uninterrupted one does, and anyone can
 recompute it from ``summary.json``. Every decision the tool makes is made here: the sweep's rounds (whether to run
@@ -19,8 +20,12 @@ exact, and a union bound over the pairs and both signs keeps the family-wise err
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from rl_sweep.identity import label
 
 METHOD = "AdaStop"
 
@@ -35,15 +40,25 @@ class DecisionSettings:
     permutations: int = 10_000
     comparator_seed: int = 0
 
-    def comparator_alpha(self, algorithms: int) -> float:
-        """The level adastop's comparator is given when it compares ``algorithms`` (every pair of them): ``alpha``
-        shared by both signs of every pair. Two algorithms: ``alpha / 2``; three: ``alpha / 6``."""
-        return self.alpha / (algorithms * (algorithms - 1))
+    def comparator_alpha(self, pairs: int) -> float:
+        """The level adastop's comparator is given when it compares ``pairs`` pairs: ``alpha`` shared by both signs
+        of every pair. Two variants: ``alpha / 2``; three, every pair: ``alpha / 6``; three against a baseline:
+        ``alpha / 4``."""
+        return self.alpha / (2 * pairs)
+
+
+def pairs_of(variants: Sequence[str], baseline: str | None = None) -> list[tuple[int, int]]:
+    """The pairs a decision compares, as indices into ``variants``: every pair, or each variant against ``baseline``
+    (fewer comparisons, so each is tested at a higher level: a more powerful test)."""
+    if baseline is None:
+        return list(itertools.combinations(range(len(variants)), 2))
+    base = list(variants).index(baseline)
+    return [(i, base) for i in range(len(variants)) if i != base]
 
 
 @dataclass
 class DecidedComparison:
-    """One pair, ``first`` against ``second`` (the ``--algos`` order): ``larger``, ``smaller`` or ``equal`` from
+    """One pair, ``first`` against ``second`` (the ``--variants`` order; the baseline second): ``larger``, ``smaller`` or ``equal`` from
     the first's side, and the round that decided it (``equal``: not shown different after ``round`` rounds)."""
 
     env: str
@@ -60,16 +75,18 @@ class EnvironmentDecision:
     env: str
     rounds: int
     comparisons: list[DecidedComparison] = field(default_factory=list)
-    needed: list[str] = field(default_factory=list)  # algorithms the next round trains; [] once decided
+    needed: list[str] = field(default_factory=list)  # variants the next round trains; [] once decided
 
     @property
     def finished(self) -> bool:
         return not self.needed
 
 
-def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings) -> EnvironmentDecision:
-    """AdaStop over the rounds ``rewards`` holds: each algorithm's final evaluation rewards in seed order, in the
-    ``--algos`` order. Round k takes the first k x ``seeds_per_round`` rewards of every algorithm still compared.
+def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings, baseline: str | None = None
+           ) -> EnvironmentDecision:
+    """AdaStop over the rounds ``rewards`` holds: each variant's final evaluation rewards in seed order, in the
+    ``--variants`` order. Round k takes the first k x ``seeds_per_round`` rewards of every variant still compared.
+    Every pair is compared, or each variant against ``baseline`` (:func:`pairs_of`).
 
     The same lines recompute a sweep's decision from its ``summary.json`` (see README, "Deciding").
     """
@@ -78,8 +95,10 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
 
     n = settings.seeds_per_round
     algos = list(rewards)
+    pairs = pairs_of(algos, baseline)
     comparator = MultipleAgentsComparator(n=n, K=settings.max_rounds, B=settings.permutations,
-                                          alpha=settings.comparator_alpha(len(algos)), seed=settings.comparator_seed)
+                                          comparisons=np.array(pairs), alpha=settings.comparator_alpha(len(pairs)),
+                                          seed=settings.comparator_seed)
     needed, rounds, decided_in = list(algos), 0, {}
     for k in range(settings.max_rounds):
         if any(len(rewards[algo]) < (k + 1) * n for algo in needed):
@@ -104,10 +123,13 @@ def decide(env: str, rewards: dict[str, list[float]], settings: DecisionSettings
     return result
 
 
-def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDecision], algorithms: int
-                      ) -> dict[str, Any]:
-    """``summary.json``'s ``decision`` of comparing ``algorithms`` (every pair of them) on each environment."""
-    return {"method": METHOD, "alpha": settings.alpha, "comparator_alpha": settings.comparator_alpha(algorithms),
+def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDecision], variants: Sequence[str],
+                      baseline: str | None = None) -> dict[str, Any]:
+    """``summary.json``'s ``decision`` of comparing ``variants`` (every pair, or each against ``baseline``) on each
+    environment."""
+    pairs = max(len(pairs_of(variants, baseline)), 1)  # a test skipped for want of variants: as of one pair
+    return {"method": METHOD, "alpha": settings.alpha, "comparator_alpha": settings.comparator_alpha(pairs),
+            "pairs": pairs, "baseline": baseline,
             "seeds_per_round": settings.seeds_per_round,
             "max_rounds": settings.max_rounds, "permutations": settings.permutations,
             "comparator_seed": settings.comparator_seed,
@@ -116,11 +138,14 @@ def decision_document(settings: DecisionSettings, decisions: list[EnvironmentDec
 
 
 def level(document: dict[str, Any]) -> str:
-    """The test and the level it holds: "AdaStop, family-wise error at most 5%". A ``decision`` written by rl-sweep
-    0.1 (no ``comparator_alpha``) gave the comparator ``alpha`` itself, and says so."""
+    """The test and the level it holds: "AdaStop, family-wise error at most 5%" (with "over 3 comparisons" when it
+    compares more than one pair). A ``decision`` written by rl-sweep 0.1 (no ``comparator_alpha``) gave the
+    comparator ``alpha`` itself, and says so."""
     alpha = document["alpha"]
     if "comparator_alpha" in document:
-        return f"{document['method']}, family-wise error at most {alpha:.0%}"
+        pairs = document.get("pairs", 1)
+        over = f" over {pairs} comparisons{' with ' + label(document['baseline']) if document.get('baseline') else ''}"
+        return f"{document['method']}, family-wise error at most {alpha:.0%}{over if pairs > 1 else ''}"
     return (f"{document['method']} as rl-sweep 0.1 ran it, family-wise error about twice the {alpha:.0%} it stated "
             "or more (docs/adastop.md)")
 
@@ -128,7 +153,7 @@ def level(document: dict[str, Any]) -> str:
 def sentence(comparison: dict[str, Any], document: dict[str, Any]) -> str:
     """One comparison in words: "PPO is better than A2C on LunarLander-v3 (AdaStop, family-wise error at most
     5%, decided after 2 rounds of 5 seeds each)"."""
-    first, second = comparison["first"].upper(), comparison["second"].upper()
+    first, second = label(comparison["first"]), label(comparison["second"])
     rounds = comparison["round"]
     seeds = document["seeds_per_round"]
     plural = "s" if rounds > 1 else ""
@@ -138,3 +163,33 @@ def sentence(comparison: dict[str, Any], document: dict[str, Any]) -> str:
     better, worse = (first, second) if comparison["decision"] == "larger" else (second, first)
     return (f"{better} is better than {worse} on {comparison['env']} ({level(document)}, decided after {rounds} "
             f"round{plural} of {seeds} seeds each)")
+
+
+def grouped(comparisons: list[dict[str, Any]], document: dict[str, Any]) -> str:
+    """One environment's comparisons in words, grouped: "PPO@tuned is better than PPO and A2C@tuned; PPO and A2C@tuned
+    are not shown different on CartPole-v1 (AdaStop, family-wise error at most 5% over 3 comparisons, decided after 1
+    to 2 rounds of 5 seeds each)". One comparison reads as :func:`sentence` says it."""
+    if len(comparisons) == 1:
+        return sentence(comparisons[0], document)
+    wins: dict[str, list[str]] = {}
+    clauses = []
+    for comparison in comparisons:
+        first, second = comparison["first"], comparison["second"]
+        if comparison["decision"] == "equal":
+            clauses.append(f"{label(first)} and {label(second)} are not shown different")
+            continue
+        better, worse = (first, second) if comparison["decision"] == "larger" else (second, first)
+        wins.setdefault(better, []).append(label(worse))
+    if not wins:  # no pair shown different: one clause for all
+        names = list(dict.fromkeys(label(v) for c in comparisons for v in (c["first"], c["second"])))
+        clauses = [f"no pair of {and_list(names)} is shown different"]
+    clauses = [f"{label(better)} is better than {and_list(worse)}" for better, worse in wins.items()] + clauses
+    rounds = sorted({c["round"] for c in comparisons})
+    span = f"{rounds[0]} to {rounds[-1]}" if len(rounds) > 1 else str(rounds[0])
+    return (f"{'; '.join(clauses)} on {comparisons[0]['env']} ({level(document)}, decided after {span} "
+            f"round{'s' if rounds[-1] > 1 else ''} of {document['seeds_per_round']} seeds each)")
+
+
+def and_list(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]

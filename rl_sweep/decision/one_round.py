@@ -20,48 +20,56 @@ if TYPE_CHECKING:  # the report's runs: their algorithm, seed, final reward and 
 UNNAMED = "the environment"  # an environment the runs do not name, wherever the report names it
 
 
-def min_test_seeds(algorithms: int, settings: DecisionSettings = DecisionSettings()) -> int:
-    """The fewest seeds per algorithm at which a one-round test of ``algorithms`` can reject at all: the most
-    extreme of the C(2n, n) splits of a pair must fit within the comparator's level. Two algorithms: 4 (at 3
-    against 3 the most extreme of 20 splits has a two-sided p-value of 2/20 = 0.10); three or four: 5; five: 6."""
+def min_test_seeds(variants: int, settings: DecisionSettings = DecisionSettings(), baseline: bool = False) -> int:
+    """The fewest seeds per variant at which a one-round test of ``variants`` (every pair, or each against a
+    ``baseline``) can reject at all: the most extreme of the C(2n, n) splits of a pair must fit within the
+    comparator's level. Two variants: 4 (at 3 against 3 the most extreme of 20 splits has a two-sided p-value of
+    2/20 = 0.10); three or four: 5; five: 6."""
+    variants = max(variants, 2)
+    pairs = variants - 1 if baseline else variants * (variants - 1) // 2
     n = 2
-    while math.comb(2 * n, n) * settings.comparator_alpha(max(algorithms, 2)) < 1:
+    while math.comb(2 * n, n) * settings.comparator_alpha(pairs) < 1:
         n += 1
     return n
 
 
-def one_round(env: str, values: dict[str, list[float]]) -> dict[str, Any]:
-    """The one-round test of ``values`` (per algorithm, in seed order, in the order to name them), as
-    ``summary.json``'s ``decision`` would hold it, with each algorithm's count (``completed_seeds``); ``skipped``
-    (and no comparisons) with fewer than two algorithms, or one with fewer values than :func:`min_test_seeds`."""
-    values = {algo: found for algo, found in values.items() if found}
+def one_round(env: str, values: dict[str, list[float]], baseline: str | None = None) -> dict[str, Any]:
+    """The one-round test of ``values`` (per variant, in seed order, in the order to name them; every pair, or each
+    against ``baseline``), as ``summary.json``'s ``decision`` would hold it, with each variant's count
+    (``completed_seeds``); ``skipped`` (and no comparisons) with fewer than two variants (or no baseline's runs), or
+    one with fewer values than :func:`min_test_seeds`."""
+    values = {variant: found for variant, found in values.items() if found}
     n = min((len(found) for found in values.values()), default=0)
     settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
-    counts = {algo: len(found) for algo, found in values.items()}
-    if len(values) < 2 or n < min_test_seeds(len(values)):
-        return {**decision_document(settings, [], max(len(values), 2)), "rounds": 0, "completed_seeds": counts,
+    counts = {variant: len(found) for variant, found in values.items()}
+    baseline = baseline if baseline in values else None
+    if len(values) < 2 or n < min_test_seeds(len(values), baseline=baseline is not None):
+        return {**decision_document(settings, [], list(values), baseline), "rounds": 0, "completed_seeds": counts,
                 "skipped": True}
-    decision = decide(env, {algo: found[:n] for algo, found in values.items()}, settings)
-    return {**decision_document(settings, [decision], len(values)), "completed_seeds": counts}
+    decision = decide(env, {variant: found[:n] for variant, found in values.items()}, settings, baseline)
+    return {**decision_document(settings, [decision], list(values), baseline), "completed_seeds": counts}
 
 
-def one_round_test(env: str, runs: list[RunRecord]) -> dict[str, Any]:
+def one_round_test(env: str, runs: list[RunRecord], baseline: str | None = None) -> dict[str, Any]:
     """The one-round test of one environment's runs: their final evaluation rewards (:func:`one_round`)."""
-    rewards: dict[str, list[float]] = {algo: [] for algo in dict.fromkeys(r.algo for r in runs)}  # --algos order
+    rewards: dict[str, list[float]] = {v: [] for v in dict.fromkeys(r.variant for r in runs)}  # --variants order
     for run in sorted((r for r in runs if r.completed), key=lambda r: r.seed or 0):
-        rewards[run.algo].append(run.final_reward)
-    return one_round(env, rewards)
+        rewards[run.variant].append(run.final_reward)
+    return one_round(env, rewards, baseline)
 
 
-def one_round_decision(groups: dict[str, list[RunRecord]], adaptive: str | None = None) -> dict[str, Any]:
+def one_round_decision(groups: dict[str, list[RunRecord]], adaptive: str | None = None,
+                       baseline: str | None = None) -> dict[str, Any]:
     """``comparison.json``'s ``decision`` of a report without a sweep's: the one-round test of each environment.
 
     :param adaptive: the ``--until-decided`` sweep the runs come from, if they do: then no test is run (``adaptive``
         names the sweep, whose own decision is in its summary and report).
+    :param baseline: a fixed-seed sweep's ``--baseline``: each variant is tested against it only.
     """
     if adaptive:
         return {"one_round": True, "adaptive": adaptive, "environments": {}}
-    return {"one_round": True, "environments": {env: one_round_test(env, runs) for env, runs in groups.items()}}
+    return {"one_round": True, "environments": {env: one_round_test(env, runs, baseline)
+                                                for env, runs in groups.items()}}
 
 
 def fixed_sample(decision: dict[str, Any]) -> bool:

@@ -87,6 +87,7 @@ SEARCH = "search.json"  # a search's settings, best first, and its trials
 BEST_PRESET = "best.yaml"  # a search's best settings, a preset for --config
 TRIALS = "trials"  # a search's trial folders
 TUNE = "tune"  # Ray Tune's state of a seed sweep
+REPLAYS = "replays"  # beside the report: replays/{run}.mp4, replays/{env folder}/..., replays/{variant}/...
 
 
 def tune_round(k: int) -> str:

@@ -36,6 +36,7 @@ class ResultsMetadata(TypedDict):
     normalize: bool
     run_id: Optional[str]
     numerics: dict[str, Any]  # MKL's code path, torch's threads, the CPU (rl_sweep.numerics)
+    variant: str  # what a comparison compares the run as: its algorithm (ppo), or a named variant (ppo@tuned)
 
 
 class ResultsModel(TypedDict):
@@ -89,6 +90,7 @@ class RunResults:
 
     experiment_id: str
     algo: str  # lower case: ppo
+    variant: str  # ppo, ppo@tuned (files written before variants: the algorithm)
     seed: int
     status: RunStatus
     env_name: str
@@ -115,7 +117,8 @@ def read_results(path: Path) -> RunResults:
                                          document["environment"])
     target = meta.get("target_timesteps", meta["total_timesteps"])
     return RunResults(
-        experiment_id=meta["experiment_id"], algo=meta["algorithm"].lower(), seed=meta["seed"],
+        experiment_id=meta["experiment_id"], algo=meta["algorithm"].lower(),
+        variant=meta.get("variant") or meta["algorithm"].lower(), seed=meta["seed"],
         status=meta.get("status", COMPLETED), env_name=meta["environment"],
         env_kwargs=environment.get("kwargs") or {}, final_reward=metrics["final_reward_mean"],
         timesteps=metrics.get("total_timesteps", meta["total_timesteps"]), target_timesteps=target,

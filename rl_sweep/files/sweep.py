@@ -18,6 +18,7 @@ class TrialRecord(TypedDict):
     env: Optional[str]
     env_kwargs: dict[str, Any]
     algo: Optional[str]
+    variant: Optional[str]  # what the sweep compares it as: its algorithm, or a --variants name (absent before them)
     seed: Optional[int]
     setting: Optional[int]  # a search trial's setting
     overrides: dict[str, Any]  # a search trial's values in place of its preset's
@@ -32,6 +33,11 @@ class TrialRecord(TypedDict):
     experiment_dir: Optional[str]  # its contract files: a local folder or a storage URI
     folder: Optional[str]  # the same, under the results location
     error: Optional[str]  # a failed trial's error, one line
+
+
+def variant_of(trial: TrialRecord) -> Optional[str]:
+    """What a trial is compared as: its variant, or in records written before variants its algorithm."""
+    return trial.get("variant") or trial["algo"]
 
 
 class DecidedComparison(TypedDict):
@@ -51,6 +57,8 @@ class DecisionDocument(TypedDict):
     method: str  # AdaStop
     alpha: float  # the family-wise error the decision holds
     comparator_alpha: float  # what adastop's comparator was given (absent in decisions of rl-sweep 0.1)
+    pairs: int  # the comparisons the family-wise error covers (absent before variants: every pair)
+    baseline: Optional[str]  # the variant every other is compared with; None: every pair (absent before variants)
     seeds_per_round: int
     max_rounds: int
     permutations: int

@@ -93,12 +93,12 @@ def normalised_scores(by_env: dict[str, list[RunRecord]],
     them, n the smallest count across environments (rliable needs as many runs in every column). An
     algorithm without a completed run on one of the environments has none."""
     envs = list(normalisation)
-    algos = list(dict.fromkeys(r.algo for env in envs for r in by_env[env]))
+    algos = list(dict.fromkeys(r.variant for env in envs for r in by_env[env]))
     scores = {}
     for algo in algos:
         columns = []
         for env in envs:
-            done = sorted((r for r in by_env[env] if r.algo == algo and r.completed), key=lambda r: r.seed or 0)
+            done = sorted((r for r in by_env[env] if r.variant == algo and r.completed), key=lambda r: r.seed or 0)
             columns.append([normalisation[env].normalise(r.final_reward) for r in done])
         if seeds := min(len(column) for column in columns):
             scores[algo] = np.array([column[:seeds] for column in columns], dtype=float).T
@@ -134,8 +134,8 @@ def compare_across(by_env: dict[str, list[RunRecord]], normalisation: dict[str, 
         environments=list(tasks),
         left_out=left_out,
         normalisation={env: n for env, n in normalisation.items() if n is not None},
-        normalised_iqm={env: {algo: _normalised_iqm([r for r in by_env[env] if r.algo == algo], n)
-                              for algo in dict.fromkeys(r.algo for r in by_env[env])}
+        normalised_iqm={env: {algo: _normalised_iqm([r for r in by_env[env] if r.variant == algo], n)
+                              for algo in dict.fromkeys(r.variant for r in by_env[env])}
                         for env, n in tasks.items()},
         min_seeds_for_intervals=MIN_INTERVAL_SEEDS,
         confidence=CONFIDENCE,

@@ -32,7 +32,7 @@ def budgets(runs: list[RunRecord]) -> dict[str, list[int]]:
     found: dict[str, set[int]] = {}
     for run in runs:
         if run.completed:
-            found.setdefault(run.algo, set()).add(budget(run))
+            found.setdefault(run.variant, set()).add(budget(run))
     return {algo: sorted(steps) for algo, steps in found.items()}
 
 
@@ -99,7 +99,7 @@ def common_budget(runs: list[RunRecord], reps: int = REPS, env: str = UNNAMED, f
         return None
     step = every[0]
     returns = {algo: {r.name: value for r in sorted(runs, key=lambda r: r.seed or 0)
-                      if r.algo == algo and r.completed and (value := training_return_at(r, step)) is not None}
+                      if r.variant == algo and r.completed and (value := training_return_at(r, step)) is not None}
                for algo in by_algo}
     scores = {algo: np.array(list(found.values()), dtype=float).reshape(-1, 1) for algo, found in returns.items()}
     return CommonBudget(

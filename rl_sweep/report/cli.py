@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder (default: the sweep's folder for a sweep, else "
                              "results/reports/report_{UTC time})")
+    parser.add_argument("--baseline", metavar="VARIANT",
+                        help="with experiment folders: test each variant (an algorithm, or a sweep's --variants name "
+                             "its results record) against this one only, not every pair")
     parser.add_argument("--no-replays", dest="replays", action="store_false",
                         help="no replays: skip rendering the best, median and worst seeds' final policies")
     parser.add_argument("--verbose", action="store_true", help="DEBUG logging")
@@ -63,9 +66,13 @@ def report(args: argparse.Namespace) -> int:
     if args.sweep:
         where = report_sweep(Storage(args.results_dir), sweep_folder(args.sweep), args.out, args.replays)
     elif located := sweep_in(args.experiments):
+        if args.baseline:
+            raise ConfigError("--baseline is for experiment folders: a sweep's report tests what its rl-sweep "
+                              "--baseline said")
         where = report_sweep(*located, args.out, args.replays)
     else:
-        where = report_folders(args.experiments, args.out or default_out(args.results_dir), args.replays)
+        where = report_folders(args.experiments, args.out or default_out(args.results_dir), args.replays,
+                               args.baseline)
     print(f"Report: {where} (and {names.REPORT_MD}, the figures{' and the replays' if args.replays else ''} beside it)")
     return ExitCode.OK
 
@@ -118,8 +125,8 @@ def report_sweep(storage: Storage, folder: str, out: Path | None, replays: bool)
     return storage.uri(folder, names.REPORT_HTML)
 
 
-def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
-    """The report of experiment folders, into ``out``."""
+def report_folders(experiments: list[Path], out: Path, replays: bool, baseline: str | None = None) -> str:
+    """The report of experiment folders, into ``out``; ``baseline``: the variant each other is tested against."""
     from rl_sweep.report.document import write_report  # rliable, matplotlib: after parsing
     from rl_sweep.report.runs import load_run, one_folder_per_seed
 
@@ -130,16 +137,20 @@ def report_folders(experiments: list[Path], out: Path, replays: bool) -> str:
     if not any(run.status != MISSING for run in runs):
         raise ConfigError(f"nothing to report: no results JSON in {', '.join(map(str, experiments))}")
     one_folder_per_seed(runs, experiments)
-    write_json_atomic(out / names.SUMMARY,
-                      {"report": write_report(runs, out, replays=replays, adaptive=adaptive_sweep(experiments))})
+    found = list(dict.fromkeys(run.variant for run in runs))
+    if baseline is not None and baseline not in found:
+        raise ConfigError(f"--baseline {baseline} is not a variant of these runs: {' '.join(found)}")
+    write_json_atomic(out / names.SUMMARY, {"report": write_report(runs, out, replays=replays, baseline=baseline,
+                                                                  adaptive=adaptive_sweep(experiments))})
     return str(out / names.REPORT_HTML)
 
 
 def adaptive_sweep(experiments: list[Path]) -> str | None:
     """The ``rl-sweep --until-decided`` sweep the experiment folders are in (``sweeps/NAME/[ENV/]RUN``, its
-    ``sweep.json`` beside them), if any: such a sweep chose its seeds from their results."""
+    ``sweep.json`` beside them, or ``sweeps/NAME/[ENV/]VARIANT/RUN``), if any: such a sweep chose its seeds from their
+    results."""
     for path in experiments:
-        for folder in list(path.resolve().parents)[:3]:
+        for folder in list(path.resolve().parents)[:4]:  # sweeps/NAME/[ENV/][VARIANT/]RUN
             try:
                 options = json.loads((folder / names.SWEEP).read_text())
             except (OSError, ValueError):
@@ -156,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_console(args.verbose)
     if bool(args.sweep) == bool(args.experiments):
         parser.error("give either --sweep NAME or experiment folders")
+    if args.baseline and args.sweep:
+        parser.error("--baseline is for experiment folders: a sweep's report tests what its rl-sweep --baseline said")
     return exit_code_of(lambda: report(args))
 
 

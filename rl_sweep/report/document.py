@@ -19,7 +19,7 @@ from rl_sweep.atomic import write_atomic, write_json_atomic
 from rl_sweep.decision.one_round import UNNAMED, fixed_sample, one_round_decision
 from rl_sweep.files import names
 from rl_sweep.files.sweep import ComparisonDocument
-from rl_sweep.identity import env_folder
+from rl_sweep.identity import env_folder, label
 from rl_sweep.logs import utc_now
 from rl_sweep.report import plots
 from rl_sweep.report.across import compare_across, normalised_scores
@@ -40,7 +40,7 @@ from rl_sweep.text import utilisation_line
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
                  decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
                  models: ModelSource = local_model, adaptive: str | None = None,
-                 utilisation: dict[str, float] | None = None) -> ComparisonDocument:
+                 utilisation: dict[str, float] | None = None, baseline: str | None = None) -> ComparisonDocument:
     """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
     ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
     its replays (under ``replays/{env folder}/``), and a section compares across them.
@@ -49,18 +49,20 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         performance profiles use at most ``CURVE_REPS``).
     :param decision: the sweep's AdaStop ``decision`` (``rl-sweep --until-decided``), which the report leads
         with; without one, a one-round AdaStop test at the seeds the runs have.
-    :param algos: the order to name the algorithms in (a sweep's ``--algos``); None: ppo, a2c, then the others.
-    :param replays: whether to render each algorithm's best, median and worst seed.
+    :param algos: the order to name the variants in (a sweep's ``--variants`` or ``--algos``); None: ppo, a2c, then
+        the others.
+    :param replays: whether to render each variant's best, median and worst seed.
     :param models: where each run's final model is, for its replay.
     :param adaptive: the ``--until-decided`` sweep the runs come from, when they are given as folders: its seeds
         were chosen from their results, so no one-round test is run on them.
     :param utilisation: the sweep's CPU utilisation (its summary's), shown below the runs.
+    :param baseline: the variant a fixed-seed sweep's one-round test compares every other with (``--baseline``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = in_report_order(runs, algos)
     groups = by_environment(runs)
-    algos = list(dict.fromkeys(r.algo for r in runs))
-    title = " vs ".join(a.upper() for a in algos)
+    algos = list(dict.fromkeys(r.variant for r in runs))
+    title = " vs ".join(label(a) for a in algos)
     encoder = functools.cache(Encoder.find)  # probed once, when there is a model to play: it starts ffmpeg
 
     def replayed(env_runs: list[RunRecord], subfolder: str) -> Replays | None:
@@ -68,7 +70,8 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
 
     several = len(groups) > 1
     unplaced = groups.pop(None, []) if several else []
-    decision = decision or one_round_decision({env or UNNAMED: env_runs for env, env_runs in groups.items()}, adaptive)
+    decision = decision or one_round_decision({env or UNNAMED: env_runs for env, env_runs in groups.items()}, adaptive,
+                                              baseline)
     normalisations, unmeasured = measure_normalisations({env: env_runs for env, env_runs in groups.items() if env})
     if not several:
         [(env, env_runs)] = groups.items()
@@ -114,7 +117,7 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
     """The report of the sweep whose summary is ``summary``, written into its ``folder`` in ``storage`` from the
     files of the runs it lists (on remote storage, through a scratch folder on this machine, the figures and the
     replays uploaded when done); it leads with the summary's AdaStop ``decision`` when the sweep ran until decided,
-    and names the algorithms in the sweep's ``--algos`` order.
+    and names the variants in the sweep's order.
 
     :param reps: bootstrap replicates of each confidence interval.
     :param replays: whether to render each algorithm's best, median and worst seed (their final models are
@@ -124,10 +127,11 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
     with tempfile.TemporaryDirectory(prefix="rl_sweep_report_") as scratch:
         runs, folders = fetch_runs(storage, summary, Path(scratch))
         out = out_dir or (storage.local_path(folder) if storage.is_local else Path(scratch, "report"))
-        report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"),
-                              summary.get("options", {}).get("algos"), replays,
+        options = summary.get("options", {})
+        order = [variant["name"] for variant in options.get("variants", [])] or options.get("algos")
+        report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"), order, replays,
                               stored_model(storage, folders, Path(scratch, "models")),
-                              utilisation=summary.get("utilisation"))
+                              utilisation=summary.get("utilisation"), baseline=options.get("baseline"))
         if out_dir is None and not storage.is_local:
             for path in sorted(out.iterdir()):  # the replays/ folder goes up whole
                 storage.upload(path, folder, path.name)

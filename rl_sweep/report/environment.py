@@ -34,16 +34,24 @@ class EnvironmentReport:
     final_performance: str
     replays: Replays | None
     random_policy_return: float | None = None  # a uniform random policy's evaluation return on the runs' seeds
+    matrix: str | None = None  # with three variants or more: the figure of P(row > column)
+
+    @property
+    def ranking(self) -> list[str]:
+        """The variants with completed runs, best IQM of final evaluation returns first."""
+        done = [v for v, s in self.stats.algorithms.items() if s.iqm is not None]
+        return sorted(done, key=lambda v: -self.stats.algorithms[v].iqm)
 
     def numbers(self) -> dict[str, Any]:
         return {
             **self.stats.to_json(),
+            "ranking": self.ranking,
             "random_policy_return": self.random_policy_return,
             "budgets": budgets(self.runs),
             "common_budget": self.common.to_json() if self.common else None,
             "verdict": self.verdict,
             "replays": self.replays.to_json() if self.replays else None,
-            "runs": [{"run": r.name, "algo": r.algo, "seed": r.seed, "status": r.status,
+            "runs": [{"run": r.name, "algo": r.algo, "variant": r.variant, "seed": r.seed, "status": r.status,
                       "final_reward_mean": r.final_reward, "final_training_return": final_training_return(r),
                       "timesteps": r.timesteps,
                       "steps_to_threshold": steps_to_threshold(r) if r.completed else None,
@@ -68,4 +76,7 @@ def environment_report(runs: list[RunRecord], environment: str | None, out_dir: 
     plots.learning_curves(runs, stats.reward_threshold, env, out_dir / part.learning_curves, min(reps, CURVE_REPS))
     plots.final_performance(runs, stats.algorithms, stats.reward_threshold, env, out_dir / part.final_performance,
                             stats.eval_episodes)
+    if len(stats.algorithms) > 2:  # two variants' one P(X > Y) is in the table; more read better as a matrix
+        part.matrix = f"improvement_matrix{suffix}.png"
+        plots.improvement_matrix(stats.probability_of_improvement, list(stats.algorithms), env, out_dir / part.matrix)
     return part

@@ -11,9 +11,10 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rl_sweep.identity import label  # noqa: E402
 from rl_sweep.report.runs import RunRecord  # noqa: E402
 from rl_sweep.report.across import score_profiles  # noqa: E402
-from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, aggregate_curve  # noqa: E402
+from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, Improvement, aggregate_curve  # noqa: E402
 from rl_sweep.report.verdict import TRAINING_RETURN, evaluation_return  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -38,22 +39,23 @@ def _legend_below(ax: plt.Axes) -> None:
 def learning_curves(runs: list[RunRecord], threshold: float | None, environment: str, path: Path,
                     reps: int = CURVE_REPS) -> None:
     """Training return against steps: IQM across seeds with its 95% band, each seed faint behind."""
-    algos = list(dict.fromkeys(r.algo for r in runs))
+    algos = list(dict.fromkeys(r.variant for r in runs))
     colour = colours(algos)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
         for algo in algos:
-            curve = aggregate_curve([r for r in runs if r.algo == algo], reps)
+            curve = aggregate_curve([r for r in runs if r.variant == algo], reps)
             if curve is None:
                 continue
             for seed_curve in curve.seeds:
                 ax.plot(curve.steps, seed_curve, color=colour[algo], alpha=0.18, linewidth=0.8)
             n = len(curve.seeds)
-            label = f"{algo.upper()} (IQM of {n} seed{'s' if n > 1 else ''})"
-            ax.plot(curve.steps, curve.iqm, color=colour[algo], linewidth=2.2, label=label)
+            # One legend entry a variant (its band named in it), so that six variants still read.
+            band = ", band: 95% bootstrap CI" if curve.low is not None else ""
+            ax.plot(curve.steps, curve.iqm, color=colour[algo], linewidth=2.2,
+                    label=f"{label(algo)} (IQM of {n} seed{'s' if n > 1 else ''}{band})")
             if curve.low is not None:
-                ax.fill_between(curve.steps, curve.low, curve.high, color=colour[algo], alpha=0.25,
-                                linewidth=0, label=f"{algo.upper()} 95% bootstrap CI")
+                ax.fill_between(curve.steps, curve.low, curve.high, color=colour[algo], alpha=0.25, linewidth=0)
         if threshold is not None:
             ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
                        label=f"reward threshold ({threshold:g})")
@@ -74,8 +76,8 @@ def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistic
 
     :param eval_episodes: the runs' evaluation episodes, for the axis' label.
     """
-    algos = [a for a in dict.fromkeys(r.algo for r in runs) if stats[a].seeds_completed]
-    colour = colours(list(dict.fromkeys(r.algo for r in runs)))
+    algos = [a for a in dict.fromkeys(r.variant for r in runs) if stats[a].seeds_completed]
+    colour = colours(list(dict.fromkeys(r.variant for r in runs)))
     rng = np.random.default_rng(0)  # horizontal jitter only
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(max(4.5, 2.4 * len(algos) + 1.5), 4.8), dpi=120)
@@ -93,7 +95,7 @@ def final_performance(runs: list[RunRecord], stats: dict[str, AlgorithmStatistic
         if threshold is not None:
             ax.axhline(threshold, color="#444444", linestyle="--", linewidth=1.2,
                        label=f"reward threshold ({threshold:g})")
-        ax.set_xticks(range(len(algos)), [a.upper() for a in algos])
+        ax.set_xticks(range(len(algos)), [label(a) for a in algos])
         ax.set_xlim(-0.6, len(algos) - 0.4)
         ax.set_ylabel(axis_label(f"final {evaluation_return(eval_episodes)}"))
         ax.set_title(f"Final performance on {environment}")
@@ -112,10 +114,10 @@ def performance_profiles(scores: dict[str, np.ndarray], path: Path, reps: int = 
         for algo, profile in score_profiles(scores, reps).items():
             seeds, envs = scores[algo].shape
             ax.plot(profile.taus, profile.fraction, color=colour[algo], linewidth=2.2,
-                    label=f"{algo.upper()} ({seeds} seed{'s' if seeds > 1 else ''} x {envs} environments)")
+                    label=f"{label(algo)} ({seeds} seed{'s' if seeds > 1 else ''} x {envs} environments"
+                          f"{', band: 95% bootstrap CI' if profile.low is not None else ''})")
             if profile.low is not None:
-                ax.fill_between(profile.taus, profile.low, profile.high, color=colour[algo], alpha=0.25,
-                                linewidth=0, label=f"{algo.upper()} 95% bootstrap CI")
+                ax.fill_between(profile.taus, profile.low, profile.high, color=colour[algo], alpha=0.25, linewidth=0)
         for tau, name in ((0, "random policy (0)"), (1, "reference (1)")):
             ax.axvline(tau, color="#444444", linestyle=":" if tau == 0 else "--", linewidth=1.2, label=name)
         ax.set_xlabel("normalised final score τ")
@@ -124,5 +126,35 @@ def performance_profiles(scores: dict[str, np.ndarray], path: Path, reps: int = 
         ax.set_title("Performance profiles across environments")
         ax.grid(alpha=0.3)
         _legend_below(ax)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+
+
+def improvement_matrix(improvements: dict[str, Improvement], variants: list[str], environment: str,
+                       path: Path) -> None:
+    """P(row > column) over final evaluation returns for every pair of ``variants`` (``improvements`` holds each pair
+    once, as ``"x>y"``; P(Y > X) is 1 - P(X > Y)): above 0.5, the row's runs tend to end higher."""
+    size = len(variants)
+    matrix = np.full((size, size), np.nan)
+    for key, found in improvements.items():
+        x, _, y = key.partition(">")
+        if found.point is not None and x in variants and y in variants:
+            matrix[variants.index(x), variants.index(y)] = found.point
+            matrix[variants.index(y), variants.index(x)] = 1 - found.point
+    names = [label(v) for v in variants]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.3 * size + 3, 1.1 * size + 1.8), dpi=120)
+        image = ax.imshow(matrix, cmap="RdBu", vmin=0, vmax=1)
+        for i, j in np.ndindex(size, size):
+            if not np.isnan(matrix[i, j]):
+                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=10,
+                        color="white" if abs(matrix[i, j] - 0.5) > 0.3 else "black")
+        ax.set_xticks(range(size), names, rotation=30, ha="right")
+        ax.set_yticks(range(size), names)
+        ax.set_xlabel("column Y")
+        ax.set_ylabel("row X")
+        ax.spines[:].set_visible(False)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="P(X > Y)")
+        ax.set_title(f"P(row > column), final evaluation return, on {environment}")
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)

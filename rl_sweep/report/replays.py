@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from rl_sweep.errors import EnvCreationError, one_line
+from rl_sweep.files import names
+from rl_sweep.identity import label
 from rl_sweep.presets import DEFAULT_PRESET, load_settings
 from rl_sweep.report.runs import RunRecord
 from rl_sweep.run.checkpoints import inspect_checkpoint, load_checkpoint
@@ -34,7 +36,7 @@ from rl_sweep.run.environments import make_training_env
 from rl_sweep.run.evaluation import evaluation_env
 from rl_sweep.storage import Storage
 
-FOLDER = "replays"  # beside the report: replays/{run}.mp4, or replays/{env folder}/{run}.mp4 with several
+FOLDER = names.REPLAYS
 MAX_FRAMES = 1000  # LunarLander-v3's time limit (CartPole-v1's is 500)
 DEFAULT_FPS = 30  # for an environment whose metadata gives no render_fps
 RANKS = ("best", "median", "worst")
@@ -59,6 +61,7 @@ class Replay:
     path: str
     run: str
     algo: str
+    variant: str
     env: str | None
     seed: int | None
     ranks: list[str]
@@ -70,14 +73,15 @@ class Replay:
 
     def to_json(self) -> list[dict[str, Any]]:
         """One entry per rank: a run that is both best and median is listed as each, with one file."""
-        return [{"rank": rank, "path": self.path, "run": self.run, "algo": self.algo, "env": self.env,
+        return [{"rank": rank, "path": self.path, "run": self.run, "algo": self.algo, "variant": self.variant,
+                 "env": self.env,
                  "seed": self.seed, "return": self.episode_return, "steps": self.steps, "frames": self.frames,
                  "final_reward_mean": self.final_reward} for rank in self.ranks]
 
     @property
     def caption(self) -> str:
         shown = f", the first {self.frames:,} shown" if self.frames < self.steps else ""
-        return (f"{self.algo.upper()} seed {self.seed}: the {ranks_text(self.ranks)} of {self.of_seeds} seed"
+        return (f"{label(self.variant)} seed {self.seed}: the {ranks_text(self.ranks)} of {self.of_seeds} seed"
                 f"{'s' if self.of_seeds > 1 else ''} by final evaluation return ({self.final_reward:.1f}). "
                 f"This episode: return {self.episode_return:.1f} in {self.steps:,} steps{shown}.")
 
@@ -152,12 +156,13 @@ class _GifWriter:
 
 
 def chosen_seeds(runs: list[RunRecord]) -> list[tuple[RunRecord, list[str]]]:
-    """Per algorithm, in the runs' order, its best, median and worst completed run by final evaluation return,
+    """Per variant, in the runs' order, its best, median and worst completed run by final evaluation return,
     each once with the ranks it holds. Ties go to the lower seed; of an even number of runs the median is the
     better of the middle two."""
     chosen = []
-    for algo in dict.fromkeys(r.algo for r in runs):
-        done = sorted((r for r in runs if r.algo == algo and r.completed), key=lambda r: (-r.final_reward, r.seed or 0))
+    for variant in dict.fromkeys(r.variant for r in runs):
+        done = sorted((r for r in runs if r.variant == variant and r.completed),
+                      key=lambda r: (-r.final_reward, r.seed or 0))
         if not done:
             continue
         ranks: dict[int, list[str]] = {}
@@ -182,18 +187,20 @@ def render_replays(runs: list[RunRecord], out_dir: Path, subfolder: str, models:
         try:
             model = models(run)
             codec = encoder()
-            relative = "/".join([FOLDER, *([subfolder] if subfolder else []), f"{run.name}{codec.suffix}"])
+            # Two variants of one algorithm have runs of one name: a named variant's replays have a folder of its own.
+            relative = "/".join([FOLDER, *([subfolder] if subfolder else []),
+                                 *([run.variant] if run.variant != run.algo else []), f"{run.name}{codec.suffix}"])
             target = out_dir / relative
             episode_return, steps, frames = play(run, model, target, codec)
         except Exception as exc:  # any failure of one replay is a line in the report
             if target is not None:
                 target.unlink(missing_ok=True)
             reason = str(exc) if isinstance(exc, ReplayError) else one_line(exc)
-            found.warnings.append(f"No replay of {run.name} (the {ranks_text(ranks)} {run.algo.upper()} seed): "
+            found.warnings.append(f"No replay of {run.name} (the {ranks_text(ranks)} {label(run.variant)} seed): "
                                   f"{reason.rstrip('.')}.")
             continue
-        seeds = sum(1 for r in runs if r.algo == run.algo and r.completed)
-        found.rendered.append(Replay(relative, run.name, run.algo, run.env_name, run.seed, ranks, seeds,
+        seeds = sum(1 for r in runs if r.variant == run.variant and r.completed)
+        found.rendered.append(Replay(relative, run.name, run.algo, run.variant, run.env_name, run.seed, ranks, seeds,
                                      run.final_reward, episode_return, steps, frames))
     if found.rendered and (why := encoder().why):
         found.warnings.append(f"Replays are animated GIFs: no H.264 video encoder works here ({why}).")

@@ -17,22 +17,22 @@ PACKAGES = ("rl-sweep", "stable-baselines3", "gymnasium", "torch", "numpy", "ray
 
 
 def reproduce_command(runs: list[RunRecord]) -> str:
-    """The rl-sweep command that runs these runs again, its ``--algos`` in the runs' order. A setting on which the
-    environments' runs differ (a preset gives each environment its own) is left to the preset. Runs made with
-    different environment arguments get a command for each set (a sweep gives all its runs the same), joined
-    by ``; ``."""
+    """The rl-sweep command that runs these runs again, its ``--algos`` (or ``--variants``, each named variant as
+    ``NAME=ALGO@PRESET``: values a variants file put on top of its preset are in the report's "Settings", not here)
+    in the runs' order. A setting on which the environments' runs differ (a preset gives each environment its own)
+    is left to the preset. Runs made with different environment arguments get a command for each set (a sweep gives
+    all its runs the same), joined by ``; ``."""
     sets = list(dict.fromkeys(arguments_of(r) for r in runs if r.config))
     if len(sets) > 1:
         return "; ".join(reproduce_command([r for r in runs if r.config and arguments_of(r) == these])
                          for these in sets)
-    algos = list(dict.fromkeys(r.algo for r in runs))
     seeds = sorted({r.seed for r in runs if r.seed is not None})
     envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
     known: dict[str | None, RunRecord] = {}  # the first run of each environment that says how it was run
     for run in runs:
-        if run.config:
+        if run.config and run.variant == run.algo:  # a named variant's preset is its own, not the sweep's
             known.setdefault(run.env_name, run)
-    parts = ["rl-sweep", "--algos", *algos, "--seeds", str(len(seeds))]
+    parts = ["rl-sweep", *_compared(runs), "--seeds", str(len(seeds))]
     if seeds and seeds[0] != DEFAULT_SEED:
         parts += ["--seed-start", str(seeds[0])]
     if not known:
@@ -52,6 +52,25 @@ def reproduce_command(runs: list[RunRecord]) -> str:
     if env_kwargs := shared(lambda r: r.env_kwargs):
         options.append(("--env-kwargs", format_kwargs(env_kwargs)))
     return " ".join(parts + [f"{option} {value}" for option, value in options if value is not None])
+
+
+def _compared(runs: list[RunRecord]) -> list[str]:
+    """``--algos ppo a2c``, or ``--variants ppo ppo@tuned mine=ppo@/path/mine.yaml`` when a run is of a named
+    variant."""
+    if all(r.variant == r.algo for r in runs):
+        return ["--algos", *dict.fromkeys(r.algo for r in runs)]
+    first = {}
+    for run in runs:
+        if run.config:
+            first.setdefault(run.variant, run)
+
+    def spec(variant: str) -> str:
+        if variant not in first or first[variant].algo == variant:
+            return variant
+        given = f"{first[variant].algo}@{first[variant].config['preset']}"
+        return variant if variant == given else f"{variant}={given}"
+
+    return ["--variants", *map(spec, dict.fromkeys(r.variant for r in runs))]
 
 
 def versions() -> dict[str, str]:

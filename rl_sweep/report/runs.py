@@ -15,14 +15,15 @@ from rl_sweep.files import names
 from rl_sweep.files.metrics import read_curve
 from rl_sweep.files.results import read_results
 from rl_sweep.files.status import COMPLETED, MISSING, UNREADABLE
-from rl_sweep.identity import parse_experiment_id
+from rl_sweep.identity import label, parse_experiment_id
 from rl_sweep.presets import AlgoSettings
 from rl_sweep.run.config import ALGORITHMS
 
 
 @dataclass
 class RunRecord:
-    """One (algorithm, seed) run: its final evaluation, its training curve and how it was configured."""
+    """One (variant, seed) run: its final evaluation, its training curve and how it was configured. The report
+    compares variants (``variant``): an algorithm on its preset (``ppo``) or a named one (``ppo@tuned``)."""
 
     name: str
     algo: str
@@ -44,6 +45,10 @@ class RunRecord:
     model_file: str | None = None  # the final model's name in the run's folder; None when none was saved
     # What the model was trained with, as its results record it: the safe loader rebuilds the model from it.
     settings: AlgoSettings | None = None
+    variant: str = ""  # "": the algorithm
+
+    def __post_init__(self) -> None:
+        self.variant = self.variant or self.algo
 
     @property
     def completed(self) -> bool:
@@ -51,7 +56,7 @@ class RunRecord:
 
 
 def load_run(experiment_dir: Path, status: str | None = None, name: str | None = None,
-             env_name: str | None = None) -> RunRecord:
+             env_name: str | None = None, variant: str | None = None) -> RunRecord:
     """Read a run's results and metrics JSON; a folder without them is a ``missing`` run, one whose files are
     not the contract's JSON an ``unreadable`` one: both are listed in the report, never dropped.
 
@@ -59,23 +64,26 @@ def load_run(experiment_dir: Path, status: str | None = None, name: str | None =
     :param name: the run's name when the folder does not say it; a sweep's trial name
         (``CartPole-v1/ppo_seed42``) without its environment part, which ``env_name`` gives.
     :param env_name: the run's environment when the folder does not say it.
+    :param variant: the run's variant when the folder does not say it (None: its algorithm).
     """
     experiment_dir = Path(experiment_dir)
     name = (name or experiment_dir.name).rpartition("/")[2]
     results_files = sorted(experiment_dir.glob(names.RESULTS_GLOB))
     if not results_files:
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, status or MISSING, str(experiment_dir), env_name=env_name)
+        return RunRecord(name, algo, seed, status or MISSING, str(experiment_dir), env_name=env_name,
+                         variant=variant or algo)
     try:
         return _read_run(experiment_dir, results_files[0], status)
     except (ValueError, KeyError, TypeError, AttributeError, OSError):  # not JSON, or not the contract's shape
         algo, seed = parse_experiment_id(name)
-        return RunRecord(name, algo, seed, UNREADABLE, str(experiment_dir), env_name=env_name)
+        return RunRecord(name, algo, seed, UNREADABLE, str(experiment_dir), env_name=env_name,
+                         variant=variant or algo)
 
 
 def algorithm_order(found: Iterable[str], preferred: Sequence[str] | None = None) -> list[str]:
-    """The order the report names algorithms in, everywhere: ``preferred`` (a sweep's ``--algos``), else
-    ppo, a2c; any other after those, alphabetically. Never the order the folders were found in."""
+    """The order the report names variants in, everywhere: ``preferred`` (a sweep's ``--variants`` or ``--algos``),
+    else ppo, a2c; any other after those, alphabetically. Never the order the folders were found in."""
     first = list(preferred or ALGORITHMS)
     found = set(found)
     return [a for a in first if a in found] + sorted(found - set(first))
@@ -114,8 +122,8 @@ def in_report_order(runs: list[RunRecord], preferred: Sequence[str] | None = Non
     follows that order."""
     name = environment_names(runs)
     envs = list(dict.fromkeys(name(r) for r in runs))
-    algos = algorithm_order((r.algo for r in runs), preferred)
-    return sorted(runs, key=lambda r: (envs.index(name(r)), algos.index(r.algo), r.seed is None, r.seed or 0))
+    variants = algorithm_order((r.variant for r in runs), preferred)
+    return sorted(runs, key=lambda r: (envs.index(name(r)), variants.index(r.variant), r.seed is None, r.seed or 0))
 
 
 def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
@@ -133,17 +141,17 @@ def by_environment(runs: list[RunRecord]) -> dict[str | None, list[RunRecord]]:
 
 
 def one_folder_per_seed(runs: list[RunRecord], experiments: list[Path]) -> None:
-    """Refuse (exit 3) two folders of one algorithm's seed on one environment, or one folder given twice: the
+    """Refuse (exit 3) two folders of one variant's seed on one environment, or one folder given twice: the
     statistics would count the seed twice."""
     name = environment_names(runs)
     seen: dict[tuple[str | None, str, int], Path] = {}
     for run, path in zip(runs, experiments):
         if run.seed is None:
             continue
-        key = (name(run), run.algo, run.seed)
+        key = (name(run), run.variant, run.seed)
         if key in seen:
             which = (f"{path} is given twice" if path.resolve() == seen[key].resolve()
-                     else f"{seen[key]} and {path} are both {run.algo.upper()} seed {run.seed}")
+                     else f"{seen[key]} and {path} are both {label(run.variant)} seed {run.seed}")
             raise ConfigError(f"{which}{f' on {key[0]}' if key[0] else ''}: a seed counts once in the statistics; "
                               "give each run once")
         seen[key] = path
@@ -152,7 +160,7 @@ def one_folder_per_seed(runs: list[RunRecord], experiments: list[Path]) -> None:
 def _read_run(experiment_dir: Path, results_file: Path, status: str | None) -> RunRecord:
     results = read_results(results_file)
     run = RunRecord(
-        name=results.experiment_id, algo=results.algo, seed=results.seed, status=status or results.status,
+        name=results.experiment_id, algo=results.algo, variant=results.variant, seed=results.seed, status=status or results.status,
         experiment_dir=str(experiment_dir), final_reward=results.final_reward, timesteps=results.timesteps,
         training_time=results.training_time, steps_per_second=results.steps_per_second,
         threshold=results.threshold, env_name=results.env_name, env_kwargs=results.env_kwargs,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from rl_sweep.decision.one_round import UNNAMED
+from rl_sweep.identity import label
 from rl_sweep.report.across import AcrossEnvironments
 from rl_sweep.report.blocks import Block, Heading, Image, Paragraph, Table, Video, estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
@@ -38,14 +39,14 @@ def _cut_episodes(runs: list[RunRecord], env: str) -> str | None:
 
 def _pairs(improvements: dict[str, Improvement]) -> list[list[str]]:
     """The rows of a probability-of-improvement table: ``P(X > Y)``, its estimate [95% CI]."""
-    return [[f"P({k.split('>')[0].upper()} > {k.split('>')[1].upper()})",
+    return [[f"P({label(k.split('>')[0])} > {label(k.split('>')[1])})",
              "n/a" if v.point is None else estimate(v.point, v.ci, 2)] for k, v in improvements.items()]
 
 
 def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
     """The section that compares the runs at the common budget, its heading at ``level``."""
     algos = list(common.algorithms)
-    trained = ", ".join(f"{a.upper()} {steps_span(steps)}" for a, steps in common.budgets.items())
+    trained = ", ".join(f"{label(a)} {steps_span(steps)}" for a, steps in common.budgets.items())
     rows = [
         ["budget (steps)", *(steps_span(steps) for steps in common.budgets.values())],
         ["runs with a training return by then", *(str(len(s.training_returns)) for s in common.algorithms.values())],
@@ -59,7 +60,7 @@ def common_budget_blocks(common: CommonBudget, level: int) -> list[Block]:
                   f"training return (the mean of its last 100 training episodes) at the last point of its training "
                   f"curve at or before {common.step:,} steps. IQM across seeds with its 95% bootstrap CI "
                   f"(with at least {MIN_INTERVAL_SEEDS} runs), and P(X > Y) of those training returns."),
-        Table(["", *[a.upper() for a in algos]], rows),
+        Table(["", *[label(a) for a in algos]], rows),
         Table(["", "estimate [95% CI]"], _pairs(common.probability_of_improvement)),
     ]
 
@@ -111,9 +112,16 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
                "reward threshold. Which algorithm is better is never read from an interval: the verdict's tests "
                "say it.")
     cut = _cut_episodes(runs, stats.environment or UNNAMED)
+    ranking = [[str(i), label(v), estimate(stats.algorithms[v].iqm, stats.algorithms[v].iqm_ci,
+                                           seeds=stats.algorithms[v].seeds_completed),
+                str(stats.algorithms[v].seeds_completed)] for i, v in enumerate(part.ranking, 1)]
     return [
         Heading(level, "Verdict"),
         *[Paragraph(line) for line in part.verdict],
+        *([Heading(level, "Ranking"),
+           Paragraph(f"The variants by the IQM of their {evaluation}, highest first, as a description: which "
+                     "differences are real, the verdict's tests say."),
+           Table(["rank", "variant", "IQM [95% CI]", "seeds completed"], ranking)] if len(algos) > 2 else []),
         Image(part.learning_curves, f"Learning curves: {TRAINING_RETURN} against environment steps"),
         Image(part.final_performance, f"Final {evaluation} per algorithm"),
         *(replay_blocks(part.replays, level) if part.replays else []),
@@ -126,17 +134,48 @@ def environment_blocks(part: EnvironmentReport, level: int) -> list[Block]:
                   f"100 training episodes; steps until it reaches {t}: the first time it crosses it. {ci_note}"),
         Paragraph(WHY_RETURNS_DIFFER),
         *([Paragraph(cut)] if cut else []),
-        Table(["", *[x.upper() for x in algos]], table),
+        Table(["", *[label(x) for x in algos]], table),
+        *settings_blocks(runs, level),
         Heading(level, "Probability of improvement"),
         Paragraph("P(X > Y): the probability that a run of X ends with a higher final evaluation return than a run "
                   f"of Y (Mann-Whitney U statistic), with its 95% bootstrap CI from {MIN_INTERVAL_SEEDS} seeds of each: "
                   "a description of the difference; the test in the verdict decides it."),
+        *([Image(part.matrix, "P(row > column) for every pair of variants")] if part.matrix else []),
         Table(["", "estimate [95% CI]"], pairs),
         *(common_budget_blocks(part.common, level) if part.common else []),
         Heading(level, "Runs"),
         Table(["run", "status", evaluation, f"{TRAINING_RETURN} at the end", "steps",
                f"steps until the training return reaches {t}", "experiment folder"], run_rows),
     ]
+
+
+def settings_blocks(runs: list[RunRecord], level: int) -> list[Block]:
+    """The "Settings" section of a report of named variants (``ppo@tuned``): what each variant's runs trained with,
+    only where it differs from the first variant's; none when every variant is an algorithm on one preset."""
+    first_runs = {}
+    for run in runs:
+        if run.settings is not None:
+            first_runs.setdefault(run.variant, run)
+    if len(first_runs) < 2 or all(run.variant == run.algo for run in runs):
+        return []
+
+    def values(run: RunRecord) -> dict[str, str]:
+        settings = run.settings
+        return {"algorithm": label(run.algo), "preset": str(run.config.get("preset")),
+                "timesteps": f"{settings.timesteps:,}", "n_envs": str(settings.n_envs),
+                "normalize": str(settings.normalize).lower(),
+                **{key: str(value) for key, value in settings.hyperparameters.items()},
+                **{f"policy_kwargs.{key}": str(value) for key, value in settings.policy_kwargs.items()}}
+
+    found = {variant: values(run) for variant, run in first_runs.items()}
+    keys = list(dict.fromkeys(key for shown in found.values() for key in shown))
+    first = next(iter(found.values()))
+    rows = [[key, *(shown.get(key, "(default)") for shown in found.values())] for key in keys
+            if any(shown.get(key) != first.get(key) for shown in found.values())]
+    return [Heading(level, "Settings"),
+            Paragraph("What each variant's runs trained with, where it differs from the first variant's (a "
+                      "hyperparameter a variant does not set takes SB3's default)."),
+            Table(["", *[label(v) for v in found]], rows)]
 
 
 def replay_blocks(replays: Replays, level: int) -> list[Block]:
@@ -184,9 +223,9 @@ def across_blocks(across: AcrossEnvironments, lines: list[str], algos: list[str]
                   "environments (the i-th seed of each environment makes run i)."),
         *[Paragraph(line) for line in lines],
         Heading(3, "Normalised scores"),
-        Table(["environment", "random policy (0)", "reference (1)", *[f"{a.upper()} normalised IQM" for a in algos]],
+        Table(["environment", "random policy (0)", "reference (1)", *[f"{label(a)} normalised IQM" for a in algos]],
               normalised),
-        *([Heading(3, "Aggregate performance"), Table(["", *[a.upper() for a in scored]], aggregates)]
+        *([Heading(3, "Aggregate performance"), Table(["", *[label(a) for a in scored]], aggregates)]
           if scored else []),
         *([Image(PROFILES, "Performance profiles: fraction of runs above each normalised score")] if profiles else []),
         *([Heading(3, "Probability of improvement across environments"),

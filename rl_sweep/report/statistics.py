@@ -308,10 +308,10 @@ def compare(runs: list[RunRecord], environment: str | None, reps: int = REPS, fi
     :param fixed_seeds: whether the number of seeds was fixed in advance; not when an ``--until-decided`` sweep chose
         it from their results, and then no test is run on them (its own decision is theirs).
     """
-    algos = list(dict.fromkeys(r.algo for r in runs))
+    algos = list(dict.fromkeys(r.variant for r in runs))
     thresholds = {r.threshold for r in runs if r.threshold is not None}
     threshold = thresholds.pop() if len(thresholds) == 1 else None
-    by_algo = {a: [r for r in runs if r.algo == a] for a in algos}
+    by_algo = {a: [r for r in runs if r.variant == a] for a in algos}
     finals = [r.final_reward for r in runs if r.completed]
     reference = threshold if threshold is not None else (max(finals) if finals else None)
     areas = {a: [area for r in sorted(by_algo[a], key=lambda r: r.seed or 0)

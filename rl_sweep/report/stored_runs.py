@@ -27,7 +27,8 @@ def fetch_runs(storage: Storage, summary: dict[str, Any], scratch: Path) -> tupl
         local = (storage.fetch(Path(scratch, "runs", str(index)), trial["folder"], RUN_FILES)
                  if trial.get("folder")
                  else Path(trial["experiment_dir"]))  # a summary written before sweeps kept their runs
-        run = load_run(local, status=trial["status"], name=trial["trial"], env_name=trial.get("env"))
+        run = load_run(local, status=trial["status"], name=trial["trial"], env_name=trial.get("env"),
+                       variant=trial.get("variant"))
         run.experiment_dir = trial["experiment_dir"]
         if trial.get("folder"):
             folders[run.experiment_dir] = trial["folder"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from rl_sweep.decision import level, sentence
+from rl_sweep.decision import grouped, level
+from rl_sweep.identity import label
 from rl_sweep.report.blocks import estimate, num, steps_span
 from rl_sweep.report.budgets import CommonBudget
 from rl_sweep.report.normalisation import BEST_SEEN
@@ -34,7 +35,7 @@ def common_budget_title(step: int) -> str:
     return f"At the common budget of {step:,} steps"
 
 
-def tested(label: str, x: str, y: str, test: dict[str, Any] | None, env: str, p: Improvement,
+def tested(title: str, x: str, y: str, test: dict[str, Any] | None, env: str, p: Improvement,
            estimates: dict[str, str], measure: str, better: str = "is better than") -> str:
     """One pair's sentence: a winner only where ``test`` (a decision document: the sweep's, or a one-round test's)
     rejects at its level; P(X > Y) and each algorithm's estimate (``estimates``, as the sentence shows them,
@@ -46,12 +47,12 @@ def tested(label: str, x: str, y: str, test: dict[str, Any] | None, env: str, p:
     decided = pair_decision(test, env, x, y) if test else None
     if decided in ("larger", "smaller"):
         winner, loser = (x, y) if decided == "larger" else (y, x)
-        return (f"{label}: {winner.upper()} {better} {loser.upper()} ({how(test, env, x, y)}). "
+        return (f"{title}: {label(winner)} {better} {label(loser)} ({how(test, env, x, y)}). "
                 f"{describe(winner, loser, p if winner == x else flip(p), estimates, measure)}")
     if decided == "equal":
-        return (f"{label}: {x.upper()} and {y.upper()} are not shown different ({how(test, env, x, y)}): these seeds "
+        return (f"{title}: {label(x)} and {label(y)} are not shown different ({how(test, env, x, y)}): these seeds "
                 f"do not settle it, which is not evidence that they are equal. {describe(x, y, p, estimates, measure)}")
-    return f"{label}: no test of {x.upper()} against {y.upper()}: {why_untested(test)}. " + \
+    return f"{title}: no test of {label(x)} against {label(y)}: {why_untested(test)}. " + \
         describe(x, y, p, estimates, measure)
 
 
@@ -65,9 +66,9 @@ def describe(x: str, y: str, p: Improvement, estimates: dict[str, str], measure:
     if p.point is None:
         chance = ""
     elif p.ci:
-        chance = f"P({x.upper()} > {y.upper()}) = {p.point:.2f} (95% CI {p.ci[0]:.2f} to {p.ci[1]:.2f}); "
+        chance = f"P({label(x)} > {label(y)}) = {p.point:.2f} (95% CI {p.ci[0]:.2f} to {p.ci[1]:.2f}); "
     else:
-        chance = f"P({x.upper()} > {y.upper()}) = {p.point:.2f} (too few seeds for an interval); "
+        chance = f"P({label(x)} > {label(y)}) = {p.point:.2f} (too few seeds for an interval); "
     return f"As description: {chance}{measure} {estimates[x]} vs {estimates[y]}."
 
 
@@ -90,7 +91,7 @@ def why_untested(test: dict[str, Any] | None) -> str:
                 "every trial of a round has completed)")
     counts = test["completed_seeds"]
     least = min_test_seeds(len(counts))
-    few = [f"{algo.upper()} has {k}" for algo, k in counts.items() if k < least]
+    few = [f"{label(algo)} has {k}" for algo, k in counts.items() if k < least]
     if len(counts) < 2 or not few:
         return "there is no test of this pair"
     return (f"cannot be decided at {min(counts.values())} seeds: with {len(counts)} algorithms a test needs at least "
@@ -98,11 +99,15 @@ def why_untested(test: dict[str, Any] | None) -> str:
 
 
 def family(algos: list[str], test: dict[str, Any] | None) -> list[str]:
-    """With more than two algorithms, what each test's level covers."""
+    """With more than two variants, what each test's level covers: every pair, or each against the baseline."""
     if len(algos) < 3 or not test or test.get("skipped"):
         return []
+    if test.get("baseline"):
+        return [f"Each variant is tested against {label(test['baseline'])} only: the family-wise error (at most "
+                f"{test['alpha']:.0%}) holds over those {test['pairs']} comparisons together; other pairs are "
+                "described, not tested."]
     pairs = len(algos) * (len(algos) - 1) // 2
-    return [f"With {len(algos)} algorithms, each test's family-wise error (at most {test['alpha']:.0%}) holds over all "
+    return [f"With {len(algos)} variants, each test's family-wise error (at most {test['alpha']:.0%}) holds over all "
             f"{pairs} pairs together."]
 
 
@@ -131,20 +136,20 @@ def verdict(stats: Comparison, common: CommonBudget | None = None, decision: dic
     by_algo = stats.algorithms
     algos = [a for a, s in by_algo.items() if s.seeds_completed]
     threshold = stats.reward_threshold
-    caveats = [f"{algo.upper()}: {len(s.not_completed)} of {s.seeds} runs did not complete "
+    caveats = [f"{label(algo)}: {len(s.not_completed)} of {s.seeds} runs did not complete "
                f"({', '.join(f'{k} {v}' for k, v in s.not_completed.items())}); they are left out of every statistic."
                for algo, s in by_algo.items() if s.not_completed]
     if not algos:
         return ["No run completed: there is nothing to compare.", *caveats]
     if threshold is not None:
-        caveats = [f"{algo.upper()}: {by_algo[algo].seeds_reaching_threshold} of {by_algo[algo].seeds_completed} seeds "
+        caveats = [f"{label(algo)}: {by_algo[algo].seeds_reaching_threshold} of {by_algo[algo].seeds_completed} seeds "
                    f"reach the reward threshold of {threshold:g} in evaluation." for algo in algos] + caveats
     evaluation = evaluation_return(stats.eval_episodes)
     scale = ([f"For scale: a uniform random policy's {evaluation} on the same seeds is {num(random_score)}; "
-              + ", ".join(f"{a.upper()}'s mean is {num(by_algo[a].mean)}" for a in algos) + "."]
+              + ", ".join(f"{label(a)}'s mean is {num(by_algo[a].mean)}" for a in algos) + "."]
              if random_score is not None else [])
     if len(algos) < 2:
-        return [f"Only {algos[0].upper()} has completed runs: nothing to compare it with.", *scale, *caveats]
+        return [f"Only {label(algos[0])} has completed runs: nothing to compare it with.", *scale, *caveats]
     iqm = {a: estimate(s.iqm, s.iqm_ci, seeds=s.seeds_completed) for a, s in by_algo.items()}
     pairs = list(itertools.combinations(algos, 2))
     lines = [tested(f"Final performance{unequal}", x, y, test, env, stats.probability_of_improvement[f"{x}>{y}"],
@@ -170,7 +175,7 @@ def _curves_cross(by_algo: dict[str, Any], x: str, y: str, test: dict[str, Any] 
     fast, slow = (x, y) if decided == "larger" else (y, x)
     end_fast, end_slow = by_algo[fast].final_training_reward_mean, by_algo[slow].final_training_reward_mean
     if end_fast is not None and end_slow is not None and end_slow > end_fast:
-        return (f" But {slow.upper()}'s {TRAINING_RETURN} ends higher ({num(end_slow)} vs {num(end_fast)}): "
+        return (f" But {label(slow)}'s {TRAINING_RETURN} ends higher ({num(end_slow)} vs {num(end_fast)}): "
                 "the curves cross.")
     return ""
 
@@ -179,7 +184,7 @@ def _at_common_budget(common: CommonBudget, env: str, x: str, y: str) -> str:
     """X against Y at the common budget, from the training returns there."""
     title, at = common_budget_title(common.step), common.algorithms
     if not (at[x].training_returns and at[y].training_returns):
-        return f"{title}: {x.upper()} and {y.upper()} do not both have a training return by then."
+        return f"{title}: {label(x)} and {label(y)} do not both have a training return by then."
     iqm = {a: estimate(s.iqm, s.iqm_ci, seeds=len(s.training_returns)) for a, s in at.items()}
     return tested(f"{title} (training return)", x, y, common.test, env, common.probability_of_improvement[f"{x}>{y}"],
                   iqm, f"IQM {TRAINING_RETURN}")
@@ -219,21 +224,21 @@ def decision_line(env: str, decision: dict[str, Any]) -> str:
     if not comparisons:
         return (f"No {decision['method']} decision on {env}: rl-sweep --until-decided decides once every trial of "
                 "a round has completed.")
-    return "; ".join(sentence(c, decision) for c in comparisons) + "."
+    return grouped(comparisons, decision) + "."
 
 
 def _one_round_line(env: str, test: dict[str, Any]) -> str:
     counts = test["completed_seeds"]
     if test.get("skipped"):
         least = min_test_seeds(len(counts))
-        few = [f"{algo.upper()} has {k} completed seed{'s' if k != 1 else ''}" for algo, k in counts.items() if k < least]
+        few = [f"{label(algo)} has {k} completed seed{'s' if k != 1 else ''}" for algo, k in counts.items() if k < least]
         why = (f"{', '.join(few)}, and it needs at least {least} of each algorithm" if len(counts) >= 2
                else "it needs completed runs of two algorithms at least")
         return f"No one-round AdaStop test on {env}: {why}."
     n = test["seeds_per_round"]
     seeds = (f"these {n} seeds per algorithm" if len(set(counts.values())) == 1
              else f"the first {n} completed seeds of each algorithm")
-    sentences = "; ".join(sentence(c, test) for c in test["comparisons"])
+    sentences = grouped(test["comparisons"], test)
     settled = all(c["decision"] != "equal" for c in test["comparisons"])
     return (f"A one-round AdaStop test at {seeds}: {sentences}"
             + ("." if settled else "; rl-sweep --until-decided adds seeds until it is decided."))
@@ -241,7 +246,7 @@ def _one_round_line(env: str, test: dict[str, Any]) -> str:
 
 def budget_line(common: CommonBudget, where: str = "") -> str:
     """The runs' budgets differ ``where``: what each algorithm's runs trained, and where they are compared alike."""
-    trained = [f"{algo.upper()} runs {'trained ' if i == 0 else ''}{steps_span(steps)}{' steps' if i == 0 else ''}"
+    trained = [f"{label(algo)} runs {'trained ' if i == 0 else ''}{steps_span(steps)}{' steps' if i == 0 else ''}"
                for i, (algo, steps) in enumerate(common.budgets.items())]
     return (f"Budgets differ{where}: {', '.join(trained)}: final evaluations, and any test of them, are not a "
             f"like-for-like comparison; \"{common_budget_title(common.step)}\" compares every run at the shorter "
@@ -260,13 +265,13 @@ def across_verdict(across: AcrossEnvironments, algos: list[str], unplaced: list[
                      "environment; left out of every section.")
     for algo in algos:
         if algo not in across.algorithms:
-            lines.append(f"{algo.upper()} has no completed run on every environment compared: it is left out of "
+            lines.append(f"{label(algo)} has no completed run on every environment compared: it is left out of "
                          "the aggregates.")
     seeds = {algo: s.seeds for algo, s in across.algorithms.items()}
     if not seeds:
         return lines + ["No algorithm has a completed run on every environment compared: there is nothing to "
                         "aggregate."]
-    counts = ", ".join(f"{algo.upper()} {n}" for algo, n in seeds.items())
+    counts = ", ".join(f"{label(algo)} {n}" for algo, n in seeds.items())
     lines.append(f"Each environment enters with the first completed runs of each algorithm in seed order, as many "
                  f"as every environment has: seeds per environment {counts}.")
     if len(seeds) < 2:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rl_sweep.errors import ConfigError
-from rl_sweep.identity import experiment_id
+from rl_sweep.identity import ALGORITHMS, experiment_id
 from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET, AlgoSettings, is_positive_int, load_settings
 
-ALGORITHMS = ("ppo", "a2c")
 # Seeds are taken by NumPy up to 2**32 - 1; a run also seeds seed + step and seed + 1,000,000 (evaluation),
 # so seeds stop at 2**31 - 1 to leave room for them.
 MAX_SEED = 2**31 - 1
@@ -44,6 +43,8 @@ class TrainingConfig:
     :param preset: hyperparameter preset: a name from ``configs/`` or a path to a YAML file.
     :param overrides: values that replace the preset's: ``n_envs``, ``normalize``, ``net_arch`` or
         hyperparameters (search trials).
+    :param variant: the name of what a comparison compares this run as (``ppo@tuned``: see
+        :mod:`rl_sweep.sweep.variants`), recorded in its results; None: ``algo``, on its preset.
     :param settings: the preset's block for ``algo``, already resolved (a sweep resolves it once, on the
         driver, and each trial carries it); None: read from ``preset``, with ``overrides`` applied.
 
@@ -67,6 +68,7 @@ class TrainingConfig:
     env_kwargs: Optional[dict[str, Any]] = None
     fast_numerics: bool = False
     location: Optional[str] = None
+    variant: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -88,6 +90,8 @@ class TrainingConfig:
             value = getattr(self, name)
             if not is_positive_int(value):
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        if self.variant is None:
+            self.variant = self.algo
         if self.output_dir is None:
             self.output_dir = Path(f"results/experiments/{self.experiment_id}/")
         self.output_dir = Path(self.output_dir)

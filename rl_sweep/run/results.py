@@ -25,6 +25,7 @@ class RunFacts:
 
     experiment_id: str
     algo: str
+    variant: str
     env_name: str
     env_kwargs: dict[str, Any]
     seed: int
@@ -51,7 +52,7 @@ class RunFacts:
         """The facts of the run ``config`` describes, training on ``env``."""
         settings = config.settings
         return cls(
-            experiment_id=config.experiment_id, algo=config.algo, env_name=config.env_name,
+            experiment_id=config.experiment_id, algo=config.algo, variant=config.variant, env_name=config.env_name,
             env_kwargs=dict(config.env_kwargs), seed=config.seed,
             location=config.location or f"{config.output_dir.as_posix().rstrip('/')}/",
             checkpoint_interval=config.checkpoint_interval,
@@ -104,6 +105,7 @@ def build_results(
             normalize=facts.normalize,
             run_id=facts.run_id,
             numerics=facts.numerics,
+            variant=facts.variant,
         ),
         model=ResultsModel(
             algorithm=facts.algo.upper(),

@@ -19,7 +19,8 @@ def check_before_start(runs: Sequence[TrainingConfig], address: str | None) -> N
     from rl_sweep.run.seeding import check_conda_env
 
     for run in runs:
-        check_settings(run.algo, run.settings, run.preset)
+        check_settings(run.algo, run.settings,
+                       run.preset if run.variant == run.algo else f"variant {run.variant} ({run.preset})")
     for conda_env in {run.conda_env for run in runs}:
         check_conda_env(conda_env)
     for env_name in dict.fromkeys(run.env_name for run in runs):

@@ -23,6 +23,7 @@ from rl_sweep.files import names
 from rl_sweep.run.config import ALGORITHMS, DEFAULT_SEED
 from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.cluster import stop_ray
+from rl_sweep.sweep.variants import Variant, parse_variant, plain, read_variants_file
 from rl_sweep.sweep.options import (
     MAX_FAILURES, RESULTS_DIR, SEARCH_SEEDS, SEEDS, ClusterSettings, ReportSettings, RunSettings, SearchSettings,
     SweepOptions, TrialGrid,
@@ -37,7 +38,8 @@ files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI
   sweep.json, summary.json, report.md, report.html, comparison.json, learning_curves.png,
   final_performance.png (per environment with several: learning_curves_{env}.png, ..., performance_profiles.png),
   replays/{algo}_seed{seed}.mp4 (the best, median and worst seed of each algorithm; --no-replays: none);
-  {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs);
+  {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs,
+  {variant}/{algo}_seed{seed}/ with named --variants);
   tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided --no-speculate);
   earlier_*/ a speculative trial --until-decided did not need, set aside.
 
@@ -57,6 +59,19 @@ examples:
   rl-sweep --until-decided --preset tuned --algos ppo a2c           # seeds until AdaStop decides
   rl-sweep --search 8 --preset tuned --algos ppo --timesteps 600000
   rl-sweep --search 12 --seeds 3 --preset tuned --algos a2c          # each setting on 3 seeds
+  rl-sweep --variants ppo ppo@tuned a2c@tuned --until-decided       # every pair decided
+  rl-sweep --variants ppo mine=ppo@my_ppo.yaml --baseline ppo --until-decided
+  rl-sweep --variants-file variants.yaml --baseline ppo-base --seeds 10
+
+--variants-file FILE.yaml names each variant and its settings (every key but algo optional; config is
+relative to the file; neither preset nor config: the sweep's --preset):
+  ppo-lr-low:
+    algo: ppo
+    preset: tuned
+    hyperparameters: {learning_rate: 0.0001}
+    policy_kwargs: {net_arch: [64, 64]}
+    n_envs: 8
+    normalize: true
 
 --search N takes N settings per algorithm, the preset's own and samples of its 'search' block, and
 trains each on the same --seeds seeds (drawn from 1,000..999,999 by --seed-start, never a sweep's);
@@ -76,10 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS), metavar="ALGO",
-                        help="algorithms to train: ppo, a2c (default: ppo a2c)")
+    parser.add_argument("--algos", nargs="+", choices=ALGORITHMS, default=None, metavar="ALGO",
+                        help="algorithms to compare, each on --preset: ppo, a2c (default: ppo a2c)")
+    parser.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
+                        help="variants to compare instead, each an algorithm with its settings: ALGO (on --preset), "
+                             "ALGO@PRESET (ppo@tuned), ALGO@FILE.yaml (named ALGO@FILE), NAME=ALGO@... to name it; "
+                             "each variant's runs in sweeps/{name}/{variant}/")
+    parser.add_argument("--variants-file", type=Path, default=None, metavar="FILE.yaml",
+                        help="variants in YAML, one block each: {NAME: {algo, preset or config, hyperparameters, "
+                             "policy_kwargs, n_envs, normalize}} (see below)")
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
-                        help=f"number of seeds per algorithm (default: {SEEDS}); with --search, per setting "
+                        help=f"number of seeds per variant (default: {SEEDS}); with --search, per setting "
                              f"(default: {SEARCH_SEEDS})")
     parser.add_argument("--seed-start", type=int, default=DEFAULT_SEED, metavar="SEED",
                         help="first seed; seeds are SEED..SEED+N-1 (default: %(default)s)")
@@ -120,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "decision (default: on; --no-speculate: one Tune run per round)")
     decide.add_argument("--alpha", type=float, default=DECISION.alpha, metavar="A",
                         help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
+    decide.add_argument("--baseline", default=None, metavar="VARIANT",
+                        help="compare each variant with this one only, not every pair: fewer comparisons, so a more "
+                             "powerful test (AdaStop's, and the report's one-round test at fixed --seeds)")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
     parser.add_argument("--max-failures", type=int, default=MAX_FAILURES, metavar="N",
@@ -162,12 +187,23 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
     for folder in args.py_modules:
         if not folder.is_dir():
             raise ConfigError(f"--py-modules {folder} is not a folder (give a package's folder)")
+    preset = str(Path(preset_of(args)).resolve()) if args.config_file else args.preset
+    variants = variants_of(args)
+    if args.search and variants:
+        if len(variants) > 1:
+            raise ConfigError("--search searches one variant's space: give one with --variants (or --algos to search "
+                              "each algorithm's space in turn)")
+        if variants[0].overrides:
+            raise ConfigError(f"--search samples a preset's search block: variant {variants[0].name} has values of "
+                              "its own; give ALGO@PRESET or ALGO@FILE.yaml")
+        preset, variants = variants[0].preset or preset, plain([variants[0].algo])
     return SweepOptions(
         name=name,
-        trials=TrialGrid(algos=list(dict.fromkeys(args.algos)), seed_start=args.seed_start,
+        trials=TrialGrid(algos=list(dict.fromkeys(args.algos or ALGORITHMS)), variants=variants,
+                         baseline=args.baseline, seed_start=args.seed_start,
                          seeds=args.seeds or (SEARCH_SEEDS if args.search else SEEDS),
                          envs=args.envs or [args.env_name or DEFAULT_ENV], env_kwargs=env_kwargs_of(args)),
-        runs=RunSettings(preset=str(Path(preset_of(args)).resolve()) if args.config_file else args.preset,
+        runs=RunSettings(preset=preset,
                          timesteps=args.total_timesteps, checkpoint_interval=args.checkpoint_interval,
                          eval_episodes=args.eval_episodes, fast_numerics=args.fast_numerics,
                          conda_env=args.conda_env),
@@ -181,6 +217,15 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
         report=ReportSettings(replays=args.replays),
         command=shlex.join(["rl-sweep", *argv]),
     )
+
+
+def variants_of(args: argparse.Namespace) -> list[Variant]:
+    """The variants ``--variants`` and ``--variants-file`` name, in that order; none: ``--algos``'."""
+    if args.algos and (args.variants or args.variants_file):
+        raise ConfigError("give --algos, or --variants / --variants-file, not both (--variants ppo a2c is --algos "
+                          "ppo a2c)")
+    return [*(parse_variant(spec) for spec in args.variants or []),
+            *(read_variants_file(args.variants_file) if args.variants_file else [])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ A sweep's files, under ``--results-dir`` (a local folder or a storage URI)::
     sweeps/{name}/sweep.json, summary.json, report.md, report.html, *.png
     sweeps/{name}/{algo}_seed{seed}/      each trial's contract files (a search: trials/{algo}_s{setting}_seed{seed}/)
     sweeps/{name}/{env}/{algo}_seed{seed}/  the same, for a sweep of several environments ({env}: env_folder)
+    sweeps/{name}/[{env}/]{variant}/{algo}_seed{seed}/  the same, for a sweep of named variants (--variants)
     sweeps/{name}/tune/                   Ray Tune's experiment state and checkpoints (a search: tune_{algo}/)
 """
 
@@ -27,6 +28,7 @@ from rl_sweep.presets import DEFAULT_ENV, DEFAULT_PRESET
 from rl_sweep.run.config import ALGORITHMS, DEFAULT_CONDA_ENV, DEFAULT_EVAL_EPISODES, DEFAULT_SEED, TrainingConfig
 from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep import records
+from rl_sweep.sweep.variants import Variant, check_variants, plain
 
 # A sweep's Tune state (tuner.pkl) names the trials' name and folder functions where rl-sweep 0.1 defined them, here:
 # a sweep it wrote resumes only while they can be found here.
@@ -40,13 +42,35 @@ MAX_FAILURES = 2
 
 @dataclass
 class TrialGrid:
-    """What to run: every environment x algorithm x seed (a search: x setting)."""
+    """What to run: every environment x variant x seed (a search: x setting). ``variants`` default to one per
+    algorithm of ``algos`` (``--algos``); given, ``algos`` are theirs."""
 
     algos: list[str] = field(default_factory=lambda: list(ALGORITHMS))
-    seeds: int = SEEDS  # per algorithm; with --until-decided, the rounds choose
+    seeds: int = SEEDS  # per variant; with --until-decided, the rounds choose
     seed_start: int = DEFAULT_SEED
     envs: list[str] = field(default_factory=lambda: [DEFAULT_ENV])
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # given to every environment
+    variants: list[Variant] = field(default_factory=list)  # sweep.json: a list of objects; absent before variants
+    baseline: str | None = None  # --baseline: each variant is compared with this one only; None: every pair
+
+    def __post_init__(self) -> None:
+        self.variants = [Variant(**v) if isinstance(v, dict) else v for v in self.variants] or plain(self.algos)
+        check_variants(self.variants)
+        self.algos = list(dict.fromkeys(v.algo for v in self.variants))
+
+    @property
+    def names(self) -> list[str]:
+        """The variants' names, in the order the sweep and its report name them."""
+        return [v.name for v in self.variants]
+
+    @property
+    def named(self) -> bool:
+        """Whether the runs go in a folder per variant: not when every variant is an algorithm on the sweep's preset
+        (``--algos``), whose runs keep the layout of sweeps before variants."""
+        return not all(v.plain for v in self.variants)
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
 
 
 @dataclass
@@ -111,13 +135,20 @@ class SweepOptions:
                                   "run them in separate sweeps")
         if len(folders) < len(self.trials.envs):
             raise ConfigError(f"--envs names an environment twice: {' '.join(self.trials.envs)}")
+        if self.trials.baseline is not None and self.trials.baseline not in self.trials.names:
+            raise ConfigError(f"--baseline {self.trials.baseline} is not one of the variants compared: "
+                              f"{' '.join(self.trials.names)}")
+        if self.trials.baseline is not None and len(self.trials.variants) < 3:
+            raise ConfigError("--baseline compares each of three variants or more with one: with two, every pair is "
+                              "the one pair already")
         if self.search.settings and len(self.trials.envs) > 1:
             raise ConfigError("--search takes one environment (--env ID), not several")
         if self.decision is not None:
             if self.search.settings:
                 raise ConfigError("--until-decided decides a comparison of algorithms; it does not take --search")
-            if len(self.trials.algos) < 2:
-                raise ConfigError("--until-decided compares algorithms: give two or more with --algos")
+            if len(self.trials.variants) < 2:
+                raise ConfigError("--until-decided compares variants: give two or more with --algos or --variants")
+
             if self.decision.seeds_per_round < 2:
                 raise ConfigError(f"--seeds-per-round must be 2 or more, not {self.decision.seeds_per_round}")
             if self.decision.max_rounds < 1:
@@ -165,41 +196,46 @@ class SweepOptions:
         """A path under the sweep's folder, ``sweeps/{name}/...``, as storage names it."""
         return "/".join([sweep_folder(self.name), *parts])
 
-    def run_config(self, algo: str, seed: int, folder: str, overrides: dict[str, Any] | None = None,
+    def run_config(self, variant: Variant | str, seed: int, folder: str, overrides: dict[str, Any] | None = None,
                    env_name: str | None = None) -> TrainingConfig:
         """One trial's run, validated, its preset resolved here (on the driver) for its environment (the
-        sweep's first by default). Its output folder is ``folder`` on a local storage; a trial on remote
-        storage writes to a staging folder of its own node (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
+        sweep's first by default): ``variant``'s (a variant of the sweep's, or its name), with a search trial's
+        ``overrides`` on top. Its output folder is ``folder`` on a local storage; a trial on remote storage writes
+        to a staging folder of its own node (see :class:`~rl_sweep.sweep.trainable.RunTrainable`)."""
+        if isinstance(variant, str):
+            variant = self.trials.variant(variant)
         storage = self.storage
         output_dir = storage.local_path(folder) if storage.is_local else Path(folder)
         runs = self.runs
-        return TrainingConfig(algo=algo, seed=seed, env_name=env_name or self.env_name,
+        return TrainingConfig(algo=variant.algo, seed=seed, env_name=env_name or self.env_name,
                               env_kwargs=self.trials.env_kwargs, total_timesteps=runs.timesteps,
                               checkpoint_interval=runs.checkpoint_interval, eval_episodes=runs.eval_episodes,
-                              conda_env=runs.conda_env, output_dir=output_dir, preset=runs.preset,
-                              overrides=overrides, fast_numerics=runs.fast_numerics)
+                              conda_env=runs.conda_env, output_dir=output_dir, preset=variant.preset or runs.preset,
+                              overrides={**variant.overrides, **(overrides or {})} or None,
+                              fast_numerics=runs.fast_numerics, variant=variant.name)
 
-    def trial_name(self, env_name: str, algo: str, seed: int) -> str:
-        """A seed-sweep trial's name and folder under the sweep's: ``{algo}_seed{seed}``, and
-        ``{env}/{algo}_seed{seed}`` in a sweep of several environments."""
-        name = experiment_id(algo, seed)
-        return name if len(self.trials.envs) == 1 else f"{env_folder(env_name)}/{name}"
+    def trial_name(self, env_name: str, variant: str, seed: int) -> str:
+        """A seed-sweep trial's name and folder under the sweep's: ``{algo}_seed{seed}``; ``{variant}/`` before it
+        in a sweep of named variants, and ``{env}/`` before that in a sweep of several environments."""
+        chosen = self.trials.variant(variant)
+        parts = [env_folder(env_name)] if len(self.trials.envs) > 1 else []
+        return "/".join([*parts, *([chosen.name] if self.trials.named else []), experiment_id(chosen.algo, seed)])
 
     def sweep_runs(self) -> list[tuple[str, TrainingConfig]]:
-        """The trials of a seed sweep, each as its name and run: every environment, algorithm and seed."""
+        """The trials of a seed sweep, each as its name and run: every environment, variant and seed."""
         grid = self.trials
-        return self._runs({env: grid.algos for env in grid.envs}, range(grid.seed_start, grid.seed_start + grid.seeds))
+        return self._runs({env: grid.names for env in grid.envs}, range(grid.seed_start, grid.seed_start + grid.seeds))
 
     def round_runs(self, k: int, needed: dict[str, list[str]]) -> list[tuple[str, TrainingConfig]]:
         """The trials of round ``k`` (from 1) of ``--until-decided``: the round's ``seeds_per_round`` seeds, after
-        the earlier rounds', of the algorithms each environment still ``needed``."""
+        the earlier rounds', of the variants each environment still ``needed``."""
         return self._runs(needed, round_seeds(k, self.trials.seed_start, self.decision or DecisionSettings()))
 
-    def _runs(self, algos_by_env: dict[str, list[str]], seeds: range) -> list[tuple[str, TrainingConfig]]:
+    def _runs(self, variants_by_env: dict[str, list[str]], seeds: range) -> list[tuple[str, TrainingConfig]]:
         trials = []
-        for env, algos in algos_by_env.items():
-            for algo in algos:
+        for env, variants in variants_by_env.items():
+            for variant in variants:
                 for seed in seeds:
-                    name = self.trial_name(env, algo, seed)
-                    trials.append((name, self.run_config(algo, seed, self.folder(name), env_name=env)))
+                    name = self.trial_name(env, variant, seed)
+                    trials.append((name, self.run_config(variant, seed, self.folder(name), env_name=env)))
         return trials

@@ -72,6 +72,7 @@ def trial_record(config: dict[str, Any], metrics: dict[str, Any], error: BaseExc
         env=run.get("env_name"),
         env_kwargs=run.get("env_kwargs") or {},
         algo=run.get("algo"),
+        variant=run.get("variant") or run.get("algo"),
         seed=run.get("seed"),
         setting=run.get("setting"),
         overrides=run.get("overrides") or {},

@@ -36,8 +36,8 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     import ray
 
     settings = options.decision
-    algos, envs = options.trials.algos, options.trials.envs
-    needed = {env: list(algos) for env in envs}
+    variants, envs, baseline = options.trials.names, options.trials.envs, options.trials.baseline
+    needed = {env: list(variants) for env in envs}
     first = [run for _, run in options.round_runs(1, needed)]
     check_before_start(first, address)
     storage = options.storage
@@ -45,7 +45,7 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     start_sweep(options, resume, address, dashboard, verbose)
     cpus = ray.cluster_resources().get("CPU", 0)
     print(f"Sweep {options.name}: until decided by AdaStop on {steps_by_environment(first)}: rounds of "
-          f"{settings.seeds_per_round} seeds per algorithm, at most {settings.max_rounds}, family-wise error at most "
+          f"{settings.seeds_per_round} seeds per variant, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.runs.preset}; files in {options.cluster.results_dir}", flush=True)
     if options.cluster.speculate:
         return _speculating(options, resume, started, cpus, callbacks)
@@ -65,9 +65,9 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
         records += round_records
         if any(t["status"] != COMPLETED for t in round_records):
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong
-        needed = after_round(k, records, needed, algos, settings, decisions)
-    return finish_sweep(options, records, started, decision=final_document(settings, decisions, envs, algos),
-                        cpus=cpus)
+        needed = after_round(k, records, needed, variants, settings, decisions, baseline)
+    return finish_sweep(options, records, started,
+                        decision=final_document(settings, decisions, envs, variants, baseline), cpus=cpus)
 
 
 def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float, callbacks: Sequence[Any]
@@ -87,14 +87,14 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     tuner = build_tuner(options, [], folder, restore=restoring, searcher=RoundsGenerator(rounds, at_once),
                         scheduler=StopNotNeeded(rounds), callbacks=callbacks,
                         progress=SweepProgress(options.name, waiting=rounds.waiting))
-    every = {env: list(options.trials.algos) for env in options.trials.envs}  # what a trial never started was
+    every = {env: list(options.trials.names) for env in options.trials.envs}  # what a trial never started was
     trials = [trial_config(run, options.folder(name), name=name)
               for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]
     records, decisions, over = classify(options, trial_records(fit(tuner), trials, storage.location))
     records = [set_aside(options, t) if t["status"] == NOT_NEEDED else t for t in records]
-    algos, envs = options.trials.algos, options.trials.envs
-    return finish_sweep(options, records, started, decision=final_document(options.decision, decisions, envs, algos),
-                        cpus=cpus, unfinished=not over)
+    grid = options.trials
+    return finish_sweep(options, records, started, cpus=cpus, unfinished=not over,
+                        decision=final_document(options.decision, decisions, grid.envs, grid.names, grid.baseline))
 
 
 def set_aside(options: SweepOptions, trial: TrialRecord) -> TrialRecord:

@@ -15,7 +15,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED, NOT_NEEDED
-from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord
+from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord, variant_of
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
@@ -28,11 +28,11 @@ log = logging.getLogger("rl_sweep.sweep")
 
 
 def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
-    """Each environment and the steps each algorithm trains on it: ``LunarLander-v3 (ppo 600,000 steps, a2c
+    """Each environment and the steps each variant trains on it: ``LunarLander-v3 (ppo 600,000 steps, a2c
     1,000,000 steps)``."""
     by_env: dict[str, dict[str, list[int]]] = {}
     for run in runs:
-        steps = by_env.setdefault(run.env_name, {}).setdefault(run.algo, [])
+        steps = by_env.setdefault(run.env_name, {}).setdefault(run.variant, [])
         if run.total_timesteps not in steps:
             steps.append(run.total_timesteps)
     return "; ".join(
@@ -43,10 +43,10 @@ def steps_by_environment(runs: Sequence[TrainingConfig]) -> str:
 def summarize(options: SweepOptions, trials: list[TrialRecord], started: str, unfinished: bool = False
               ) -> SummaryDocument:
     """``summary.json``: every trial's record (status, final reward, steps, wall time, experiment folder),
-    in the order of ``--algos`` and seeds, and the sweep's status."""
+    in the order of ``--variants`` (or ``--algos``) and seeds, and the sweep's status."""
     envs = {env: i for i, env in enumerate(options.trials.envs)}
-    order = {algo: i for i, algo in enumerate(options.trials.algos)}
-    trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(t["algo"], len(order)),
+    order = {variant: i for i, variant in enumerate(options.trials.names)}
+    trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(variant_of(t), len(order)),
                                            t["seed"] or 0))
     statuses = {t["status"] for t in trials} - {NOT_NEEDED}
     status = COMPLETED if statuses == {COMPLETED} and not unfinished else FAILED if FAILED in statuses else INTERRUPTED
@@ -55,7 +55,7 @@ def summarize(options: SweepOptions, trials: list[TrialRecord], started: str, un
 
 
 def print_summary(summary: SummaryDocument, stream: TextIO = sys.stdout) -> None:
-    """One screen: a line per trial, each algorithm's mean final reward, and the error of a failed trial."""
+    """One screen: a line per trial, each variant's mean final reward, and the error of a failed trial."""
     print(f"\nSweep {summary['sweep']}: {summary['status']}", file=stream)
     width = max([16, *(len(t["trial"] or "") for t in summary["trials"])])
     print(f"{'trial':<{width}} {'status':<11} {'steps':>8} {'evaluation return':>17} {'wall s':>8}  experiment",
@@ -68,11 +68,11 @@ def print_summary(summary: SummaryDocument, stream: TextIO = sys.stdout) -> None
         if t["error"]:
             print(f"  {t['trial']} failed: {t['error']}", file=stream)
     several = len({t.get("env") for t in summary["trials"]}) > 1
-    for env, algo in dict.fromkeys((t.get("env"), t["algo"]) for t in summary["trials"]):
-        rewards = [t["final_reward_mean"] for t in summary["trials"]
-                   if t["algo"] == algo and t.get("env") == env and t["final_reward_mean"] is not None]
+    for env, variant in dict.fromkeys((t.get("env"), variant_of(t)) for t in summary["trials"]):
+        rewards = [t["final_reward_mean"] for t in summary["trials"] if variant_of(t) == variant
+                   and t.get("env") == env and t["final_reward_mean"] is not None and t["status"] != NOT_NEEDED]
         if rewards:
-            print(f"{algo}{f' on {env}' if several else ''}: mean evaluation return "
+            print(f"{variant}{f' on {env}' if several else ''}: mean evaluation return "
                   f"{number(sum(rewards) / len(rewards))} over {len(rewards)} seed(s)", file=stream)
     print(f"Evaluation return: the final model's greedy policy. {WHY_RETURNS_DIFFER}", file=stream)
     decision = summary.get("decision")

@@ -16,19 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rl_sweep.files.status import COMPLETED, NOT_NEEDED
-from rl_sweep.files.sweep import TrialRecord, Utilisation
+from rl_sweep.files.sweep import TrialRecord, Utilisation, variant_of
 from rl_sweep.run.config import TrainingConfig
 
 Named = tuple[str, TrainingConfig]  # a trial's name and its run
 
 
 def seconds_per_step(finished: Iterable[TrialRecord]) -> dict[tuple[str | None, str | None], float]:
-    """Each (environment, algorithm)'s measured seconds per step, over its completed trials."""
+    """Each (environment, variant)'s measured seconds per step, over its completed trials."""
     seconds: dict[tuple[str | None, str | None], float] = {}
     steps: dict[tuple[str | None, str | None], int] = {}
     for trial in finished:
         if trial["status"] == COMPLETED and trial["wall_time_seconds"] and trial["timesteps"]:
-            key = (trial["env"], trial["algo"])
+            key = (trial["env"], variant_of(trial))
             seconds[key] = seconds.get(key, 0.0) + trial["wall_time_seconds"]
             steps[key] = steps.get(key, 0) + trial["timesteps"]
     return {key: seconds[key] / steps[key] for key in seconds}
@@ -36,13 +36,13 @@ def seconds_per_step(finished: Iterable[TrialRecord]) -> dict[tuple[str | None, 
 
 def longest_first(runs: Sequence[Named], finished: Iterable[TrialRecord] = ()) -> list[Named]:
     """``runs`` (each a trial's name and run) in order of expected cost, longest first; runs of equal cost keep
-    their order (grid order: environment, algorithm, seed)."""
+    their order (grid order: environment, variant, seed)."""
     measured = seconds_per_step(finished)
-    unknown = sum(measured.values()) / len(measured) if measured else 1.0  # an algorithm not yet measured
+    unknown = sum(measured.values()) / len(measured) if measured else 1.0  # a variant not yet measured
 
     def cost(named: Named) -> float:
         run = named[1]
-        return run.total_timesteps * measured.get((run.env_name, run.algo), unknown)
+        return run.total_timesteps * measured.get((run.env_name, run.variant), unknown)
 
     return sorted(runs, key=cost, reverse=True)
 

@@ -45,7 +45,7 @@ class Rounds(Searcher):
         super().__init__()
         self.options = options
         self.round = 1  # the round whose results the test waits for
-        self.needed = {env: list(options.trials.algos) for env in options.trials.envs}
+        self.needed = {env: list(options.trials.names) for env in options.trials.envs}
         self.planned: dict[str, tuple[int, dict[str, Any]]] = {}  # every trial planned, by name: its round and run
         self.ids: dict[str, str] = {}  # Tune's trial id: the trial's name
         self.results: dict[str, TrialRecord] = {}  # what the test reads of each completed trial, by name
@@ -107,8 +107,8 @@ class Rounds(Searcher):
         """Each round now complete: its test, and what the next round needs."""
         while not self.done and all(name in self.results for name in self._in_round(self.round)):
             records = [self.results[name] for k in range(1, self.round + 1) for name in self._in_round(k)]
-            self.needed = after_round(self.round, records, self.needed, self.options.trials.algos,
-                                      self.options.decision, self.decisions)
+            self.needed = after_round(self.round, records, self.needed, self.options.trials.names,
+                                      self.options.decision, self.decisions, self.options.trials.baseline)
             if not self.needed or self.round == self.options.decision.max_rounds:
                 self.decided = True
                 self.not_needed |= {name for name, (k, *_) in self.planned.items() if k > self.round}
@@ -126,8 +126,10 @@ class Rounds(Searcher):
             pickle.dump(self.__dict__, file)
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as file:
+        options = self.options  # the resumed sweep's, read from its sweep.json: the stored ones may be an earlier
+        with open(checkpoint_path, "rb") as file:  # release's (TrialGrid before variants), or name a moved folder
             self.__dict__.update(pickle.load(file))
+        self.options = options
         self.failed = set()  # a resume runs failed trials again
         NOT_NEEDED_IDS.update(trial_id for trial_id, name in self.ids.items() if name in self.not_needed)
 
@@ -178,7 +180,7 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
     while it had not decided; once it is over, every other trial ``not needed``. An unfinished sweep's later trials
     keep their status: a resume may need them."""
     by_name = {t["trial"]: t for t in records}
-    needed = {env: list(options.trials.algos) for env in options.trials.envs}
+    needed = {env: list(options.trials.names) for env in options.trials.envs}
     wanted: set[str] = set()
     decisions: dict[str, EnvironmentDecision] = {}
     decided = False
@@ -187,8 +189,8 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
         wanted |= names
         if any(name not in by_name or by_name[name]["status"] != COMPLETED for name in names):
             break
-        needed = after_round(k, [by_name[name] for name in wanted], needed, options.trials.algos, options.decision,
-                             decisions, quiet=True)
+        needed = after_round(k, [by_name[name] for name in wanted], needed, options.trials.names, options.decision,
+                             decisions, options.trials.baseline, quiet=True)
         decided = not needed or k == options.decision.max_rounds
         if decided:
             break
