@@ -6,13 +6,16 @@
 
 Each pair runs the same command twice as subprocesses, pinned then fast, in alternating order so that
 neither always runs on a warmer machine; the figure is the median of each one's training time (the results
-JSON's metrics.training_time_seconds, which leaves out start-up and evaluation) and their ratio.
+JSON's metrics.training_time_seconds, which leaves out start-up and evaluation) and their ratio. "Fast" is MKL's
+own choice on this CPU: on one not Intel's, MKL's vendor check is left alone too (RL_SWEEP_MKL_VENDOR_CHECK=off),
+so that the pinned path, Intel's AVX2 kernels there, is compared with the kernels MKL picks for that CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,7 +34,8 @@ def training_seconds(args: list[str], fast: bool) -> float:
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "rl_sweep.train", *args, "--eval-episodes", "1", "--output-dir", folder,
                    *(["--fast-numerics"] if fast else [])]
-        subprocess.run(command, check=True, capture_output=True)
+        env = {**os.environ, **({"RL_SWEEP_MKL_VENDOR_CHECK": "off"} if fast else {})}
+        subprocess.run(command, check=True, capture_output=True, env=env)
         experiment_id = f"{args[1]}_seed42"
         results = json.loads((Path(folder) / f"{experiment_id}_results.json").read_text())
         return results["experiment_results"]["metrics"]["training_time_seconds"]
