@@ -42,6 +42,7 @@ def pin() -> None:
 
 # x86-64 for "return 1": mov eax, 1; ret
 _RETURN_ONE = bytes([0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3])
+_ENDBR64 = bytes([0xF3, 0x0F, 0x1E, 0xFA])
 _VENDOR_CHECK = "mkl_serv_intel_cpu_true"
 # "off": leave MKL's vendor check alone, so that a CPU not Intel's computes as it did before rl-sweep pinned it (the
 # test that MKL's vendor check is what differs: tests/test_numerics.py).
@@ -62,15 +63,19 @@ def mkl_honours_cbwr() -> bool:
         _patched = False
         return _patched
     found = cpu()
-    if found["vendor"] == "GenuineIntel" or "avx2" not in found["instruction_sets"]:
+    if found["vendor"] == "GenuineIntel" or not {"avx2", "fma"} <= set(found["instruction_sets"]):
         _patched = found["vendor"] == "GenuineIntel"
         return _patched
-    _patched = _answer_yes(_VENDOR_CHECK)
+    try:
+        _patched = _answer_yes(_VENDOR_CHECK)
+    except Exception:  # noqa: BLE001 - whatever stops it, MKL then keeps its own choice, and the record says so
+        _patched = False
     return _patched
 
 
 def _answer_yes(name: str) -> bool:
-    """Replace the first instructions of function ``name`` of ``libtorch_cpu`` with "return 1"."""
+    """Replace the first instructions of function ``name`` of ``libtorch_cpu`` with "return 1" (after its
+    ``endbr64``, if it starts with one, so that it stays a valid target of an indirect call)."""
     spec = importlib.util.find_spec("torch")
     if spec is None or spec.origin is None:
         return False
@@ -79,6 +84,8 @@ def _answer_yes(name: str) -> bool:
         function = ctypes.cast(getattr(ctypes.CDLL(str(library)), name), ctypes.c_void_p).value
     except (OSError, AttributeError):
         return False
+    if ctypes.string_at(function, len(_ENDBR64)) == _ENDBR64:
+        function += len(_ENDBR64)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
     start = function - function % mmap.PAGESIZE
@@ -87,8 +94,8 @@ def _answer_yes(name: str) -> bool:
     if libc.mprotect(start, length, writable) != 0:
         return False
     ctypes.memmove(function, _RETURN_ONE, len(_RETURN_ONE))
-    libc.mprotect(start, length, mmap.PROT_READ | mmap.PROT_EXEC)
-    return True
+    libc.mprotect(start, length, mmap.PROT_READ | mmap.PROT_EXEC)  # as it was; the patch holds either way
+    return ctypes.string_at(function, len(_RETURN_ONE)) == _RETURN_ONE
 
 
 def unpin() -> None:

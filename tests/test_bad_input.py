@@ -212,6 +212,11 @@ BAD_VARIANTS = [
     (["--variants", "ppo", "a2c", "ppo@tuned", "--baseline", "dqn"], None, "--baseline dqn is not one of"),
     (["--variants", "ppo", "a2c", "--baseline", "ppo"], None, "--baseline compares each of three variants"),
     (["--variants", "ppo", "ppo@tuned", "--search", "2"], None, "--search searches one variant's space"),
+    (["--variants", "a2c", "ppo=ppo@tuned"], None, "ppo names the algorithm on the sweep's preset"),
+    (["--variants", "ppo", "summary.json=a2c"], None, "'summary.json' cannot name a variant's folder"),
+    (["--variants", "A=ppo@tuned", "a=a2c@tuned"], None, "variant a is named twice (letter case aside)"),
+    (["--variants-file", "v.yaml"], "mine:\n  algo: ppo\n  hyperparameters: {n_envs: 2}\n",
+     "n_envs goes beside hyperparameters"),
 ]
 
 

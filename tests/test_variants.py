@@ -93,3 +93,18 @@ def test_the_reproduce_command_names_each_variant_by_its_algorithm_and_preset():
                                             ("mine", "a2c", "/x/mine.yaml")) for s in (42, 43)]
     assert reproduce_command(runs).startswith("rl-sweep --variants ppo ppo@tuned mine=a2c@/x/mine.yaml --seeds 2 ")
     assert reproduce_command([r for r in runs if r.variant == "ppo"]).startswith("rl-sweep --algos ppo --seeds 2")
+    named = reproduce_command([r for r in runs if r.variant != "ppo"])  # every variant named: the sweep's options stay
+    assert "--timesteps 1000" in named and "--env CartPole-v1" in named and "--preset" not in named
+
+
+def test_a_baseline_without_completed_runs_is_no_test_of_every_pair_instead():
+    from rl_sweep.decision.one_round import one_round
+    from rl_sweep.report.verdict import why_untested
+
+    values = {"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [6.0, 7.0, 8.0, 9.0, 10.0], "base": []}
+    test = one_round("E", values, baseline="base")
+    assert test["skipped"] and test["baseline_missing"] and not test["comparisons"]
+    assert why_untested(test, "a", "b") == "the baseline base has no completed run here"
+    tested = one_round("E", {**values, "base": [0.0] * 5}, baseline="base")
+    assert [(c["first"], c["second"]) for c in tested["comparisons"]] == [("a", "base"), ("b", "base")]
+    assert why_untested(tested, "a", "b").startswith("the test compares each variant with base only")

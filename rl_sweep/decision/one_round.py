@@ -42,7 +42,9 @@ def one_round(env: str, values: dict[str, list[float]], baseline: str | None = N
     n = min((len(found) for found in values.values()), default=0)
     settings = DecisionSettings(seeds_per_round=max(n, 1), max_rounds=1)
     counts = {variant: len(found) for variant, found in values.items()}
-    baseline = baseline if baseline in values else None
+    if baseline is not None and baseline not in values:  # no test against it: none of every pair instead
+        return {**decision_document(settings, [], list(values)), "rounds": 0, "completed_seeds": counts,
+                "skipped": True, "baseline": baseline, "baseline_missing": True}
     if len(values) < 2 or n < min_test_seeds(len(values), baseline=baseline is not None):
         return {**decision_document(settings, [], list(values), baseline), "rounds": 0, "completed_seeds": counts,
                 "skipped": True}

@@ -30,7 +30,7 @@ def reproduce_command(runs: list[RunRecord]) -> str:
     envs = list(dict.fromkeys(r.env_name for r in runs if r.env_name))
     known: dict[str | None, RunRecord] = {}  # the first run of each environment that says how it was run
     for run in runs:
-        if run.config and run.variant == run.algo:  # a named variant's preset is its own, not the sweep's
+        if run.config:
             known.setdefault(run.env_name, run)
     parts = ["rl-sweep", *_compared(runs), "--seeds", str(len(seeds))]
     if seeds and seeds[0] != DEFAULT_SEED:
@@ -46,7 +46,10 @@ def reproduce_command(runs: list[RunRecord]) -> str:
                ("--checkpoint-interval", shared(lambda r: r.config["checkpoint_interval"])),
                ("--env" if len(envs) == 1 else "--envs", " ".join(envs)),
                ("--eval-episodes", shared(lambda r: r.eval_episodes))]
-    preset = shared(lambda r: r.config.get("preset", DEFAULT_PRESET))
+    # The sweep's preset, as its algorithms' runs say it (a named variant's preset is its own, in --variants).
+    plain = [run for run in runs if run.config and run.variant == run.algo]
+    presets = {run.config.get("preset", DEFAULT_PRESET) for run in plain}
+    preset = presets.pop() if len(presets) == 1 else None
     if preset not in (None, DEFAULT_PRESET):
         options.append(("--config" if preset.endswith((".yaml", ".yml")) else "--preset", preset))
     if env_kwargs := shared(lambda r: r.env_kwargs):

@@ -52,7 +52,7 @@ def tested(title: str, x: str, y: str, test: dict[str, Any] | None, env: str, p:
     if decided == "equal":
         return (f"{title}: {label(x)} and {label(y)} are not shown different ({how(test, env, x, y)}): these seeds "
                 f"do not settle it, which is not evidence that they are equal. {describe(x, y, p, estimates, measure)}")
-    return f"{title}: no test of {label(x)} against {label(y)}: {why_untested(test)}. " + \
+    return f"{title}: no test of {label(x)} against {label(y)}: {why_untested(test, x, y)}. " + \
         describe(x, y, p, estimates, measure)
 
 
@@ -81,7 +81,12 @@ def how(test: dict[str, Any], env: str, x: str, y: str) -> str:
     return f"{level(test)}, after {rounds} round{'s' if rounds > 1 else ''} of {n} seeds each"
 
 
-def why_untested(test: dict[str, Any] | None) -> str:
+def why_untested(test: dict[str, Any] | None, x: str = "", y: str = "") -> str:
+    if test is not None and test.get("baseline_missing"):
+        return f"the baseline {label(test['baseline'])} has no completed run here"
+    if test is not None and test.get("baseline") and test["baseline"] not in (x, y):
+        return (f"the test compares each variant with {label(test['baseline'])} only (--baseline), not with each "
+                "other")
     if test is None:
         return ("the seeds were chosen adaptively (an rl-sweep --until-decided sweep ran them until its test decided), "
                 "and a test at a number of seeds chosen from the results does not hold its level; the sweep's own "
@@ -90,7 +95,7 @@ def why_untested(test: dict[str, Any] | None) -> str:
         return (f"the sweep's {test['method']} decision has not decided it (rl-sweep --until-decided decides once "
                 "every trial of a round has completed)")
     counts = test["completed_seeds"]
-    least = min_test_seeds(len(counts))
+    least = min_test_seeds(len(counts), baseline=bool(test.get("baseline")))
     few = [f"{label(algo)} has {k}" for algo, k in counts.items() if k < least]
     if len(counts) < 2 or not few:
         return "there is no test of this pair"
@@ -229,8 +234,10 @@ def decision_line(env: str, decision: dict[str, Any]) -> str:
 
 def _one_round_line(env: str, test: dict[str, Any]) -> str:
     counts = test["completed_seeds"]
+    if test.get("baseline_missing"):
+        return f"No one-round AdaStop test on {env}: the baseline {label(test['baseline'])} has no completed run."
     if test.get("skipped"):
-        least = min_test_seeds(len(counts))
+        least = min_test_seeds(len(counts), baseline=bool(test.get("baseline")))
         few = [f"{label(algo)} has {k} completed seed{'s' if k != 1 else ''}" for algo, k in counts.items() if k < least]
         why = (f"{', '.join(few)}, and it needs at least {least} of each algorithm" if len(counts) >= 2
                else "it needs completed runs of two algorithms at least")

@@ -346,8 +346,10 @@ class TrainingRun:
 
     @property
     def _pinning(self) -> dict[str, Any]:
-        """What a checkpoint records of the numerics: the pinning, not the CPU (which pinning makes moot)."""
-        return {key: self.numerics[key] for key in ("mkl_cbwr", "torch_threads")}
+        """What a checkpoint records of the numerics: the pinning, not the CPU (which pinning makes moot), and on a CPU
+        not Intel's whether MKL honours it (a checkpoint of an earlier release there computed otherwise)."""
+        return {key: self.numerics[key] for key in ("mkl_cbwr", "torch_threads", "mkl_honours_cbwr")
+                if key in self.numerics}
 
     def _warn(self, message: str, level: int = logging.WARNING) -> None:
         """Log something that lessens trust in the run's files; the run then exits with code 1."""

@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
     decide.add_argument("--baseline", default=None, metavar="VARIANT",
                         help="compare each variant with this one only, not every pair: fewer comparisons, so a more "
-                             "powerful test (AdaStop's, and the report's one-round test at fixed --seeds)")
+                             "powerful test of the final evaluations (AdaStop's, and the report's one-round test at "
+                             "fixed --seeds; the report's other tests still take every pair)")
     parser.add_argument("--resume", metavar="NAME", default=None,
                         help="continue the interrupted sweep NAME; finished trials are not rerun")
     parser.add_argument("--max-failures", type=int, default=MAX_FAILURES, metavar="N",

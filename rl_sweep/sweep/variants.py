@@ -36,6 +36,7 @@ from rl_sweep.presets import is_positive_int, preset_path
 # The sweep's own folders, which a variant's folder must not be (nor tune_round{k}/, tune_{algo}/, earlier_*/).
 RESERVED = (names.TUNE, names.TRIALS, names.REPLAYS)
 FILE_KEYS = ("algo", "preset", "config", "hyperparameters", "policy_kwargs", "n_envs", "normalize")
+FILES = (".json", ".md", ".html", ".png", ".yaml", ".yml", ".mp4", ".gif")  # what the sweep writes beside its runs
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def read_variants_file(path: Path) -> list[Variant]:
         document = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"--variants-file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--variants-file {path} cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--variants-file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(document, dict) or not document:
@@ -120,6 +123,8 @@ def read_variants_file(path: Path) -> list[Variant]:
                                 ("normalize", bool, "true or false")):
             if key in block and not isinstance(block[key], kind):
                 raise ConfigError(f"{where}: {key} must be {what}, not {block[key]!r}")
+        if misplaced := sorted(set(block.get("hyperparameters") or {}) & {"n_envs", "normalize", "policy_kwargs"}):
+            raise ConfigError(f"{where}: {', '.join(misplaced)} goes beside hyperparameters, not among them")
         if "n_envs" in block and not is_positive_int(block["n_envs"]):
             raise ConfigError(f"{where}: n_envs must be a positive integer, not {block['n_envs']!r}")
         overrides = {**dict(block.get("hyperparameters") or {}),
@@ -129,17 +134,21 @@ def read_variants_file(path: Path) -> list[Variant]:
 
 
 def check_variants(variants: list[Variant]) -> None:
-    """Names unique, one variant at least."""
+    """Names unique, also to a file system that does not tell upper from lower case."""
     seen: set[str] = set()
     for variant in variants:
-        if variant.name in seen:
-            raise ConfigError(f"variant {variant.name} is named twice: give each variant its own name (NAME=ALGO@...)")
-        seen.add(variant.name)
+        if variant.name.lower() in seen:
+            raise ConfigError(f"variant {variant.name} is named twice (letter case aside): give each variant its own "
+                              "name (NAME=ALGO@...)")
+        seen.add(variant.name.lower())
 
 
 def _checked(variant: Variant, where: str) -> Variant:
-    if (not is_variant_name(variant.name) or variant.name in RESERVED
-            or variant.name.startswith((f"{names.TUNE}_", "earlier_"))):
+    if (not is_variant_name(variant.name) or variant.name.lower() in RESERVED
+            or variant.name.lower().startswith((f"{names.TUNE}_", "earlier_")) or variant.name.lower().endswith(FILES)):
         raise ConfigError(f"{where}: {variant.name!r} cannot name a variant's folder: use letters, digits and . _ @ + -, "
-                          f"and none of {', '.join(RESERVED)}, tune_*, earlier_*")
+                          f"and none of {', '.join(RESERVED)}, tune_*, earlier_*, nor a file's name (*.json, ...)")
+    if variant.name.lower() in ALGORITHMS and not variant.plain:
+        raise ConfigError(f"{where}: {variant.name} names the algorithm on the sweep's preset; name a variant with "
+                          f"settings of its own otherwise (e.g. {variant.algo}@tuned, mine=...)")
     return variant
