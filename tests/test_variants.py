@@ -108,3 +108,13 @@ def test_a_baseline_without_completed_runs_is_no_test_of_every_pair_instead():
     tested = one_round("E", {**values, "base": [0.0] * 5}, baseline="base")
     assert [(c["first"], c["second"]) for c in tested["comparisons"]] == [("a", "base"), ("b", "base")]
     assert why_untested(tested, "a", "b").startswith("the test compares each variant with base only")
+
+
+def test_a_sweep_stopped_after_a_round_that_decided_nothing_says_so():
+    from rl_sweep.report.verdict import decision_line
+
+    document = {"method": "AdaStop", "alpha": 0.05, "comparator_alpha": 0.05 / 6, "pairs": 3, "seeds_per_round": 5,
+                "rounds": 1, "comparisons": []}
+    assert decision_line("E", document).startswith("No AdaStop decision on E yet: after 1 round of 5 seeds each no "
+                                                    "comparison is decided")
+    assert "decides once every trial" in decision_line("E", {**document, "rounds": 0})

@@ -227,6 +227,10 @@ def decision_line(env: str, decision: dict[str, Any]) -> str:
         return _one_round_line(env, decision["environments"][env])
     comparisons = [c for c in decision["comparisons"] if c["env"] == env]
     if not comparisons:
+        if rounds := decision.get("rounds", 0):  # a round ran and decided nothing: the sweep stopped before the next
+            return (f"No {decision['method']} decision on {env} yet: after {rounds} round{'s' if rounds > 1 else ''} "
+                    f"of {decision['seeds_per_round']} seeds each no comparison is decided, and the sweep stopped "
+                    "before its next round (rl-sweep --resume NAME goes on).")
         return (f"No {decision['method']} decision on {env}: rl-sweep --until-decided decides once every trial of "
                 "a round has completed.")
     return grouped(comparisons, decision) + "."
