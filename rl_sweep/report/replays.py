@@ -189,7 +189,7 @@ def render_replays(runs: list[RunRecord], out_dir: Path, subfolder: str, models:
             codec = encoder()
             # Two variants of one algorithm have runs of one name: a named variant's replays have a folder of its own.
             relative = "/".join([FOLDER, *([subfolder] if subfolder else []),
-                                 *([run.variant] if run.variant != run.algo else []), f"{run.name}{codec.suffix}"])
+                                 *([run.variant] if run.named else []), f"{run.name}{codec.suffix}"])
             target = out_dir / relative
             episode_return, steps, frames = play(run, model, target, codec)
         except Exception as exc:  # any failure of one replay is a line in the report

@@ -47,7 +47,7 @@ def reproduce_command(runs: list[RunRecord]) -> str:
                ("--env" if len(envs) == 1 else "--envs", " ".join(envs)),
                ("--eval-episodes", shared(lambda r: r.eval_episodes))]
     # The sweep's preset, as its algorithms' runs say it (a named variant's preset is its own, in --variants).
-    plain = [run for run in runs if run.config and run.variant == run.algo]
+    plain = [run for run in runs if run.config and not run.named]
     presets = {run.config.get("preset", DEFAULT_PRESET) for run in plain}
     preset = presets.pop() if len(presets) == 1 else None
     if preset not in (None, DEFAULT_PRESET):
@@ -60,7 +60,7 @@ def reproduce_command(runs: list[RunRecord]) -> str:
 def _compared(runs: list[RunRecord]) -> list[str]:
     """``--algos ppo a2c``, or ``--variants ppo ppo@tuned mine=ppo@/path/mine.yaml`` when a run is of a named
     variant."""
-    if all(r.variant == r.algo for r in runs):
+    if not any(r.named for r in runs):
         return ["--algos", *dict.fromkeys(r.algo for r in runs)]
     first = {}
     for run in runs:
@@ -68,7 +68,7 @@ def _compared(runs: list[RunRecord]) -> list[str]:
             first.setdefault(run.variant, run)
 
     def spec(variant: str) -> str:
-        if variant not in first or first[variant].algo == variant:
+        if variant not in first or not first[variant].named:
             return variant
         given = f"{first[variant].algo}@{first[variant].config['preset']}"
         return variant if variant == given else f"{variant}={given}"

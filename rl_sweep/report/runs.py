@@ -51,6 +51,12 @@ class RunRecord:
         self.variant = self.variant or self.algo
 
     @property
+    def named(self) -> bool:
+        """A named variant (``ppo@tuned``), not its algorithm on the sweep's preset (``Variant.plain``: the names
+        ``ppo`` and ``a2c`` are kept for those)."""
+        return self.variant != self.algo
+
+    @property
     def completed(self) -> bool:
         return self.status == COMPLETED and self.final_reward is not None
 

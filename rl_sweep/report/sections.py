@@ -156,7 +156,7 @@ def settings_blocks(runs: list[RunRecord], level: int) -> list[Block]:
     for run in runs:
         if run.settings is not None:
             first_runs.setdefault(run.variant, run)
-    if len(first_runs) < 2 or all(run.variant == run.algo for run in runs):
+    if len(first_runs) < 2 or not any(run.named for run in runs):
         return []
 
     def values(run: RunRecord) -> dict[str, str]:
