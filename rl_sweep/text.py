@@ -37,3 +37,13 @@ def utilisation_line(found: dict[str, float]) -> str:
             f"of {found['cpus'] * found['wall_seconds']:,.0f} CPU-seconds with trials the sweep needed, from the first "
             f"trial's start to the last one's end" + (f" ({wasted:,.0f} on speculative trials not needed)"
                                                       if wasted else ""))
+
+
+def tuning_budget(tuning: dict) -> str:
+    """What ``--tune`` gave every variant (its ``tuning`` document), on the console and in the report: "each variant
+    tuned with 16 settings x 2 seeds x 100,000 steps (1.3 CPU-hours in all)"."""
+    steps = " / ".join(f"{n:,}" for n in dict.fromkeys(tuning["timesteps"].values()))
+    hours = sum(entry["cpu_seconds"] for entry in tuning["variants"]) / 3600
+    seeds = len(tuning["seeds"])
+    return (f"each variant tuned with {tuning['settings']} settings x {seeds} seed{'s' if seeds > 1 else ''} x "
+            f"{steps} steps ({hours:.2g} CPU-hours in all)")

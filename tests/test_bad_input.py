@@ -236,7 +236,39 @@ def test_a_bad_variant_is_one_line_naming_it_before_anything_starts(tmp_path, mo
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("args, file, says", [BAD_VARIANTS[0], BAD_VARIANTS[10]])
+# 12,862: the first --seed-start whose two tuning seeds (drawn from 1,000..999,999 by it) include a deciding seed
+# (12,870, in rounds of 5 x 4 from 12,862).
+BAD_TUNING = [
+    (["--tune", "3", "--algos", "ppo", "a2c", "--seeds", "3"], "--tune trains each setting on --tuning-seeds seeds"),
+    (["--tune", "3", "--algos", "ppo"], "--tune gives every variant the same tuning budget, then decides"),
+    (["--tune", "1", "--algos", "ppo", "a2c"], "--tune must be 2 or more"),
+    (["--tune", "2", "--algos", "ppo", "a2c", "--seed-start", "12862"],
+     "tuning seed(s) 12870 would also decide (seeds 12862..12881)"),
+    (["--tune", "2", "--variants", "ppo", "ppo@tuned", "--env", "CartPole-v1"],
+     "variant ppo@tuned (tuned) has no search space"),
+    (["--tune", "2", "--variants", "ppo@tuned", "a2c@tuned"],
+     "--tune gives every variant the same steps per run, but on LunarLander-v3 their presets give ppo@tuned 600,000, "
+     "a2c@tuned 1,000,000: give --timesteps"),
+    (["--tune", "2", "--search", "2", "--algos", "ppo", "a2c"], "not both"),
+]
+
+
+@pytest.mark.parametrize("args, says", BAD_TUNING)
+def test_a_fight_that_would_not_be_fair_is_refused_in_one_line_before_anything_starts(tmp_path, monkeypatch, args,
+                                                                                      says):
+    from rl_sweep.errors import ConfigError
+    from rl_sweep.sweep.cli import build_parser, options_from_args
+    from rl_sweep.sweep.tuning import tuning_plan
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as raised:  # the command's exit code 3
+        tuning_plan(options_from_args(build_parser().parse_args(args), args))
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("args, file, says", [BAD_VARIANTS[0], BAD_VARIANTS[10], (*BAD_TUNING[4][:1], None,
+                                                                                  BAD_TUNING[4][1])])
 def test_the_command_exits_3_with_that_line(tmp_path, args, file, says):
     if file:
         (tmp_path / "v.yaml").write_text(file)

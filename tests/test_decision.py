@@ -9,11 +9,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
-from adastop import MultipleAgentsComparator
 
-from conftest import cli_env, fewer_bootstrap_replicates, load_json
+from conftest import cli_env, fewer_bootstrap_replicates, load_json, recomputed
 from rl_sweep.decision import DecisionSettings, decide, decision_document
 from rl_sweep.decision.rounds import rewards_of
 from rl_sweep.errors import ExitCode
@@ -35,26 +33,6 @@ RUN = {"variants": [{"name": "ppo", "algo": "ppo"}, {"name": "ppo@tuned", "algo"
        "seed_start": SEED_START}
 RUN_ARGS = ["--variants", *VARIANTS, "--env", "CartPole-v1", "--timesteps", "600", "--checkpoint-interval", "300",
             "--eval-episodes", "2", "--no-replays", "--seed-start", str(SEED_START)]
-
-
-def recomputed(summary: dict, baseline: str | None = None) -> dict:
-    """The decision, from summary.json's trials, with the adastop package as the README shows it: every pair, or each
-    variant against ``baseline``."""
-    decision = summary["decision"]
-    n = decision["seeds_per_round"]
-    names = [v["name"] for v in summary["options"]["variants"]]
-    trials = sorted((t for t in summary["trials"] if t["status"] == "completed"), key=lambda t: t["seed"])
-    rewards = {v: [t["final_reward_mean"] for t in trials if t.get("variant", t["algo"]) == v] for v in names}
-    pairs = (None if baseline is None
-             else np.array([(i, names.index(baseline)) for i, v in enumerate(names) if v != baseline]))
-    pair_count = len(names) * (len(names) - 1) // 2 if baseline is None else len(names) - 1
-    comparator = MultipleAgentsComparator(n=n, K=decision["max_rounds"], B=decision["permutations"], comparisons=pairs,
-                                          alpha=decision["alpha"] / (2 * pair_count), seed=decision["comparator_seed"])
-    for k in range(decision["rounds"]):
-        comparator.partial_compare({a: np.array(v[:(k + 1) * n]) for a, v in rewards.items()}, verbose=False)
-    return {"finished": comparator.is_finished,
-            "decisions": {(names[i], names[j]): comparator.decisions[str(np.array([i, j]))]
-                          for i, j in comparator.comparisons}}
 
 
 class Commands:

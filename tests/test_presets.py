@@ -132,7 +132,8 @@ def test_overrides_replace_the_presets_values():
 
 
 def test_search_settings_start_from_the_preset_and_are_reproducible():
-    from rl_sweep.sweep.search import sample_settings, search_seeds, search_space
+    from rl_sweep.sweep.options import search_seeds
+    from rl_sweep.sweep.search import sample_settings, search_space
 
     space = search_space(AlgoSettings(timesteps=1, search={"n_steps": [5, 10], "gamma": {"uniform": [0.9, 0.99]}}),
                          "test")

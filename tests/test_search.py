@@ -70,7 +70,10 @@ def test_search_without_early_stopping_trains_every_trial_to_the_end(ray_cluster
 
 
 def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--search", "2", "--preset", "contract"],
+    # The tuned preset's CartPole-v1 blocks are the RL Zoo's published settings, with no space to search.
+    result = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--search", "2", "--preset", "tuned", "--env",
+                             "CartPole-v1", "--no-dashboard"],
                             cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 3
-    assert "has no search space" in result.stderr and "Traceback" not in result.stderr
+    assert "preset tuned (ppo) has no search space" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "results").exists()

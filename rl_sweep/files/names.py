@@ -10,7 +10,8 @@ A sweep's folder, ``sweeps/{name}/`` under its results location::
 
     sweep.json, .claim, summary.json (search.json and best.yaml for a search), report.md, report.html,
     comparison.json, tune/ (tune_round{k}/ with --until-decided --no-speculate, tune_{algo}/ for a search),
-    trials/ (a search's)
+    trials/ (a search's), tuning.json and tuning/[{env}/]{variant}/ (--tune's first phase: its trials, tune/ and
+    best.yaml)
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ SUMMARY = "summary.json"  # every trial's record, the decision, the report's num
 SEARCH = "search.json"  # a search's settings, best first, and its trials
 BEST_PRESET = "best.yaml"  # a search's best settings, a preset for --config
 TRIALS = "trials"  # a search's trial folders
+TUNING = "tuning"  # --tune's first phase: tuning/[{env}/]{variant}/ holds its trials, tune/ and best.yaml
+TUNING_DOC = "tuning.json"  # --tune's settings tried, best first, and the chosen ones: what --resume reads
 TUNE = "tune"  # Ray Tune's state of a seed sweep
 REPLAYS = "replays"  # beside the report: replays/{run}.mp4, replays/{env folder}/..., replays/{variant}/...
 

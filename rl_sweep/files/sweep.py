@@ -91,6 +91,7 @@ class ComparisonDocument(TypedDict, total=False):
     versions: dict[str, str]
     generated: str  # UTC time
     utilisation: Utilisation  # a sweep's, when it says
+    tuning: dict[str, Any]  # --tune: the budget, each variant's tuning scores, chosen setting and fresh-seed score
 
 
 class SummaryDocument(TypedDict, total=False):
@@ -106,8 +107,39 @@ class SummaryDocument(TypedDict, total=False):
     options: dict[str, Any]
     trials: list[TrialRecord]
     decision: DecisionDocument
+    tuning: TuningDocument  # --tune: the first phase, which chose the settings the trials decide between
     utilisation: Utilisation
     report: ComparisonDocument
+
+
+class TunedVariant(TypedDict):
+    """One variant's tuning on one environment (``--tune``): its settings tried, best first, and the one chosen."""
+
+    env: str
+    variant: str
+    algo: str
+    preset: str  # the preset whose search block was sampled
+    own: Optional[int]  # the setting of the variant's own values (the first); None when the space has none of them
+    chosen: Optional[int]  # the setting with the best mean tuning score; None when none completed on every seed
+    overrides: dict[str, Any]  # the chosen setting's values, which its deciding runs take
+    tuning_score: Optional[float]  # the chosen setting's mean final evaluation over the tuning seeds
+    steps: int  # environment steps its trials trained, in all
+    cpu_seconds: float  # its trials' wall times times the CPUs each reserved
+    best_preset: Optional[str]  # the chosen setting as a preset for --config: its best.yaml in storage
+    settings: list[dict[str, Any]]  # as search.json's: setting, overrides, status, final_reward_mean, ...
+    trials: list[TrialRecord]
+
+
+class TuningDocument(TypedDict):
+    """``tuning.json`` and ``summary.json``'s ``tuning`` (``--tune``): the budget every variant had, and each
+    variant's tuning on each environment."""
+
+    status: SweepStatus  # completed once every variant's tuning has
+    settings: int  # settings per variant (--tune)
+    seeds: list[int]  # the tuning seeds every setting trained on, never a deciding seed
+    timesteps: dict[str, int]  # steps per run, per environment: the same for every variant
+    early_stopping: bool  # ASHA stopped trailing trials, so the steps spent may differ
+    variants: list[TunedVariant]
 
 
 class SearchDocument(TypedDict):

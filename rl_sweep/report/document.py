@@ -31,6 +31,7 @@ from rl_sweep.report.reproduce import reproduce_command, versions
 from rl_sweep.report.runs import RunRecord, by_environment, in_report_order
 from rl_sweep.report.sections import PROFILES, across_blocks, environment_blocks
 from rl_sweep.report.statistics import CURVE_REPS, REPS
+from rl_sweep.report.tuning import SENSITIVITY, tuning_blocks, tuning_report
 from rl_sweep.report.stored_runs import fetch_runs
 from rl_sweep.report.verdict import across_verdict, lead
 from rl_sweep.storage import Storage
@@ -40,7 +41,8 @@ from rl_sweep.text import utilisation_line
 def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = None, reps: int = REPS,
                  decision: dict[str, Any] | None = None, algos: Sequence[str] | None = None, replays: bool = True,
                  models: ModelSource = local_model, adaptive: str | None = None,
-                 utilisation: dict[str, float] | None = None, baseline: str | None = None) -> ComparisonDocument:
+                 utilisation: dict[str, float] | None = None, baseline: str | None = None,
+                 tuning: dict[str, Any] | None = None) -> ComparisonDocument:
     """Write the figures, the replays, report.md, report.html and ``comparison.json`` (the report's numbers) into
     ``out_dir``; return those numbers. With runs of several environments, each has its section, its figures and
     its replays (under ``replays/{env folder}/``), and a section compares across them.
@@ -57,6 +59,8 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         were chosen from their results, so no one-round test is run on them.
     :param utilisation: the sweep's CPU utilisation (its summary's), shown below the runs.
     :param baseline: the variant a fixed-seed sweep's one-round test compares every other with (``--baseline``).
+    :param tuning: the sweep's ``tuning`` (``--tune``): the report leads with its budget after the decision, and
+        shows the variants' sensitivity, the chosen settings and the maximisation bias.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = in_report_order(runs, algos)
@@ -96,6 +100,11 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
         numbers = {"environments": {env: part.numbers() for env, part in parts.items()},
                    "across_environments": {**across.to_json(), "verdict": lines}}
     first = lead(decision, {env: part.common for env, part in parts.items()})
+    tuned = tuning_report(tuning, runs) if tuning else None
+    if tuned is not None:
+        first.insert(len(first) - 1, tuned.lead)  # after the decision, before what AdaStop is
+        plots.sensitivity(tuned.entries, out_dir / SENSITIVITY)
+        sections = tuning_blocks(tuned, 2) + sections
     command = command or reproduce_command(runs)
     found_versions = versions()
     blocks = [Heading(1, heading), *map(Paragraph, first), *sections,
@@ -105,7 +114,8 @@ def write_report(runs: list[RunRecord], out_dir: Path, command: str | None = Non
     markdown, page = to_markdown(blocks), to_html(blocks, out_dir)
     document: ComparisonDocument = {**numbers, "decision": decision, "lead": first, "command": command,
                                     "versions": found_versions, "generated": utc_now(),
-                                    **({"utilisation": utilisation} if utilisation else {})}
+                                    **({"utilisation": utilisation} if utilisation else {}),
+                                    **({"tuning": tuned.numbers()} if tuned else {})}
     write_json_atomic(out_dir / names.COMPARISON, document)
     write_atomic(out_dir / names.REPORT_MD, lambda f: f.write(markdown.encode()))
     write_atomic(out_dir / names.REPORT_HTML, lambda f: f.write(page.encode()))
@@ -131,7 +141,8 @@ def write_sweep_report(storage: Storage, folder: str, summary: dict[str, Any], r
         order = [variant["name"] for variant in options.get("variants", [])] or options.get("algos")
         report = write_report(runs, out, summary.get("command"), reps, summary.get("decision"), order, replays,
                               stored_model(storage, folders, Path(scratch, "models")),
-                              utilisation=summary.get("utilisation"), baseline=options.get("baseline"))
+                              utilisation=summary.get("utilisation"), baseline=options.get("baseline"),
+                              tuning=summary.get("tuning"))
         if out_dir is None and not storage.is_local:
             for path in sorted(out.iterdir()):  # the replays/ folder goes up whole
                 storage.upload(path, folder, path.name)

@@ -1,5 +1,5 @@
 """The report's figures: per environment, learning curves and final performance per algorithm; across
-environments, performance profiles."""
+environments, performance profiles; for ``--tune``, each variant's sensitivity to its settings."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rl_sweep.identity import label  # noqa: E402
 from rl_sweep.report.runs import RunRecord  # noqa: E402
 from rl_sweep.report.across import score_profiles  # noqa: E402
 from rl_sweep.report.statistics import CURVE_REPS, AlgorithmStatistics, Improvement, aggregate_curve  # noqa: E402
+from rl_sweep.report.tuning import TunedScores  # noqa: E402
 from rl_sweep.report.verdict import TRAINING_RETURN, evaluation_return  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -156,5 +157,41 @@ def improvement_matrix(improvements: dict[str, Improvement], variants: list[str]
         ax.spines[:].set_visible(False)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="P(X > Y)")
         ax.set_title(f"P(row > column), final evaluation return, on {environment}")
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+
+
+def sensitivity(entries: list[TunedScores], path: Path) -> None:
+    """``--tune``: each variant's tuning scores, one dot a setting (spread sideways by score), its own setting
+    circled, the chosen one starred and joined to its score on the fresh seeds (a cross); a panel per environment."""
+    envs = list(dict.fromkeys(entry.env for entry in entries))
+    with plt.rc_context(STYLE):
+        width = max(4.5, 2.2 * len(entries) / len(envs) + 2.5)
+        fig, axes = plt.subplots(1, len(envs), figsize=(width * len(envs), 4.8), dpi=120, squeeze=False)
+        for ax, env in zip(axes[0], envs):
+            own = [entry for entry in entries if entry.env == env]
+            colour = colours([entry.variant for entry in own])
+            for x, entry in enumerate(own):
+                rank = np.argsort(np.argsort(entry.scores))
+                where = {setting: x - 0.2 + 0.4 * r / max(len(rank) - 1, 1)
+                         for setting, r in zip(entry.settings, rank)}
+                ax.scatter(list(where.values()), entry.scores, color=colour[entry.variant], alpha=0.75, s=30, zorder=2)
+                first = x == 0
+                if entry.own in where:
+                    ax.scatter([where[entry.own]], [entry.own_score], marker="o", s=170, facecolors="none",
+                               edgecolors="#222222", zorder=3, label="own setting" if first else None)
+                if entry.chosen in where:
+                    ax.scatter([where[entry.chosen]], [entry.tuning_score], marker="*", s=200, color="#222222",
+                               zorder=3, label="chosen: tuning score" if first else None)
+                    if entry.fresh_score is not None:
+                        ax.plot([where[entry.chosen], x + 0.35], [entry.tuning_score, entry.fresh_score],
+                                color="#888888", linewidth=1, linestyle=":", zorder=1)
+                        ax.scatter([x + 0.35], [entry.fresh_score], marker="X", s=110, color="#CC0000", zorder=3,
+                                   label="chosen: on fresh seeds" if first else None)
+            ax.set_xticks(range(len(own)), [label(entry.variant) for entry in own])
+            ax.set_xlim(-0.6, len(own) - 0.4)
+            ax.set_ylabel(axis_label("tuning score (mean final evaluation return over the tuning seeds)"))
+            ax.set_title(f"Sensitivity to settings on {env}")
+            _legend_below(ax)
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)

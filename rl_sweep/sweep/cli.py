@@ -25,7 +25,7 @@ from rl_sweep.storage import Storage, sweep_folder
 from rl_sweep.sweep.cluster import stop_ray
 from rl_sweep.sweep.variants import Variant, parse_variant, plain, read_variants_file
 from rl_sweep.sweep.options import (
-    MAX_FAILURES, RESULTS_DIR, SEARCH_SEEDS, SEEDS, ClusterSettings, ReportSettings, RunSettings, SearchSettings,
+    MAX_FAILURES, RESULTS_DIR, SEARCH_SEEDS, SEEDS, TUNING_SEEDS, ClusterSettings, ReportSettings, RunSettings, SearchSettings,
     SweepOptions, TrialGrid,
 )
 
@@ -80,6 +80,18 @@ turns it off: ASHA favours fast starters, not stable finishers). Settings comple
 every seed are ranked by their mean final evaluation. It writes search.json (settings best first,
 and every trial) and best.yaml (a preset for --config) in {results-dir}/sweeps/{name}/, and the
 trials' files in its trials/ folder.
+
+--tune N (a fair fight) tunes every variant with the same budget, then decides between their best
+settings: N settings per variant (its own values, then samples of its preset's 'search' block; the
+contract preset's are the RL Zoo's ranges), each on the same --tuning-seeds seeds and steps per run
+(give --timesteps when the presets' differ), ASHA as for --search. Each variant's best setting by its
+mean tuning score then enters --until-decided rounds on seeds from --seed-start, which never meet a
+tuning seed. Files: tuning.json (every setting, best first, and the chosen ones), tuning/{variant}/
+(its trials, tune/ and best.yaml, the chosen setting as a preset for --config; tuning/{env}/{variant}/
+with several --envs), then the deciding runs as for any sweep. The report leads with the decision and
+the budget, and shows each variant's sensitivity to its settings and the chosen setting's tuning score
+beside its score on fresh seeds. --resume continues either phase.
+  rl-sweep --tune 16 --variants ppo a2c --env LunarLander-v3 --timesteps 200000
 """
 
 
@@ -124,9 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="search hyperparameters instead: N settings per algorithm (the preset's own and "
                              "samples of its search space), each on --seeds seeds, ASHA early stopping "
                              "(see below)")
-    parser.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
-                        help="with --search: train every trial to the end (no ASHA), for algorithms whose "
-                             "early reward says little about the final one")
+    parser.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
+                        help="ASHA stops trailing trials at 1/4 and 1/2 of the run: on for --search (--no-early-"
+                             "stopping trains every trial to the end, for algorithms whose early reward says little "
+                             "about the final one); off for --tune, where it would stop a setting on one tuning seed "
+                             "and not on another")
+    fair = parser.add_argument_group("a fair fight: tune every variant with the same budget, then decide")
+    fair.add_argument("--tune", type=positive_int, default=0, metavar="N",
+                      help="tune each variant first: N settings (its own and samples of its preset's search space), "
+                           "each on --tuning-seeds seeds, the same steps per run for all; then decide between each "
+                           "one's best setting on fresh seeds from --seed-start (implies --until-decided; see below)")
+    fair.add_argument("--tuning-seeds", type=positive_int, default=TUNING_SEEDS, metavar="M",
+                      help="seeds each setting of --tune trains on, drawn from 1,000..999,999, never a deciding seed "
+                           "(default: %(default)s)")
     decide = parser.add_argument_group("deciding the comparison (AdaStop)")
     decide.add_argument("--until-decided", action="store_true",
                         help="instead of a fixed --seeds: rounds of --seeds-per-round seeds per algorithm until "
@@ -181,6 +203,9 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S_%f")[:-3]  # milliseconds
+    if args.tune and args.seeds is not None:
+        raise ConfigError("--tune trains each setting on --tuning-seeds seeds, then decides on rounds of "
+                          "--seeds-per-round seeds: not --seeds")
     if args.until_decided and args.seeds is not None:
         raise ConfigError("--until-decided chooses the number of seeds itself: give --seeds-per-round, not --seeds")
     if args.envs and args.env_name:
@@ -212,9 +237,11 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
                                 max_concurrent=args.max_concurrent, max_failures=args.max_failures,
                                 speculate=args.speculate,
                                 py_modules=[str(folder.resolve()) for folder in args.py_modules]),
-        search=SearchSettings(settings=args.search, early_stopping=args.early_stopping),
+        search=SearchSettings(settings=args.search, tune=args.tune,
+                              early_stopping=not args.tune if args.early_stopping is None else args.early_stopping,
+                              tuning_seeds=args.tuning_seeds),
         decision=(DecisionSettings(seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds,
-                                   alpha=args.alpha) if args.until_decided else None),
+                                   alpha=args.alpha) if args.until_decided or args.tune else None),
         report=ReportSettings(replays=args.replays),
         command=shlex.join(["rl-sweep", *argv]),
     )
@@ -243,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rl_sweep.sweep.search import run_search
 
             code, _ = run_search(options, address=args.address, dashboard=args.dashboard, verbose=args.verbose)
+        elif options.search.tune:
+            from rl_sweep.sweep.tuning import run_tuned
+
+            code, _ = run_tuned(options, resume=bool(args.resume), address=args.address, dashboard=args.dashboard,
+                                verbose=args.verbose)
         elif options.decision is not None:
             from rl_sweep.sweep.rounds import run_rounds
 

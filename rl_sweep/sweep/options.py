@@ -36,6 +36,8 @@ trial_name, trial_dirname = records.trial_name, records.trial_dirname
 
 SEEDS = 5  # seeds per algorithm unless --seeds says: one run against one run decides nothing
 SEARCH_SEEDS = 1  # seeds per setting of a search unless --seeds says: a cheap ranking, its best checked on SEEDS
+SEARCH_SEED_RANGE = (1_000, 1_000_000)  # a search's and a tuning's seeds are drawn here, away from the sweeps' 42...
+TUNING_SEEDS = 2  # seeds per setting of --tune unless --tuning-seeds says
 RESULTS_DIR = "results"
 MAX_FAILURES = 2
 
@@ -52,6 +54,9 @@ class TrialGrid:
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # given to every environment
     variants: list[Variant] = field(default_factory=list)  # sweep.json: a list of objects; absent before variants
     baseline: str | None = None  # --baseline: each variant is compared with this one only; None: every pair
+    # --tune's deciding phase: each environment's variants' chosen values, on top of their own (not in sweep.json:
+    # read from tuning.json)
+    tuned: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.variants = [Variant(**v) if isinstance(v, dict) else v for v in self.variants] or plain(self.algos)
@@ -99,10 +104,13 @@ class ClusterSettings:
 
 @dataclass
 class SearchSettings:
-    """``--search``: how many settings per algorithm (0: no search), and whether ASHA stops trailing trials."""
+    """``--search``: how many settings per algorithm (0: no search), and whether ASHA stops trailing trials;
+    ``--tune``: how many settings per variant (0: no tuning) on how many tuning seeds, before deciding."""
 
     settings: int = 0  # sweep.json's "search"
     early_stopping: bool = True
+    tune: int = 0
+    tuning_seeds: int = TUNING_SEEDS
 
 
 @dataclass
@@ -143,6 +151,8 @@ class SweepOptions:
                               "the one pair already")
         if self.search.settings and len(self.trials.envs) > 1:
             raise ConfigError("--search takes one environment (--env ID), not several")
+        if self.search.tune:
+            self._check_tuning()
         if self.decision is not None:
             if self.search.settings:
                 raise ConfigError("--until-decided decides a comparison of algorithms; it does not take --search")
@@ -156,10 +166,36 @@ class SweepOptions:
             if not 0 < self.decision.alpha < 1:
                 raise ConfigError(f"--alpha must be between 0 and 1, not {self.decision.alpha}")
 
+    def _check_tuning(self) -> None:
+        tune, grid = self.search.tune, self.trials
+        if tune < 2:
+            raise ConfigError(f"--tune must be 2 or more settings per variant (the preset's own and samples), not {tune}")
+        if self.search.settings:
+            raise ConfigError("give --tune (tune every variant, then decide) or --search (search one), not both")
+        if len(grid.variants) < 2:
+            raise ConfigError("--tune gives every variant the same tuning budget, then decides between them: give two "
+                              "or more with --algos or --variants")
+        if self.search.tuning_seeds < 1:
+            raise ConfigError(f"--tuning-seeds must be 1 or more, not {self.search.tuning_seeds}")
+        if self.decision is None:
+            raise ConfigError("--tune decides between the tuned variants with --until-decided: add it")
+        deciding = range(grid.seed_start, grid.seed_start + self.decision.seeds_per_round * self.decision.max_rounds)
+        overlap = sorted(set(self.tuning_seeds()) & set(deciding))
+        if overlap:
+            raise ConfigError(f"tuning seed(s) {' '.join(map(str, overlap))} would also decide (seeds "
+                              f"{deciding.start}..{deciding.stop - 1}): give another --seed-start")
+
+    def tuning_seeds(self) -> list[int]:
+        """The seeds every setting of ``--tune`` trains on: ``tuning_seeds`` draws from ``SEARCH_SEED_RANGE``."""
+        return search_seeds(self.search.tuning_seeds, self.trials.seed_start)
+
     def to_json(self) -> dict[str, Any]:
-        """``sweep.json``: every part's fields as one flat object, under the keys every release wrote."""
+        """``sweep.json``: every part's fields as one flat object, under the keys every release wrote (but a
+        tuned sweep's chosen values, which its ``tuning.json`` holds)."""
         search = asdict(self.search)
-        return {**asdict(self.trials), **asdict(self.runs), **asdict(self.cluster), "name": self.name,
+        trials = asdict(self.trials)
+        del trials["tuned"]
+        return {**trials, **asdict(self.runs), **asdict(self.cluster), "name": self.name,
                 "search": search.pop("settings"), **search, "until_decided": self.decision is not None,
                 **asdict(self.decision or DecisionSettings()), **asdict(self.report), "command": self.command}
 
@@ -211,7 +247,9 @@ class SweepOptions:
                               env_kwargs=self.trials.env_kwargs, total_timesteps=runs.timesteps,
                               checkpoint_interval=runs.checkpoint_interval, eval_episodes=runs.eval_episodes,
                               conda_env=runs.conda_env, output_dir=output_dir, preset=variant.preset or runs.preset,
-                              overrides={**variant.overrides, **(overrides or {})} or None,
+                              overrides={**variant.overrides,
+                                         **self.trials.tuned.get(env_name or self.env_name, {}).get(variant.name, {}),
+                                         **(overrides or {})} or None,
                               fast_numerics=runs.fast_numerics, variant=variant.name)
 
     def trial_name(self, env_name: str, variant: str, seed: int) -> str:
@@ -239,3 +277,12 @@ class SweepOptions:
                     name = self.trial_name(env, variant, seed)
                     trials.append((name, self.run_config(variant, seed, self.folder(name), env_name=env)))
         return trials
+
+
+def search_seeds(count: int, random_state: int) -> list[int]:
+    """The seeds every setting of a search or a tuning trains on: ``count`` distinct draws from
+    ``SEARCH_SEED_RANGE``, reproducible from ``random_state``."""
+    import numpy as np
+
+    rng = np.random.default_rng(random_state)
+    return sorted(int(seed) for seed in rng.choice(np.arange(*SEARCH_SEED_RANGE), size=count, replace=False))

@@ -18,7 +18,7 @@ from rl_sweep.decision.rounds import after_round, final_document
 from rl_sweep.errors import ExitCode
 from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, NOT_NEEDED
-from rl_sweep.files.sweep import TrialRecord
+from rl_sweep.files.sweep import TrialRecord, TuningDocument
 from rl_sweep.logs import utc_now
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
@@ -35,20 +35,26 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
     ``callbacks``: Tune callbacks of the rounds' runs besides the progress display."""
     import ray
 
-    settings = options.decision
-    variants, envs, baseline = options.trials.names, options.trials.envs, options.trials.baseline
-    needed = {env: list(variants) for env in envs}
-    first = [run for _, run in options.round_runs(1, needed)]
-    check_before_start(first, address)
-    storage = options.storage
+    check_before_start([run for _, run in options.round_runs(1, _every(options))], address)
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
-    cpus = ray.cluster_resources().get("CPU", 0)
+    return decide(options, resume, started, ray.cluster_resources().get("CPU", 0), callbacks)
+
+
+def decide(options: SweepOptions, resume: bool, started: str, cpus: float, callbacks: Sequence[Any] = (),
+           tuning: TuningDocument | None = None) -> tuple[ExitCode, dict]:
+    """The rounds on a running cluster, once the sweep has started (``started``: when), to the summary and the
+    report; ``tuning``: what ``--tune`` chose the variants' settings from, for both."""
+    settings = options.decision
+    variants, envs, baseline = options.trials.names, options.trials.envs, options.trials.baseline
+    needed = _every(options)
+    storage = options.storage
+    first = [run for _, run in options.round_runs(1, needed)]
     print(f"Sweep {options.name}: until decided by AdaStop on {steps_by_environment(first)}: rounds of "
           f"{settings.seeds_per_round} seeds per variant, at most {settings.max_rounds}, family-wise error at most "
           f"{settings.alpha:g}; preset {options.runs.preset}; files in {options.cluster.results_dir}", flush=True)
     if options.cluster.speculate:
-        return _speculating(options, resume, started, cpus, callbacks)
+        return _speculating(options, resume, started, cpus, callbacks, tuning)
     records: list[TrialRecord] = []
     decisions: dict[str, EnvironmentDecision] = {}
     for k in range(1, settings.max_rounds + 1):
@@ -67,11 +73,17 @@ def run_rounds(options: SweepOptions, *, resume: bool = False, address: str | No
             break  # AdaStop needs every seed's result: finish_sweep says what went wrong
         needed = after_round(k, records, needed, variants, settings, decisions, baseline)
     return finish_sweep(options, records, started,
-                        decision=final_document(settings, decisions, envs, variants, baseline), cpus=cpus)
+                        decision=final_document(settings, decisions, envs, variants, baseline), cpus=cpus,
+                        tuning=tuning)
 
 
-def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float, callbacks: Sequence[Any]
-                 ) -> tuple[ExitCode, dict]:
+def _every(options: SweepOptions) -> dict[str, list[str]]:
+    """Every variant on every environment: what round 1 trains."""
+    return {env: list(options.trials.names) for env in options.trials.envs}
+
+
+def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float, callbacks: Sequence[Any],
+                 tuning: TuningDocument | None) -> tuple[ExitCode, dict]:
     """All rounds as one Tune run, the next round's seeds on CPUs that would idle; the trials the decision did not
     need set aside (``earlier_*``, as a run's earlier files are) and listed as such."""
     from rl_sweep.sweep.progress import SweepProgress
@@ -87,13 +99,13 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     tuner = build_tuner(options, [], folder, restore=restoring, searcher=RoundsGenerator(rounds, at_once),
                         scheduler=StopNotNeeded(rounds), callbacks=callbacks,
                         progress=SweepProgress(options.name, waiting=rounds.waiting))
-    every = {env: list(options.trials.names) for env in options.trials.envs}  # what a trial never started was
+    every = _every(options)  # what a trial never started was
     trials = [trial_config(run, options.folder(name), name=name)
               for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]
     records, decisions, over = classify(options, trial_records(fit(tuner), trials, storage.location))
     records = [set_aside(options, t) if t["status"] == NOT_NEEDED else t for t in records]
     grid = options.trials
-    return finish_sweep(options, records, started, cpus=cpus, unfinished=not over,
+    return finish_sweep(options, records, started, cpus=cpus, unfinished=not over, tuning=tuning,
                         decision=final_document(options.decision, decisions, grid.envs, grid.names, grid.baseline))
 
 

@@ -15,7 +15,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED, NOT_NEEDED
-from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord, variant_of
+from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord, TuningDocument, variant_of
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
@@ -104,16 +104,18 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
 
 
 def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str,
-                 decision: DecisionDocument | None = None, cpus: float = 0, unfinished: bool = False
-                 ) -> tuple[ExitCode, dict]:
-    """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``) on the console and
-    in ``summary.json``, the report, and the exit code."""
+                 decision: DecisionDocument | None = None, cpus: float = 0, unfinished: bool = False,
+                 tuning: TuningDocument | None = None) -> tuple[ExitCode, dict]:
+    """The end of every sweep: the summary (with AdaStop's ``decision`` of ``--until-decided``, and the ``tuning``
+    of ``--tune``) on the console and in ``summary.json``, the report, and the exit code."""
     from rl_sweep.report.document import write_sweep_report  # the report layer, once the trials are done
 
     storage = options.storage
     summary = summarize(options, records, started, unfinished)
     if decision is not None:
         summary["decision"] = decision
+    if tuning is not None:
+        summary["tuning"] = tuning
     if busy := utilisation(records, cpus, options.cluster.cpus_per_trial):
         summary["utilisation"] = busy
     print_summary(summary)
@@ -139,8 +141,14 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
     if summary["status"] == FAILED:
         log.error("trials not completed: %s (see %s)", ", ".join(not_done), names.SUMMARY)
         return ExitCode.FAILED, summary
-    log.warning("sweep interrupted; trials not completed: %s. Continue with: rl-sweep --resume %s%s",
-                ", ".join(not_done) or "the next round's", options.name,
-                "" if options.cluster.results_dir == str(Path(RESULTS_DIR).resolve())
-                else f" --results-dir '{options.cluster.results_dir}'")
+    log.warning("sweep interrupted; trials not completed: %s. Continue with: %s",
+                ", ".join(not_done) or "the next round's", resume_command(options))
     return ExitCode.INTERRUPTED, summary
+
+
+def resume_command(options: SweepOptions) -> str:
+    """The command that continues the sweep: ``rl-sweep --resume NAME``, with its ``--results-dir`` unless the
+    default."""
+    results_dir = options.cluster.results_dir
+    return (f"rl-sweep --resume {options.name}"
+            + ("" if results_dir == str(Path(RESULTS_DIR).resolve()) else f" --results-dir '{results_dir}'"))

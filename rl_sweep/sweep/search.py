@@ -15,6 +15,7 @@ or to ``{uniform: [low, high]}`` / ``{loguniform: [low, high]}``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -32,14 +33,13 @@ from rl_sweep.files.sweep import SearchDocument, TrialRecord
 from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
-from rl_sweep.sweep.options import SweepOptions
+from rl_sweep.sweep.options import SweepOptions, search_seeds
 from rl_sweep.sweep.records import trial_config, trial_records
 from rl_sweep.sweep.tuner import build_tuner, fit
+from rl_sweep.sweep.variants import Variant
 from rl_sweep.text import number
 
 log = logging.getLogger("rl_sweep.search")
-
-SEEDS = (1_000, 1_000_000)  # search seeds are drawn from here, away from the sweeps' 42, 43, ...
 
 
 def run_search(options: SweepOptions, *, address: str | None = None, dashboard: bool = True,
@@ -47,7 +47,7 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
     """Search each algorithm's hyperparameters in turn; write search.json and best.yaml."""
     algos = options.trials.algos
     runs = {algo: search_runs(options, algo) for algo in algos}  # validates every space first
-    check_before_start([run for algo_runs in runs.values() for run, _, _ in algo_runs], address)
+    check_before_start([run for algo_runs in runs.values() for run, *_ in algo_runs], address)
     storage = options.storage
     started = utc_now()
     start_sweep(options, False, address, dashboard, verbose)
@@ -57,8 +57,9 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         print(f"Search {options.name}: {options.search.settings} {algo} setting(s) x {options.trials.seeds} seed(s) "
               f"on {first.env_name}, up to {first.total_timesteps:,} steps each, from preset {options.runs.preset}",
               flush=True)
-        result_grid = fit(build_search_tuner(options, algo, runs[algo]))
         configs = [trial_config(*trial) for trial in runs[algo]]
+        result_grid = fit(build_search_tuner(options, configs, options.folder(names.tune_search(algo)),
+                                             f"{options.name}: {algo} search"))
         searches[algo], trials[algo] = rank_settings(trial_records(result_grid, configs, options.storage.location))
         print_ranking(algo, searches[algo])
         if searches[algo] and searches[algo][0]["status"] == COMPLETED:
@@ -70,7 +71,9 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
                              options=options.to_json(), settings=searches, trials=trials)
     storage.write_json(summary, options.folder(names.SEARCH))
     if best:
-        write_best_preset(options, {algo: (runs[algo][0][0], chosen) for algo, chosen in best.items()})
+        write_best_preset(options, {algo: chosen_run(runs[algo], chosen) for algo, chosen in best.items()},
+                          options.folder(names.BEST_PRESET),
+                          f"mean final evaluation reward over {options.trials.seeds} seed(s); see {names.SEARCH}")
         print(f"Best settings: {storage.uri(options.folder(names.BEST_PRESET))} (use with --config)")
     if interrupted:
         log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder(names.SEARCH)))
@@ -125,40 +128,52 @@ def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, ra
     return settings[:count]
 
 
-def search_seeds(count: int, random_state: int) -> list[int]:
-    """The seeds every setting trains on: ``count`` distinct draws from ``SEEDS``."""
-    rng = np.random.default_rng(random_state)
-    return sorted(int(seed) for seed in rng.choice(np.arange(*SEEDS), size=count, replace=False))
+def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int, str]]:
+    """One algorithm's trials: ``options.search.settings`` settings x ``options.trials.seeds`` seeds, in
+    ``trials/{algo}_s{setting}_seed{seed}`` (see :func:`setting_runs`)."""
+    return setting_runs(options, options.trials.variant(algo), options.env_name, options.search.settings,
+                        search_seeds(options.trials.seeds, options.trials.seed_start), names.TRIALS)
 
 
-def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int]]:
-    """One algorithm's trials: ``options.search.settings`` settings x ``options.trials.seeds`` seeds, each run with its folder
-    (``trials/{algo}_s{setting}_seed{seed}``) and setting index, every setting on the same seeds."""
-    preset_name, count, seed_start = options.runs.preset, options.search.settings, options.trials.seed_start
-    preset = load_settings(preset_name, algo, options.env_name)
-    settings = sample_settings(search_space(preset, f"preset {preset_name} ({algo})"),
-                               starting_point(preset), count, seed_start)
+def setting_runs(options: SweepOptions, variant: Variant, env_name: str, count: int, seeds: list[int], root: str,
+                 prefix: str = "") -> list[tuple[TrainingConfig, str, int, str]]:
+    """``count`` settings of ``variant`` on ``env_name`` (its own values first, then samples of its preset's search
+    space, drawn by the sweep's ``--seed-start``), each on every one of ``seeds``: each trial's run, folder
+    (``{root}/{prefix}{algo}_s{setting}_seed{seed}`` in the sweep's), setting index and name (``{prefix}...``)."""
+    preset_name = variant.preset or options.runs.preset
+    preset = variant_settings(options, variant, env_name)
+    where = f"preset {preset_name} ({variant.algo})" if variant.plain else f"variant {variant.name} ({preset_name})"
+    settings = sample_settings(search_space(preset, where), starting_point(preset), count, options.trials.seed_start)
     if len(settings) < count:
-        log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d",
-                    algo, len(settings), count)
+        log.warning("the search space of %s holds only %d distinct setting(s): trying those, not %d",
+                    variant.name, len(settings), count)
     trials = []
     for index, overrides in enumerate(settings):
-        for seed in search_seeds(options.trials.seeds, seed_start):
-            folder = options.folder(names.TRIALS, experiment_id(algo, seed, index))
-            trials.append((options.run_config(algo, seed, folder, overrides), folder, index))
+        for seed in seeds:
+            name = prefix + experiment_id(variant.algo, seed, index)
+            folder = options.folder(root, name)
+            trials.append((options.run_config(variant, seed, folder, overrides, env_name=env_name), folder, index,
+                           name))
     return trials
 
 
-def build_search_tuner(options: SweepOptions, algo: str, runs: list[tuple[TrainingConfig, str, int]]):
-    """One algorithm's search, ASHA on the training reward unless ``early_stopping`` is off."""
+def variant_settings(options: SweepOptions, variant: Variant, env_name: str) -> AlgoSettings:
+    """A variant's settings on ``env_name``: its preset's (the sweep's unless its own) with its values on top."""
+    return load_settings(variant.preset or options.runs.preset, variant.algo, env_name).with_overrides(variant.overrides)
+
+
+def build_search_tuner(options: SweepOptions, trials: list[dict[str, Any]], folder: str, title: str,
+                       restore: bool = False, callbacks: Sequence[Any] = ()):
+    """One search's Tuner (one algorithm's, or one variant's tuning), its state in ``folder``: ASHA on the training
+    reward unless ``early_stopping`` is off."""
     from ray.tune.schedulers import ASHAScheduler
 
-    timesteps = runs[0][0].total_timesteps
+    timesteps = trials[0]["total_timesteps"]
     scheduler = (ASHAScheduler(time_attr=keys.TIMESTEPS, metric=keys.METRIC, mode="max", max_t=timesteps,
                                grace_period=max(timesteps // 4, 1), reduction_factor=2)
                  if options.search.early_stopping else None)
-    return build_tuner(options, [trial_config(*trial) for trial in runs], options.folder(names.tune_search(algo)),
-                       scheduler=scheduler, title=f"{options.name}: {algo} search", report=False)
+    return build_tuner(options, trials, folder, restore=restore, scheduler=scheduler, title=title, report=False,
+                       callbacks=callbacks)
 
 
 def rank_settings(trials: list[TrialRecord]) -> tuple[list[dict[str, Any]], list[TrialRecord]]:
@@ -194,29 +209,29 @@ def rank_settings(trials: list[TrialRecord]) -> tuple[list[dict[str, Any]], list
     return settings, sorted(trials, key=lambda t: (rank[t["setting"]], t["seed"]))
 
 
-def write_best_preset(options: SweepOptions, best: dict[str, tuple[TrainingConfig, dict[str, Any]]]) -> None:
-    """A preset file: the searched preset with each algorithm's best setting's values in place, and the
-    length and checkpoint interval the search ran with (``best`` maps an algorithm to one of its search
-    runs and the chosen setting)."""
+def write_best_preset(options: SweepOptions, best: dict[str, TrainingConfig], path: str, scores: str) -> None:
+    """A preset file at ``path`` of the sweep's storage: for each algorithm of ``best``, the settings of one run of
+    its best setting, with the length and checkpoint interval the search ran with; ``scores``: what ranked them."""
     document: dict[str, Any] = {}
-    for algo, (run, chosen) in best.items():
-        settings = load_settings(options.runs.preset, algo, options.env_name).with_overrides(chosen["overrides"])
-        block = asdict(replace(settings, timesteps=run.total_timesteps,
-                               checkpoint_interval=run.checkpoint_interval))
+    for algo, run in best.items():
+        block = asdict(replace(run.settings, timesteps=run.total_timesteps, checkpoint_interval=run.checkpoint_interval))
         del block["search"]  # the space searched, not part of the setting
         document[algo] = block
-    header = (f"# Found by: {options.command}\n# Each block is its algorithm's best setting (mean final "
-              f"evaluation reward over {options.trials.seeds} seed(s)); see {names.SEARCH}.\n")
-    options.storage.write_bytes((header + yaml.safe_dump(document, sort_keys=False)).encode(),
-                                options.folder(names.BEST_PRESET))
+    header = f"# Found by: {options.command}\n# Each block is its algorithm's best setting ({scores}).\n"
+    options.storage.write_bytes((header + yaml.safe_dump(document, sort_keys=False)).encode(), path)
 
 
-def print_ranking(algo: str, settings: list[dict[str, Any]]) -> None:
-    print(f"\nSearch {algo}: {len(settings)} setting(s), best first")
+def chosen_run(runs: list[tuple[TrainingConfig, str, int, str]], chosen: dict[str, Any]) -> TrainingConfig:
+    """A run of the setting ``chosen`` (its ranking's entry) among a search's ``runs``."""
+    return next(run for run, _, index, _ in runs if index == chosen["setting"])
+
+
+def print_ranking(algo: str, settings: list[dict[str, Any]], what: str = "Search") -> None:
+    print(f"\n{what} {algo}: {len(settings)} setting(s), best first")
     print("(train: the training return, stochastic policy; eval: the final evaluation return, greedy policy)")
     print(f"{'setting':<8} {'status':<14} {'steps':>8} {'train':>8} {'eval':>8}  {'eval per seed':<24} values")
     for s in settings:
-        values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
+        values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s["overrides"].items())
         per_seed = " ".join(number(final, 1, "-") for final in s["final_rewards"])
         print(f"s{s['setting']:02d}      {s['status']:<14} {s['timesteps']:>8} "
               f"{number(s['training_reward'], 1, '-', 8)} {number(s['final_reward_mean'], 1, '-', 8)}  "

@@ -34,7 +34,7 @@ from rl_sweep.identity import ALGORITHMS, is_variant_name
 from rl_sweep.presets import is_positive_int, preset_path
 
 # The sweep's own folders, which a variant's folder must not be (nor tune_round{k}/, tune_{algo}/, earlier_*/).
-RESERVED = (names.TUNE, names.TRIALS, names.REPLAYS)
+RESERVED = (names.TUNE, names.TRIALS, names.TUNING, names.REPLAYS)
 FILE_KEYS = ("algo", "preset", "config", "hyperparameters", "policy_kwargs", "n_envs", "normalize")
 FILES = (".json", ".md", ".html", ".png", ".yaml", ".yml", ".mp4", ".gif")  # what the sweep writes beside its runs
 
