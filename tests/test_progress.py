@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.progress import SweepProgress, render
 
 
@@ -90,9 +91,15 @@ def test_off_a_terminal_each_line_is_one_message_and_the_last_is_not_repeated(ca
     assert lines[-1] == "[0:02] 100% of 1,600 steps, ETA 0:00; trials: 0 pending, 0 running, 2 completed, 0 failed"
 
 
-def test_an_interrupted_sweeps_last_frame_and_line_say_so_with_the_steps_as_they_were(capsys):
+@pytest.mark.parametrize("received, said, counted", [
+    (["SIGINT"], "interrupted", "interrupted"),
+    ([], "stopped unfinished", "unfinished"),  # no interrupt signal arrived: not mistaken for an interruption
+])
+def test_an_interrupted_sweeps_last_frame_and_line_say_so_with_the_steps_as_they_were(capsys, monkeypatch, received,
+                                                                                     said, counted):
     from rich.console import Console
 
+    monkeypatch.setattr(signals, "_received", received)
     trials = [FakeTrial("a2c_seed1", "TERMINATED", 800, 50.0),
               FakeTrial("a2c_seed2", "TERMINATED", 300, 20.0, interrupted=True),  # Tune stopped it on Ctrl-C
               FakeTrial("a2c_seed3", "PENDING")]
@@ -100,13 +107,13 @@ def test_an_interrupted_sweeps_last_frame_and_line_say_so_with_the_steps_as_they
     progress.setup()
     progress.on_experiment_end(trials)
     [line] = capsys.readouterr().out.splitlines()
-    assert line == "[0:00]  46% of 2,400 steps, interrupted; trials: 1 pending, 0 running, 1 completed, 0 failed, " \
-                   "1 interrupted"
+    assert line == f"[0:00]  46% of 2,400 steps, {said}; trials: 1 pending, 0 running, 1 completed, 0 failed, " \
+                   f"1 {counted}"
     console = Console(width=120, height=24, record=True, file=open(os.devnull, "w"))
     console.print(render(progress.snapshot(trials, ended=True), "t", 24))
     overall, counts, *_ = console.export_text().splitlines()
-    assert "1,100/2,400 steps" in overall and overall.split()[-1] == "interrupted" and "ETA" not in overall
-    assert counts == "trials: 1 pending, 0 running, 1 completed, 0 failed, 1 interrupted"
+    assert "1,100/2,400 steps" in overall and overall.endswith(said) and "ETA" not in overall
+    assert counts == f"trials: 1 pending, 0 running, 1 completed, 0 failed, 1 {counted}"
 
 
 def test_progress_display_stays_one_screen_tall_whatever_the_number_of_trials():

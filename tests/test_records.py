@@ -43,7 +43,9 @@ def test_a_trials_status_says_how_far_it_got():
     assert trial_record(config_of("ppo", 1), {"timesteps_total": 500}, None)["status"] == "incomplete"
 
 
-def test_sweep_summary_orders_trials_by_algorithm_then_seed_and_names_its_status():
+def test_sweep_summary_orders_trials_by_algorithm_then_seed_and_names_its_status(monkeypatch):
+    from rl_sweep.sweep import signals
+
     options = SweepOptions.from_json({"algos": ["ppo", "a2c"], "name": "s"})
     done = {"final_reward_mean": 1.0, "done": True}
     trials = [trial_record(config_of("a2c", 43), done, None), trial_record(config_of("ppo", 43), done, None),
@@ -52,6 +54,10 @@ def test_sweep_summary_orders_trials_by_algorithm_then_seed_and_names_its_status
     assert [t["trial"] for t in summary["trials"]] == ["ppo_seed42", "ppo_seed43", "a2c_seed43"]
     assert summary["status"] == "completed"
     trials.append(trial_record(config_of("a2c", 42), {}, None))
+    # A trial left unfinished is an interruption only when an interrupt signal arrived; else Tune's run failed.
+    monkeypatch.setattr(signals, "_received", [])
+    assert summarize(options, trials, "")["status"] == "failed"
+    monkeypatch.setattr(signals, "_received", ["SIGINT"])
     assert summarize(options, trials, "")["status"] == "interrupted"
     trials.append(trial_record(config_of("a2c", 44), {}, RuntimeError("boom")))
     assert summarize(options, trials, "")["status"] == "failed"

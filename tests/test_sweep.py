@@ -111,6 +111,33 @@ def test_killed_worker_is_restored_from_its_checkpoint_and_completes(ray_cluster
     assert_identical(tmp_path / "reference", out, "a2c_seed42", [1500, 2000])
 
 
+class SignalOnce(tune.Callback):
+    """Send this process (the sweep's driver) ``signum`` once a trial has reported ``at_step``."""
+
+    def __init__(self, signum: int, at_step: int) -> None:
+        self.signum, self.at_step, self.sent = signum, at_step, False
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if not self.sent and result["timesteps_total"] >= self.at_step:
+            self.sent = True
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize("signum, says", [(signal.SIGUSR1, "SIGUSR1 (Tune's signal to stop a run)"),
+                                          (signal.SIGTERM, "SIGTERM (a request to stop, from kill or a job scheduler)")])
+def test_an_interruption_is_named_by_its_signal_and_is_never_made_of_unfinished_trials_alone(ray_cluster, quick_report,
+                                                                                            tmp_path, caplog, signum,
+                                                                                            says):
+    """Tune ends its run on SIGUSR1 as on Ctrl-C, and the sweep on SIGTERM too: exit 7, the warning naming the signal
+    (a sweep exits 7 on nothing else: tests/test_records.py, trials unfinished with no signal are a failure)."""
+    code, summary = run_sweep(options(tmp_path, algos=["a2c"], checkpoint_interval=500),
+                              callbacks=[SignalOnce(signum, at_step=500)])
+    assert code == ExitCode.INTERRUPTED and summary["status"] == "interrupted", summary
+    [warning] = [r.getMessage() for r in caplog.records if "sweep interrupted" in r.getMessage()]
+    assert warning.startswith(f"sweep interrupted by {says}; trials not completed: a2c_seed42. Continue with: "
+                              "rl-sweep --resume test")
+
+
 def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggregates(ray_cluster, quick_report,
                                                                                     tmp_path):
     module_id = "gymnasium.envs.classic_control:CartPole-v1"  # an id with ':' in it
@@ -221,6 +248,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, r
     assert dashboard == [True, 401, 200]
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console).replace("\r", "\n")  # a redraw's line starts at \r
     assert "rl-sweep --resume interrupted" in plain
+    assert "sweep interrupted by SIGINT (Ctrl-C, or ^C written to its terminal)" in plain  # the ^C byte typed
     # The last frame says the sweep was interrupted, ppo's steps as they were; Tune's own lines stay out.
     *_, last = re.findall(r"^interrupted .* steps +elapsed .*$", plain, re.MULTILINE)
     assert last.split()[-1] == "interrupted" and "100%" not in last, last

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from rl_sweep.errors import ConfigError
 from rl_sweep.files import names
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.cluster import start_ray
 from rl_sweep.sweep.options import SweepOptions
 
@@ -40,14 +41,18 @@ def start_sweep(options: SweepOptions, resume: bool, address: str | None, dashbo
     (while the claim settles on an object store) and, once Ray runs, write ``sweep.json``. A sweep that cannot
     start gives its name back."""
     storage = options.storage
+    signals.forget()
+    signals.witness()  # Python's own SIGINT handler, until Tune's run puts its own (the display wraps that one)
 
     def ray() -> None:
         start_ray(address, dashboard, verbose, storage, options.cluster.py_modules)
 
     if resume:
         ray()
+        signals.stop_on_sigterm()
         return
     claim_name(options, meanwhile=ray)
+    signals.stop_on_sigterm()
     try:
         storage.write_json(options.to_json(), options.folder(names.SWEEP))
     except BaseException:

@@ -29,6 +29,7 @@ from ray.tune.experiment import Trial
 from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, INTERRUPTED, NOT_NEEDED
 from rl_sweep.sweep import result_keys as keys
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.records import trial_status
 from rl_sweep.text import duration, number
 
@@ -37,6 +38,7 @@ STATES = {Trial.PENDING: PENDING, Trial.PAUSED: PENDING, Trial.RUNNING: RUNNING,
           Trial.TERMINATED: COMPLETED, Trial.ERROR: FAILED}  # Tune's trial states, as the display counts them
 COUNTED = (PENDING, RUNNING, COMPLETED, FAILED)
 FINISHED = (COMPLETED, FAILED, NOT_NEEDED)
+STOPPED = "stopped unfinished"  # Tune's run ended with trials unfinished though no interrupt signal arrived
 # INTERRUPTED: a trial Tune stopped unfinished, the sweep interrupted; NOT_NEEDED: a speculative trial the decision
 # made unnecessary, stopped (rl_sweep.sweep.speculation adds its Tune id here). Each counted where there are any.
 NOT_NEEDED_IDS: set[str] = set()
@@ -108,6 +110,7 @@ class Snapshot:
     elapsed: float
     eta: float | None  # seconds; None until a rate is measured
     ended: bool = False
+    signalled: bool = False  # an interrupt signal reached the sweep (rl_sweep.sweep.signals)
 
     @property
     def done(self) -> int:
@@ -122,8 +125,13 @@ class Snapshot:
         return self.done / self.total if self.total else 1.0
 
     @property
-    def interrupted(self) -> bool:
+    def unfinished(self) -> bool:
         return self.ended and any(row.state not in FINISHED for row in self.rows)
+
+    @property
+    def interrupted(self) -> bool:
+        """Tune's run ended on an interrupt signal, with trials unfinished."""
+        return self.unfinished and self.signalled
 
     def count(self, state: str) -> int:
         return sum(row.state == state for row in self.rows)
@@ -131,11 +139,12 @@ class Snapshot:
     def counts(self) -> str:
         """``trials: 1 pending, 2 running, 0 completed, 0 failed`` (and how many were interrupted, if any)."""
         states = [*COUNTED, *(state for state in (INTERRUPTED, NOT_NEEDED) if self.count(state))]
-        return "trials: " + ", ".join(f"{self.count(state)} {state}" for state in states)
+        named = {INTERRUPTED: INTERRUPTED if self.signalled or not self.ended else "unfinished"}
+        return "trials: " + ", ".join(f"{self.count(state)} {named.get(state, state)}" for state in states)
 
     def outlook(self) -> str:
-        """``ETA 1:05``, or ``interrupted``."""
-        return INTERRUPTED if self.interrupted else f"ETA {duration(self.eta)}"
+        """``ETA 1:05``, ``interrupted``, or ``stopped unfinished`` (no interrupt signal arrived: a failure)."""
+        return INTERRUPTED if self.interrupted else STOPPED if self.unfinished else f"ETA {duration(self.eta)}"
 
     def progress(self) -> str:
         """Percentage, steps, ETA (or that the sweep was interrupted) and the trials' states."""
@@ -195,6 +204,7 @@ class SweepProgress(Callback):
     # Tune's hooks -------------------------------------------------------------------------------------------
 
     def setup(self, **info: Any) -> None:
+        signals.witness()  # Tune's run has put its SIGINT and SIGUSR1 handlers in place by now
         self._started = self.clock()
         self._rate = Rate()
         from rich.console import Console
@@ -251,7 +261,7 @@ class SweepProgress(Callback):
         done, total = sum(row.accounted for row in rows), sum(row.total for row in rows)
         rate = self._rate.per_second(now)
         eta = 0.0 if done >= total else None if rate is None else (total - done) / rate
-        return Snapshot(rows, now - self._started, eta, ended)
+        return Snapshot(rows, now - self._started, eta, ended, bool(signals.received()))
 
     def _trial_ended(self, trials: list[Trial], trial: Trial, state: str) -> None:
         snapshot = self.snapshot(trials, trial, state)

@@ -17,6 +17,7 @@ from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, FAILED, INTERRUPTED, NOT_NEEDED
 from rl_sweep.files.sweep import DecisionDocument, SummaryDocument, TrialRecord, TuningDocument, variant_of
 from rl_sweep.sweep.checks import check_before_start
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
 from rl_sweep.sweep.records import trial_config, trial_records
@@ -49,7 +50,9 @@ def summarize(options: SweepOptions, trials: list[TrialRecord], started: str, un
     trials = sorted(trials, key=lambda t: (envs.get(t["env"], len(envs)), order.get(variant_of(t), len(order)),
                                            t["seed"] or 0))
     statuses = {t["status"] for t in trials} - {NOT_NEEDED}
-    status = COMPLETED if statuses == {COMPLETED} and not unfinished else FAILED if FAILED in statuses else INTERRUPTED
+    # Unfinished is interrupted only when an interrupt signal arrived: Tune leaves trials unfinished on no other.
+    status = (COMPLETED if statuses == {COMPLETED} and not unfinished
+              else INTERRUPTED if FAILED not in statuses and signals.received() else FAILED)
     return SummaryDocument(sweep=options.name, status=status, command=options.command, started=started,
                            finished=utc_now(), options=options.to_json(), trials=trials)
 
@@ -139,9 +142,12 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
         return ExitCode.OK, summary
     not_done = [t["trial"] for t in summary["trials"] if t["status"] not in (COMPLETED, NOT_NEEDED)]
     if summary["status"] == FAILED:
-        log.error("trials not completed: %s (see %s)", ", ".join(not_done), names.SUMMARY)
+        failed = any(t["status"] == FAILED for t in summary["trials"])
+        log.error("trials not completed: %s (%s; see %s)", ", ".join(not_done) or "the next round's",
+                  "failed" if failed else f"no interrupt signal arrived; continue with: {resume_command(options)}",
+                  names.SUMMARY)
         return ExitCode.FAILED, summary
-    log.warning("sweep interrupted; trials not completed: %s. Continue with: %s",
+    log.warning("sweep interrupted by %s; trials not completed: %s. Continue with: %s", signals.described(),
                 ", ".join(not_done) or "the next round's", resume_command(options))
     return ExitCode.INTERRUPTED, summary
 

@@ -31,6 +31,7 @@ from rl_sweep.files import names
 from rl_sweep.files.status import COMPLETED, FAILED, INCOMPLETE, STOPPED_EARLY
 from rl_sweep.files.sweep import SearchDocument, TrialRecord
 from rl_sweep.sweep import result_keys as keys
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import SweepOptions, search_seeds
@@ -75,8 +76,9 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
                           options.folder(names.BEST_PRESET),
                           f"mean final evaluation reward over {options.trials.seeds} seed(s); see {names.SEARCH}")
         print(f"Best settings: {storage.uri(options.folder(names.BEST_PRESET))} (use with --config)")
-    if interrupted:
-        log.warning("search interrupted; what it found so far is in %s", storage.uri(options.folder(names.SEARCH)))
+    if interrupted and signals.received():
+        log.warning("search interrupted by %s; what it found so far is in %s", signals.described(),
+                    storage.uri(options.folder(names.SEARCH)))
         return ExitCode.INTERRUPTED, summary
     missing = [algo for algo in algos if algo not in best]
     if missing:

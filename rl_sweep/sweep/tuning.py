@@ -30,6 +30,7 @@ from rl_sweep.files.sweep import TrialRecord, TunedVariant, TuningDocument
 from rl_sweep.identity import env_folder
 from rl_sweep.logs import utc_now
 from rl_sweep.run.config import TrainingConfig
+from rl_sweep.sweep import signals
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import SweepOptions
@@ -130,7 +131,7 @@ def tune_variants(options: SweepOptions, plan: dict[tuple[str, str], Runs], resu
             steps=sum(t["timesteps"] for t in trials), cpu_seconds=_cpu_seconds(trials, options),
             best_preset=storage.uri(best_preset) if best_preset else None, settings=settings, trials=trials))
         if any(t["status"] == INCOMPLETE for t in trials):
-            status = INTERRUPTED
+            status = INTERRUPTED if signals.received() else FAILED  # Tune stops a trial unfinished on no other
             break
         if best is None:
             status = FAILED
@@ -160,7 +161,9 @@ def _stopped_tuning(options: SweepOptions, tuning: TuningDocument, started: str)
     options.storage.write_json(summary, options.folder(names.SUMMARY))
     if tuning["status"] == FAILED:
         failed = [entry["variant"] for entry in tuning["variants"] if entry["chosen"] is None]
-        log.error("no setting of %s completed on every tuning seed (see %s)", ", ".join(failed), names.TUNING_DOC)
+        log.error("no setting of %s completed on every tuning seed (see %s; continue with: %s)", ", ".join(failed),
+                  names.TUNING_DOC, resume_command(options))
         return ExitCode.FAILED, summary
-    log.warning("sweep interrupted while tuning; continue with: %s", resume_command(options))
+    log.warning("sweep interrupted by %s while tuning; continue with: %s", signals.described(),
+                resume_command(options))
     return ExitCode.INTERRUPTED, summary
