@@ -46,4 +46,9 @@ def tuning_budget(tuning: dict) -> str:
     hours = sum(entry["cpu_seconds"] for entry in tuning["variants"]) / 3600
     seeds = len(tuning["seeds"])
     return (f"each variant tuned with {tuning['settings']} settings x {seeds} seed{'s' if seeds > 1 else ''} x "
-            f"{steps} steps ({hours:.2g} CPU-hours in all)")
+            f"{steps} steps ({cpu_hours(hours)} CPU-hours in all)")
+
+
+def cpu_hours(hours: float) -> str:
+    """``0.022``, ``1.3``, ``123``: two significant figures below 10, whole hours above."""
+    return f"{hours:.2g}" if hours < 10 else f"{hours:,.0f}"

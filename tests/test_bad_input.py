@@ -250,7 +250,18 @@ BAD_TUNING = [
      "--tune gives every variant the same steps per run, but on LunarLander-v3 their presets give ppo@tuned 600,000, "
      "a2c@tuned 1,000,000: give --timesteps"),
     (["--tune", "2", "--search", "2", "--algos", "ppo", "a2c"], "not both"),
+    (["--tuning-seeds", "3", "--algos", "ppo", "a2c"], "--tuning-seeds is the seeds of each setting of --tune"),
+    (["--tune", "3", "--algos", "ppo", "a2c", "--config", "small.yaml"],
+     "variant ppo's search space holds only 2 distinct setting(s), fewer than --tune 3"),
 ]
+SMALL_SPACE = """\
+ppo:
+  timesteps: 1000
+  search: {learning_rate: [0.001, 0.002]}
+a2c:
+  timesteps: 1000
+  search: {learning_rate: [0.001, 0.002, 0.003]}
+"""
 
 
 @pytest.mark.parametrize("args, says", BAD_TUNING)
@@ -261,6 +272,7 @@ def test_a_fight_that_would_not_be_fair_is_refused_in_one_line_before_anything_s
     from rl_sweep.sweep.tuning import tuning_plan
 
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "small.yaml").write_text(SMALL_SPACE)
     with pytest.raises(ConfigError) as raised:  # the command's exit code 3
         tuning_plan(options_from_args(build_parser().parse_args(args), args))
     assert says in str(raised.value) and "\n" not in str(raised.value)

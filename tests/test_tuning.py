@@ -38,7 +38,7 @@ a2c:
 """
 FIGHT = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "eval_episodes": 2, "replays": False, "tune": 3,
          "tuning_seeds": 2, "early_stopping": False, "until_decided": True, "seeds_per_round": 3, "max_rounds": 2,
-         "command": "rl-sweep (test)"}
+         "speculate": True, "command": "rl-sweep (test)"}  # speculating, as the command does by default
 
 
 def options(tmp_path: Path, name: str) -> SweepOptions:

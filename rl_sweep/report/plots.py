@@ -171,23 +171,29 @@ def sensitivity(entries: list[TunedScores], path: Path) -> None:
         for ax, env in zip(axes[0], envs):
             own = [entry for entry in entries if entry.env == env]
             colour = colours([entry.variant for entry in own])
+            named: set[str] = set()  # each marker named once in the legend, wherever it is first drawn
+
+            def once(name: str) -> str | None:
+                first = name not in named
+                named.add(name)
+                return name if first else None
+
             for x, entry in enumerate(own):
                 rank = np.argsort(np.argsort(entry.scores))
                 where = {setting: x - 0.2 + 0.4 * r / max(len(rank) - 1, 1)
                          for setting, r in zip(entry.settings, rank)}
                 ax.scatter(list(where.values()), entry.scores, color=colour[entry.variant], alpha=0.75, s=30, zorder=2)
-                first = x == 0
                 if entry.own in where:
                     ax.scatter([where[entry.own]], [entry.own_score], marker="o", s=170, facecolors="none",
-                               edgecolors="#222222", zorder=3, label="own setting" if first else None)
+                               edgecolors="#222222", zorder=3, label=once("own setting"))
                 if entry.chosen in where:
                     ax.scatter([where[entry.chosen]], [entry.tuning_score], marker="*", s=200, color="#222222",
-                               zorder=3, label="chosen: tuning score" if first else None)
+                               zorder=3, label=once("chosen: tuning score"))
                     if entry.fresh_score is not None:
                         ax.plot([where[entry.chosen], x + 0.35], [entry.tuning_score, entry.fresh_score],
                                 color="#888888", linewidth=1, linestyle=":", zorder=1)
                         ax.scatter([x + 0.35], [entry.fresh_score], marker="X", s=110, color="#CC0000", zorder=3,
-                                   label="chosen: on fresh seeds" if first else None)
+                                   label=once("chosen: on fresh seeds"))
             ax.set_xticks(range(len(own)), [label(entry.variant) for entry in own])
             ax.set_xlim(-0.6, len(own) - 0.4)
             ax.set_ylabel(axis_label("tuning score (mean final evaluation return over the tuning seeds)"))

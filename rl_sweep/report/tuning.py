@@ -14,7 +14,7 @@ from rl_sweep.files.status import COMPLETED
 from rl_sweep.identity import label
 from rl_sweep.report.blocks import Block, Heading, Image, Paragraph, Table, num
 from rl_sweep.report.runs import RunRecord
-from rl_sweep.text import tuning_budget
+from rl_sweep.text import cpu_hours, tuning_budget
 
 SENSITIVITY = "sensitivity.png"
 
@@ -105,11 +105,11 @@ def tuning_blocks(report: TuningReport, level: int) -> list[Block]:
                            "setting and the chosen one marked, and the chosen one's score on the fresh seeds)"),
         Paragraph("Maximisation bias: the best of several noisy tuning scores is biased upwards by the choice itself. "
                   "The chosen setting's tuning score beside its score on the fresh seeds that decide:"),
-        Table([("variant on environment" if several else "variant"), "settings scored", "own setting", "chosen",
+        Table([("variant on environment" if several else "variant"), "settings scored", "own setting's score", "chosen",
                "tuning score", "fresh seeds", "fresh-seed score", "bias", "steps", "CPU-hours"],
               [[who(e), len(e.scores), num(e.own_score), "n/a" if e.chosen is None else f"s{e.chosen:02d}",
                 num(e.tuning_score), e.fresh_seeds, num(e.fresh_score), num(e.bias), f"{e.steps:,}",
-                f"{e.cpu_seconds / 3600:.2g}"] for e in report.entries]),
+                cpu_hours(e.cpu_seconds / 3600)] for e in report.entries]),
         Paragraph("The chosen settings (what each variant's deciding runs took in place of its preset's):"),
         Table(["variant on environment" if several else "variant", "values"],
               [[who(e), ", ".join(f"{k}={_value(v)}" for k, v in e.chosen_values.items()) or "its own"]

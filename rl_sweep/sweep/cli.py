@@ -84,7 +84,7 @@ trials' files in its trials/ folder.
 --tune N (a fair fight) tunes every variant with the same budget, then decides between their best
 settings: N settings per variant (its own values, then samples of its preset's 'search' block; the
 contract preset's are the RL Zoo's ranges), each on the same --tuning-seeds seeds and steps per run
-(give --timesteps when the presets' differ), ASHA as for --search. Each variant's best setting by its
+(give --timesteps when the presets' differ), ASHA off (--early-stopping: on). Each variant's best setting by its
 mean tuning score then enters --until-decided rounds on seeds from --seed-start, which never meet a
 tuning seed. Files: tuning.json (every setting, best first, and the chosen ones), tuning/{variant}/
 (its trials, tune/ and best.yaml, the chosen setting as a preset for --config; tuning/{env}/{variant}/
@@ -146,9 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="tune each variant first: N settings (its own and samples of its preset's search space), "
                            "each on --tuning-seeds seeds, the same steps per run for all; then decide between each "
                            "one's best setting on fresh seeds from --seed-start (implies --until-decided; see below)")
-    fair.add_argument("--tuning-seeds", type=positive_int, default=TUNING_SEEDS, metavar="M",
+    fair.add_argument("--tuning-seeds", type=positive_int, default=None, metavar="M",
                       help="seeds each setting of --tune trains on, drawn from 1,000..999,999, never a deciding seed "
-                           "(default: %(default)s)")
+                           f"(default: {TUNING_SEEDS})")
     decide = parser.add_argument_group("deciding the comparison (AdaStop)")
     decide.add_argument("--until-decided", action="store_true",
                         help="instead of a fixed --seeds: rounds of --seeds-per-round seeds per algorithm until "
@@ -203,6 +203,8 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
             raise ConfigError(f"{args.resume} is a search, which cannot be resumed: start it again")
         return options
     name = args.name or datetime.now(timezone.utc).strftime("sweep_%Y%m%d_%H%M%S_%f")[:-3]  # milliseconds
+    if args.tuning_seeds is not None and not args.tune:
+        raise ConfigError("--tuning-seeds is the seeds of each setting of --tune: give --tune N too")
     if args.tune and args.seeds is not None:
         raise ConfigError("--tune trains each setting on --tuning-seeds seeds, then decides on rounds of "
                           "--seeds-per-round seeds: not --seeds")
@@ -239,7 +241,7 @@ def options_from_args(args: argparse.Namespace, argv: Sequence[str]) -> SweepOpt
                                 py_modules=[str(folder.resolve()) for folder in args.py_modules]),
         search=SearchSettings(settings=args.search, tune=args.tune,
                               early_stopping=not args.tune if args.early_stopping is None else args.early_stopping,
-                              tuning_seeds=args.tuning_seeds),
+                              tuning_seeds=args.tuning_seeds or TUNING_SEEDS),
         decision=(DecisionSettings(seeds_per_round=args.seeds_per_round, max_rounds=args.max_rounds,
                                    alpha=args.alpha) if args.until_decided or args.tune else None),
         report=ReportSettings(replays=args.replays),

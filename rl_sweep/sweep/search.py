@@ -80,6 +80,10 @@ def run_search(options: SweepOptions, *, address: str | None = None, dashboard: 
         log.warning("search interrupted by %s; what it found so far is in %s", signals.described(),
                     storage.uri(options.folder(names.SEARCH)))
         return ExitCode.INTERRUPTED, summary
+    if interrupted:  # Tune leaves trials unfinished on an interrupt signal only
+        log.error("the search stopped with trials unfinished, though no interrupt signal arrived (see %s)",
+                  storage.uri(options.folder(names.SEARCH)))
+        return ExitCode.FAILED, summary
     missing = [algo for algo in algos if algo not in best]
     if missing:
         log.error("no %s setting completed on every seed (see search.json)", ", ".join(missing))
@@ -133,22 +137,24 @@ def sample_settings(space: dict[str, Any], start: dict[str, Any], count: int, ra
 def search_runs(options: SweepOptions, algo: str) -> list[tuple[TrainingConfig, str, int, str]]:
     """One algorithm's trials: ``options.search.settings`` settings x ``options.trials.seeds`` seeds, in
     ``trials/{algo}_s{setting}_seed{seed}`` (see :func:`setting_runs`)."""
-    return setting_runs(options, options.trials.variant(algo), options.env_name, options.search.settings,
-                        search_seeds(options.trials.seeds, options.trials.seed_start), names.TRIALS)
+    seeds = search_seeds(options.trials.seeds, options.trials.seed_start)
+    runs = setting_runs(options, options.trials.variant(algo), options.env_name, options.search.settings, seeds,
+                        names.TRIALS)
+    if len(runs) < options.search.settings * len(seeds):
+        log.warning("the %s search space holds only %d distinct setting(s): searching those, not %d", algo,
+                    len(runs) // len(seeds), options.search.settings)
+    return runs
 
 
 def setting_runs(options: SweepOptions, variant: Variant, env_name: str, count: int, seeds: list[int], root: str,
                  prefix: str = "") -> list[tuple[TrainingConfig, str, int, str]]:
     """``count`` settings of ``variant`` on ``env_name`` (its own values first, then samples of its preset's search
-    space, drawn by the sweep's ``--seed-start``), each on every one of ``seeds``: each trial's run, folder
+    space, drawn by the sweep's ``--seed-start``; fewer when the space holds fewer), each on every one of ``seeds``: each trial's run, folder
     (``{root}/{prefix}{algo}_s{setting}_seed{seed}`` in the sweep's), setting index and name (``{prefix}...``)."""
     preset_name = variant.preset or options.runs.preset
     preset = variant_settings(options, variant, env_name)
     where = f"preset {preset_name} ({variant.algo})" if variant.plain else f"variant {variant.name} ({preset_name})"
     settings = sample_settings(search_space(preset, where), starting_point(preset), count, options.trials.seed_start)
-    if len(settings) < count:
-        log.warning("the search space of %s holds only %d distinct setting(s): trying those, not %d",
-                    variant.name, len(settings), count)
     trials = []
     for index, overrides in enumerate(settings):
         for seed in seeds:

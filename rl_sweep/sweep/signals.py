@@ -45,7 +45,8 @@ def stop_on_sigterm() -> None:
         _received.append(signal.Signals(signum).name)
         handler = signal.getsignal(signal.SIGINT)
         handler = getattr(handler, "handler", handler)  # not recorded as a SIGINT too
-        return handler(signal.SIGINT, frame) if callable(handler) else None
+        # SIGINT ignored (a background job of a shell without job control): stop as Python's own handler does.
+        return (handler if callable(handler) else signal.default_int_handler)(signal.SIGINT, frame)
 
     signal.signal(signal.SIGTERM, stop)
 

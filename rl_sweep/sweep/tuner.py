@@ -56,13 +56,15 @@ def build_tuner(options: SweepOptions, trials: Sequence[dict[str, Any]], folder:
 
 
 def fit(tuner: Any) -> Any:
-    """``tuner.fit()``, with SIGINT's handler put back after it: Tune's own, which swallows a Ctrl-C to end its
-    loop, would otherwise also swallow one while the report or a search's ranking is written."""
-    handler = signal.getsignal(signal.SIGINT)
+    """``tuner.fit()``, with the SIGINT and SIGUSR1 handlers put back after it: Tune's own, which swallow the signal
+    to end its loop, would otherwise also swallow one while the report, a search's ranking or the next Tune run is
+    under way."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGUSR1)}
     try:
         return tuner.fit()
     finally:
-        signal.signal(signal.SIGINT, handler)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def tune_run_config(storage: Storage, folder: str, max_failures: int, callbacks: Sequence[Any] = (),

@@ -4,20 +4,22 @@ then each one's best setting is decided between on fresh seeds, in one sweep fol
 - **Tuning.** For each environment and variant, N settings (the variant's own values, then samples of its preset's
   ``search`` block, as ``--search`` takes them) each train on the same ``--tuning-seeds`` seeds, drawn from
   1,000..999,999 like a search's: the same N, seeds and steps per run for every variant, checked before anything
-  starts. ASHA stops trailing trials unless ``--no-early-stopping``, so the steps spent may differ; they are
-  recorded. Each variant's trials, Tune state and ``best.yaml`` (its chosen setting as a preset for ``--config``)
+  starts. With ``--early-stopping`` (off by default), ASHA stops trailing trials, so the steps spent may differ;
+  they are recorded. Each variant's trials, Tune state and ``best.yaml`` (its chosen setting as a preset for ``--config``)
   are in ``tuning/[{env}/]{variant}/``; ``tuning.json`` ranks every setting.
 - **Choosing.** Each variant's setting with the best mean final evaluation over the tuning seeds. Its tuning score
   is biased upwards by the choice itself, which is why it is run again on fresh seeds.
 - **Deciding.** The chosen settings in ``--until-decided`` rounds on seeds from ``--seed-start`` (42), which never
   meet a tuning seed (refused before the start if they would), in the sweep's usual folders.
 
-``--resume`` continues either phase: the tuning runs' Tune states are restored (a finished one returns its
-results at once), then the deciding rounds'.
+``--resume`` continues either phase: while tuning, the tuning runs' Tune states are restored (a finished one returns
+its results at once); once tuning completed, ``tuning.json`` gives the chosen settings, and the deciding rounds' Tune
+state is restored.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -61,12 +63,24 @@ def run_tuned(options: SweepOptions, *, resume: bool = False, address: str | Non
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
     cpus = ray.cluster_resources().get("CPU", 0)
-    tuning = tune_variants(options, plan, resume, callbacks)
-    options.storage.write_json(tuning, options.folder(names.TUNING_DOC))
+    tuning = chosen_before(options) if resume else None
+    if tuning is None:
+        tuning = tune_variants(options, plan, resume, callbacks)
+        options.storage.write_json(tuning, options.folder(names.TUNING_DOC))
     if tuning["status"] != COMPLETED:
         return _stopped_tuning(options, tuning, started)
     print(f"Tuned: {tuning_budget(tuning)}; deciding between each variant's best setting on fresh seeds", flush=True)
     return decide(tuned_options(options, tuning), resume, started, cpus, callbacks, tuning)
+
+
+def chosen_before(options: SweepOptions) -> TuningDocument | None:
+    """A resumed sweep's tuning, once it completed: what its ``tuning.json`` says, so that the deciding phase goes on
+    with the settings it started with (a tuning trial that failed is not run again then); None before that."""
+    try:
+        tuning = json.loads(options.storage.read_text(options.folder(names.TUNING_DOC)))
+    except FileNotFoundError:
+        return None
+    return tuning if tuning["status"] == COMPLETED else None
 
 
 def tuning_plan(options: SweepOptions) -> dict[tuple[str, str], Runs]:
@@ -116,7 +130,8 @@ def tune_variants(options: SweepOptions, plan: dict[tuple[str, str], Runs], resu
                                              callbacks))
         settings, trials = rank_settings(trial_records(result_grid, configs, storage.location))
         print_ranking(name, settings, "Tuning")
-        best = settings[0] if settings and settings[0]["status"] == COMPLETED else None
+        unfinished = any(t["status"] == INCOMPLETE for t in trials)
+        best = settings[0] if settings and settings[0]["status"] == COMPLETED and not unfinished else None
         best_preset = None
         if best is not None:
             best_preset = options.folder(names.TUNING, prefix, names.BEST_PRESET)
@@ -130,7 +145,7 @@ def tune_variants(options: SweepOptions, plan: dict[tuple[str, str], Runs], resu
             tuning_score=best["final_reward_mean"] if best else None,
             steps=sum(t["timesteps"] for t in trials), cpu_seconds=_cpu_seconds(trials, options),
             best_preset=storage.uri(best_preset) if best_preset else None, settings=settings, trials=trials))
-        if any(t["status"] == INCOMPLETE for t in trials):
+        if unfinished:
             status = INTERRUPTED if signals.received() else FAILED  # Tune stops a trial unfinished on no other
             break
         if best is None:
@@ -161,7 +176,10 @@ def _stopped_tuning(options: SweepOptions, tuning: TuningDocument, started: str)
     options.storage.write_json(summary, options.folder(names.SUMMARY))
     if tuning["status"] == FAILED:
         failed = [entry["variant"] for entry in tuning["variants"] if entry["chosen"] is None]
-        log.error("no setting of %s completed on every tuning seed (see %s; continue with: %s)", ", ".join(failed),
+        unfinished = any(t["status"] == INCOMPLETE for entry in tuning["variants"] for t in entry["trials"])
+        log.error("%s (see %s; continue with: %s)",
+                  f"tuning {', '.join(failed)} stopped with trials unfinished, though no interrupt signal arrived"
+                  if unfinished else f"no setting of {', '.join(failed)} completed on every tuning seed",
                   names.TUNING_DOC, resume_command(options))
         return ExitCode.FAILED, summary
     log.warning("sweep interrupted by %s while tuning; continue with: %s", signals.described(),
