@@ -7,6 +7,7 @@ import argparse
 import atexit
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -107,7 +108,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="conda environment required when conda is active (default: %(default)s)")
     parser.add_argument("--fast-numerics", action="store_true",
                         help="let MKL pick its kernels by CPU: results then depend on the CPU (default: pinned, "
-                             "the same numbers on every x86-64 CPU with AVX2)")
+                             "the same numbers on x86-64 CPUs with AVX2 and FMA, Intel's and AMD's, as checked by the "
+                             "golden fingerprint)")
     presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
                          help=f"hyperparameter preset: {', '.join(available_presets())} "
@@ -157,3 +159,19 @@ def program(main: Callable[[], int]) -> Callable[[], NoReturn]:
         os._exit(code)
 
     return run
+
+
+def invoked_as(program: str) -> str:
+    """How to run ``program`` (``rl-sweep``, ``ray``) of this installation again from here: its name when the shell's
+    PATH finds this very one, else its path (relative to this folder when under it): ``make sweep`` runs
+    ``.venv/bin/rl-sweep``, and a shell without the virtual environment active has no ``rl-sweep``."""
+    installed = Path(sys.executable).parent / program
+    if not installed.exists():
+        return program  # not an installed console script (a test's python -m): its name, as the README gives it
+    found = shutil.which(program)
+    if found and Path(found).resolve() == installed.resolve():
+        return program
+    try:
+        return str(installed.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed.absolute())

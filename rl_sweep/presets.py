@@ -90,6 +90,8 @@ def load_settings(preset: str, algo: str, env_name: str = DEFAULT_ENV) -> AlgoSe
     try:
         document = yaml.safe_load(path.read_text())
     except FileNotFoundError:
+        if Path(preset).suffix in (".yaml", ".yml"):  # a file given, not a name from configs/
+            raise ConfigError(f"no file {path} (a preset file for --config)") from None
         known = ", ".join(available_presets())
         raise ConfigError(f"no preset {preset!r} ({path} not found); presets: {known}, or --config FILE.yaml") from None
     except yaml.YAMLError as exc:

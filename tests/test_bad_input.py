@@ -34,6 +34,13 @@ def command(tool: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"rl_sweep.{tool}", *args]
 
 
+def test_a_config_file_that_is_not_there_is_named_as_a_missing_file(tmp_path):
+    result = run_cli(["--algo", "ppo", "--config", "none.yaml"], tmp_path)
+    assert result.returncode == 3, result.stderr
+    [line] = problem_lines(result.stderr)
+    assert "no file none.yaml (a preset file for --config)" in line
+
+
 PRESETS = {
     "n_steps_not_an_integer": ("ppo:\n  timesteps: 1000\n  hyperparameters: {n_steps: abc}\n", "n_steps"),
     "schedule_not_a_number": ("ppo:\n  timesteps: 1000\n  hyperparameters: {learning_rate: lin_abc}\n",
@@ -118,13 +125,14 @@ def test_report_bad_input(tmp_path):
     shaped = tmp_path / "a2c_seed1"
     shaped.mkdir()
     (shaped / "a2c_seed1_results.json").write_text(json.dumps({"experiment_results": {"metadata": []}}))
-    refused = [["empty"], ["nothere"], ["empty", "--out", "file.txt"]]
+    refused = [["empty"], ["nothere"], ["empty", "--out", "file.txt"], ["--sweep", "nosuch"]]
     with ThreadPoolExecutor(2) as pool:  # each command is one process on one CPU: two at once
         *results, result = pool.map(lambda args: rl_report(*args),
                                     [*refused, [garbage, shaped, "--out", tmp_path / "report"]])
     for args, refusal in zip(refused, results):
         assert refusal.returncode == 3, (args, refusal.stderr)
         assert len(problem_lines(refusal.stderr)) == 1 and "Traceback" not in refusal.stderr
+    assert "no sweep named 'nosuch' in" in results[3].stderr
     assert result.returncode == 0, result.stderr
     assert "| ppo_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
     assert "| a2c_seed1 | unreadable |" in (tmp_path / "report/report.md").read_text()
@@ -245,7 +253,7 @@ BAD_TUNING = [
     (["--tune", "2", "--algos", "ppo", "a2c", "--seed-start", "12862"],
      "tuning seed(s) 12870 would also decide (seeds 12862..12881)"),
     (["--tune", "2", "--variants", "ppo", "ppo@tuned", "--env", "CartPole-v1"],
-     "variant ppo@tuned (tuned) has no search space"),
+     "variant ppo@tuned (tuned on CartPole-v1) has no search space"),
     (["--tune", "2", "--variants", "ppo@tuned", "a2c@tuned"],
      "--tune gives every variant the same steps per run, but on LunarLander-v3 their presets give ppo@tuned 600,000, "
      "a2c@tuned 1,000,000: give --timesteps"),

@@ -75,5 +75,5 @@ def test_search_needs_a_search_space_exit_3_before_starting_ray(tmp_path):
                              "CartPole-v1", "--no-dashboard"],
                             cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 3
-    assert "preset tuned (ppo) has no search space" in result.stderr and "Traceback" not in result.stderr
+    assert "preset tuned (ppo on CartPole-v1) has no search space" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "results").exists()

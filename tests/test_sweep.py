@@ -134,8 +134,9 @@ def test_an_interruption_is_named_by_its_signal_and_is_never_made_of_unfinished_
                               callbacks=[SignalOnce(signum, at_step=500)])
     assert code == ExitCode.INTERRUPTED and summary["status"] == "interrupted", summary
     [warning] = [r.getMessage() for r in caplog.records if "sweep interrupted" in r.getMessage()]
-    assert warning.startswith(f"sweep interrupted by {says}; trials not completed: a2c_seed42. Continue with: "
-                              "rl-sweep --resume test")
+    assert warning.startswith(f"sweep interrupted by {says}; trials not completed: a2c_seed42. Continue with: ")
+    # rl-sweep, or its path when the shell's PATH would not find this one (make sweep runs .venv/bin/rl-sweep)
+    assert "rl-sweep --resume test" in warning
 
 
 def test_a_sweep_across_environments_gives_each_its_folder_and_the_report_aggregates(ray_cluster, quick_report,

@@ -138,3 +138,16 @@ def test_a_sweep_on_a_terminal_redraws_one_display_in_place_with_an_eta(on_termi
     for run in ("ppo_seed42", "a2c_seed42"):  # a sweep's report plays each algorithm's runs
         assert (tmp_path / f"results/sweeps/tty/replays/{run}.mp4").stat().st_size > 0
         assert f'src="replays/{run}.mp4"' in html
+
+
+def test_the_advice_to_resume_names_a_command_this_shell_runs(monkeypatch):
+    """make sweep runs .venv/bin/rl-sweep: a shell without the virtual environment active has no rl-sweep, so the
+    advice names the program by its path there, and by its name where the PATH finds this one."""
+    from rl_sweep.cli import invoked_as
+
+    installed = Path(sys.executable).parent / "rl-sweep"  # make install's console script
+    monkeypatch.chdir(installed.parent.parent.parent)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert invoked_as("rl-sweep") == str(Path(installed.parent.parent.name, "bin", "rl-sweep"))
+    monkeypatch.setenv("PATH", f"{installed.parent}:/usr/bin:/bin")
+    assert invoked_as("rl-sweep") == "rl-sweep"

@@ -33,7 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare algorithms across seeds: learning curves, final performance with IQM and "
                     "bootstrap confidence intervals (rliable, from 10 seeds), probability of improvement, "
                     "a plain-language verdict, and replays of the best, median and worst seeds' final policies.",
-        epilog="examples:\n  rl-report --sweep sweep_20261125_101500\n"
+        epilog="files, in the output folder: report.md, report.html (its figures embedded), comparison.json (every "
+               "number\n  the report shows), learning_curves.png, final_performance.png, improvement_matrix.png (3 "
+               "variants or more),\n  sensitivity.png (a sweep of --tune), performance_profiles.png (several "
+               "environments), replays/.\n\n"
+               "exit codes: 0 the report is written (a run it cannot read is listed as unreadable); 2 it failed; "
+               "3 invalid\narguments or nothing to report (no results JSON, a seed given twice, no such sweep).\n\n"
+               "examples:\n  rl-report --sweep sweep_20261125_101500\n"
                "  rl-report results/sweeps/sweep_20261125_101500 --out results/reports/again --no-replays\n"
                "  rl-report results/experiments/ppo_seed4* results/experiments/a2c_seed4* --out results/reports/mine",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -116,6 +122,8 @@ def report_sweep(storage: Storage, folder: str, out: Path | None, replays: bool)
     try:
         summary = json.loads(storage.read_text(folder, names.SUMMARY))
     except FileNotFoundError:
+        if not storage.exists(folder, names.SWEEP):
+            raise ConfigError(f"no sweep named {folder.rpartition('/')[2]!r} in {storage.uri('sweeps')}") from None
         raise PipelineError(f"no sweep summary at {storage.uri(folder, names.SUMMARY)}") from None
     summary["report"] = write_sweep_report(storage, folder, summary, replays=replays, out_dir=out)
     if out is not None:

@@ -41,7 +41,8 @@ files, in {results-dir}/sweeps/{name}/ ({results-dir}: a folder or a storage URI
   {algo}_seed{seed}/ per trial, the files of rl-train ({env}/{algo}_seed{seed}/ with several --envs,
   {variant}/{algo}_seed{seed}/ with named --variants);
   tune/ Ray Tune's state and checkpoints (tune_round{k}/ for --until-decided --no-speculate);
-  earlier_*/ a speculative trial --until-decided did not need, set aside.
+  earlier_*/ files set aside, never deleted: a speculative trial --until-decided did not need, or what an
+  interrupted trial saved after the checkpoint its resume restarted from (earlier_{time}_{trial}/).
 
 exit codes: 0 every trial completed; 2 a trial failed; 3 invalid arguments; 4 conda mismatch;
 5 environment creation failed; 7 interrupted (continue with --resume NAME).

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rl_sweep.cli import invoked_as
 from rl_sweep.storage import Storage
 
 log = logging.getLogger("rl_sweep.sweep")
@@ -69,7 +70,8 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
         logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     if url:
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
-              f"paste the output of `ray get-auth-token` (the token is in ~/.ray/auth_token).", flush=True)
+              f"paste the output of `{invoked_as('ray')} get-auth-token` (the token is in ~/.ray/auth_token).",
+              flush=True)
 
 
 def take_prestarted_workers() -> None:

@@ -155,6 +155,8 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
 def resume_command(options: SweepOptions) -> str:
     """The command that continues the sweep: ``rl-sweep --resume NAME``, with its ``--results-dir`` unless the
     default."""
+    from rl_sweep.cli import invoked_as
+
     results_dir = options.cluster.results_dir
-    return (f"rl-sweep --resume {options.name}"
+    return (f"{invoked_as('rl-sweep')} --resume {options.name}"
             + ("" if results_dir == str(Path(RESULTS_DIR).resolve()) else f" --results-dir '{results_dir}'"))

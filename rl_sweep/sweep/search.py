@@ -153,7 +153,8 @@ def setting_runs(options: SweepOptions, variant: Variant, env_name: str, count: 
     (``{root}/{prefix}{algo}_s{setting}_seed{seed}`` in the sweep's), setting index and name (``{prefix}...``)."""
     preset_name = variant.preset or options.runs.preset
     preset = variant_settings(options, variant, env_name)
-    where = f"preset {preset_name} ({variant.algo})" if variant.plain else f"variant {variant.name} ({preset_name})"
+    where = (f"preset {preset_name} ({variant.algo} on {env_name})" if variant.plain
+             else f"variant {variant.name} ({preset_name} on {env_name})")
     settings = sample_settings(search_space(preset, where), starting_point(preset), count, options.trials.seed_start)
     trials = []
     for index, overrides in enumerate(settings):

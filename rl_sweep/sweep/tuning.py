@@ -63,6 +63,11 @@ def run_tuned(options: SweepOptions, *, resume: bool = False, address: str | Non
     started = utc_now()
     start_sweep(options, resume, address, dashboard, verbose)
     cpus = ray.cluster_resources().get("CPU", 0)
+    grid = options.trials
+    print(f"Sweep {options.name}: a fair fight of {', '.join(grid.names)} on {', '.join(grid.envs)}: each tuned with "
+          f"{options.search.tune} settings x {options.search.tuning_seeds} seed(s) (tuning seeds "
+          f"{' '.join(map(str, options.tuning_seeds()))}), then decided by AdaStop on fresh seeds from "
+          f"{grid.seed_start}, on {cpus:.0f} CPU(s); files in {options.cluster.results_dir}", flush=True)
     tuning = chosen_before(options) if resume else None
     if tuning is None:
         tuning = tune_variants(options, plan, resume, callbacks)
