@@ -11,7 +11,9 @@ rl-sweep's longest-first order replaced by the grid order (environment, variant,
 side by side, from each summary.json: the decision and its rounds; the CPU-seconds of the trials the sweep needed
 and of speculative ones it did not; the span from the first trial's start to the last one's end against its ideal
 (needed CPU-seconds over the CPUs); the CPU utilisation; the command's wall time and its fixed cost (wall time
-minus span). The goals: utilisation at least 0.95, and a span within 5% of the ideal.
+minus span). The goals: utilisation at least 0.95, and a span within 5% of the ideal. Beside them, the best any order
+could do with the same trial times (the best split of the needed trials over 2 CPUs): when a decision takes one round,
+speculation cannot help (its trials are not needed) and uneven trials bound the span above the ideal.
 Both sweeps must compute the same trials: their final rewards are compared to the bit.
 """
 
@@ -46,6 +48,21 @@ def run(name: str, args: list[str], before: bool, results: Path) -> dict:
     return summary
 
 
+def best_span(seconds: list[float], cpus: float) -> float | None:
+    """The shortest span any order of these trials (their measured wall times) can reach on 2 CPUs, one trial per CPU
+    at a time and none paused: the best split of them into two sets, exactly (a subset-sum over tenths of seconds).
+    No order reaches the ideal (the sum over the CPUs) when the trials do not split evenly; None for other CPUs."""
+    if cpus != 2 or not seconds:
+        return None
+    tenths = [round(s * 10) for s in seconds]
+    reachable = 1  # bit k: some subset sums to k tenths
+    for t in tenths:
+        reachable |= reachable << t
+    half = sum(tenths) // 2
+    below = reachable & ((1 << (half + 1)) - 1)
+    return (sum(tenths) - (below.bit_length() - 1)) / 10
+
+
 def figures(summary: dict) -> dict[str, str]:
     busy = summary.get("utilisation") or {}
     decision = summary.get("decision")
@@ -53,11 +70,14 @@ def figures(summary: dict) -> dict[str, str]:
                       for c in decision["comparisons"]) + f", {decision['rounds']} round(s)") if decision else "-"
     cpus, span, needed = busy.get("cpus", 0), busy.get("wall_seconds", 0), busy.get("trial_cpu_seconds", 0)
     ideal = needed / cpus if cpus else 0
+    best = best_span([t["wall_time_seconds"] for t in summary["trials"]
+                      if t["status"] == "completed" and t.get("wall_time_seconds")], cpus)
     return {"status": summary["status"], "decision": said,
             "trials needed": str(sum(t["status"] == "completed" for t in summary["trials"])),
             "needed CPU-s": f"{needed:,.0f}", "not needed CPU-s": f"{busy.get('not_needed_cpu_seconds', 0):,.0f}",
             "span s (first start to last end)": f"{span:,.0f}", "ideal s (needed / CPUs)": f"{ideal:,.0f}",
             "span / ideal (goal <= 1.05)": f"{span / ideal:.3f}" if ideal else "-",
+            "best order's span / ideal": f"{best / ideal:.3f}" if best and ideal else "-",
             "CPU utilisation (goal >= 0.95)": f"{busy.get('value', 0):.3f}",
             "wall time of the command s": f"{summary['wall']:,.0f}",
             "fixed cost s (wall - span)": f"{summary['wall'] - span:,.0f}"}

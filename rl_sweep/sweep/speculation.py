@@ -126,8 +126,11 @@ class Rounds(Searcher):
             pickle.dump(self.__dict__, file)
 
     def restore(self, checkpoint_path: str) -> None:
-        options = self.options  # the resumed sweep's, read from its sweep.json: the stored ones may be an earlier
-        with open(checkpoint_path, "rb") as file:  # release's (TrialGrid before variants), or name a moved folder
+        # The options this searcher was built with, as Tune unpickled it from tuner.pkl, not the pickled state's,
+        # which may be an earlier release's (TrialGrid before variants). Both name the folder the sweep first ran
+        # in: a moved sweep's later rounds still go there (the README's "Not done yet").
+        options = self.options
+        with open(checkpoint_path, "rb") as file:
             self.__dict__.update(pickle.load(file))
         self.options = options
         self.failed = set()  # a resume runs failed trials again
