@@ -265,6 +265,57 @@ def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_e
     assert cluster.read_json("team/sweeps/same/summary.json")["status"] == "completed"
 
 
+def test_a_fair_fight_on_a_cluster_with_s3_storage_interrupted_while_tuning_resumes_to_a_decision(cluster):
+    """rl-sweep --tune with --address and an S3 results folder: Ctrl-C while tuning, then --resume, as a user would;
+    both phases' files in storage, the decision the adastop package's."""
+    from conftest import recomputed
+    from test_tuning import PRESET
+
+    work = cluster.root / "driver_fair_fight"
+    work.mkdir()
+    preset = cluster.root / "fight.yaml"  # the driver's file; the workers never see it
+    preset.write_text(PRESET)
+    where = ["--address", cluster.address, "--results-dir", cluster.uri("team")]
+    command = [str(BIN / "rl-sweep"), *where, "--config", str(preset), "--algos", "ppo", "a2c", "--env", "CartPole-v1",
+               "--tune", "3", "--tuning-seeds", "2", "--seeds-per-round", "3", "--max-rounds", "2",
+               "--eval-episodes", "2", "--no-replays", "--name", "f1"]
+    driver = subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any("/tuning/" in key and key.endswith("/checkpoint_500.zip")
+                      for key in cluster.keys("team/sweeps/f1/")):
+            assert driver.poll() is None, driver.stdout.read()
+            assert time.monotonic() < deadline, "no tuning trial reached step 500"
+            time.sleep(0.5)
+        driver.send_signal(signal.SIGINT)
+        output = driver.communicate(timeout=120)[0]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 7, output
+    stopped = cluster.read_json("team/sweeps/f1/summary.json")
+    assert stopped["tuning"]["status"] == "interrupted" and not stopped["trials"]
+
+    resumed = subprocess.run([str(BIN / "rl-sweep"), "--resume", "f1", *where], cwd=work, env=cluster.env,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    summary = cluster.read_json("team/sweeps/f1/summary.json")
+    tuning = summary["tuning"]
+    assert tuning["status"] == "completed" and tuning == cluster.read_json("team/sweeps/f1/tuning.json")
+    keys = cluster.keys("team/sweeps/f1/")
+    for entry in tuning["variants"]:
+        assert sorted((t["setting"], t["status"]) for t in entry["trials"]) == \
+            [(k, "completed") for k in range(3) for _ in range(2)]
+        assert f"team/sweeps/f1/tuning/{entry['variant']}/best.yaml" in keys
+    deciding = {t["seed"] for t in summary["trials"]}
+    assert deciding and deciding.isdisjoint(tuning["seeds"]) and min(deciding) == 42
+    assert {"team/sweeps/f1/report.md", "team/sweeps/f1/sensitivity.png", "team/sweeps/f1/comparison.json"} <= set(keys)
+    again = recomputed(summary)
+    assert again["decisions"] == {(c["first"], c["second"]): c["decision"] for c in summary["decision"]["comparisons"]}
+    assert not any(work.iterdir())  # nothing was written beside the driver
+
+
 def s3_storage(cluster, monkeypatch, prefix: str):
     """The ``Storage`` of ``prefix`` in the cluster's S3, its credentials set for this test."""
     from rl_sweep.storage import Storage
