@@ -50,5 +50,5 @@ def tuning_budget(tuning: dict) -> str:
 
 
 def cpu_hours(hours: float) -> str:
-    """``0.022``, ``1.3``, ``123``: two significant figures below 10, whole hours above."""
-    return f"{hours:.2g}" if hours < 10 else f"{hours:,.0f}"
+    """``0.022``, ``1.0``, ``1.3``, ``123``: two significant figures below 10 (a 1 shown as 1.0), whole hours above."""
+    return f"{hours:#.2g}".rstrip(".") if hours < 10 else f"{hours:,.0f}"

@@ -163,3 +163,10 @@ def test_interrupted_while_tuning_and_while_deciding_resumes_to_the_same_choice_
 
     assert chosen(summary) == chosen(alone)
     assert summary["decision"] == alone["decision"] and rewards(summary) == rewards(alone)
+
+
+def test_the_budgets_cpu_hours_keep_two_significant_figures_below_ten():
+    from rl_sweep.text import cpu_hours
+
+    # 1.03 CPU-hours beside 0.71 read "1" before (the LunarLander-v3 fight's A2C)
+    assert [cpu_hours(h) for h in (0.0219, 0.71, 1.028, 9.99, 12.4)] == ["0.022", "0.71", "1.0", "10", "12"]
