@@ -51,7 +51,9 @@ def run(name: str, args: list[str], before: bool, results: Path) -> dict:
 def best_span(seconds: list[float], cpus: float) -> float | None:
     """The shortest span any order of these trials (their measured wall times) can reach on 2 CPUs, one trial per CPU
     at a time and none paused: the best split of them into two sets, exactly (a subset-sum over tenths of seconds).
-    No order reaches the ideal (the sum over the CPUs) when the trials do not split evenly; None for other CPUs."""
+    No order reaches the ideal (the sum over the CPUs) when the trials do not split evenly; None for other CPUs.
+    One CPU per trial; rounds are ignored, so for a decision of several rounds this is a lower bound that an order
+    may not reach (a round's trials wait for the earlier round's decision unless speculated)."""
     if cpus != 2 or not seconds:
         return None
     tenths = [round(s * 10) for s in seconds]

@@ -172,6 +172,24 @@ def quick_report() -> Iterator[None]:
         yield
 
 
+# rl-sweep --tune's preset in tests (test_tuning, test_cluster): three settings per variant, its own learning rate
+# and the two others its space holds. 1,000 steps of CartPole-v1 (PPO updating every 128) leave the scores apart.
+TUNING_PRESET = """\
+ppo:
+  timesteps: 1000
+  checkpoint_interval: 500
+  hyperparameters: {n_steps: 128, batch_size: 64, n_epochs: 2, learning_rate: 0.0003}
+  search:
+    learning_rate: [0.0003, 0.003, 0.03]
+a2c:
+  timesteps: 1000
+  checkpoint_interval: 500
+  hyperparameters: {n_steps: 8, learning_rate: 0.0007}
+  search:
+    learning_rate: [0.0007, 0.007, 0.07]
+"""
+
+
 # -- a user's own environment package (tests/envs), as a user installs it --
 
 USER_ENVS = str(REPO / "tests" / "envs")  # the package rl_sweep_test_envs: Corridor-v0, Treadmill-v0

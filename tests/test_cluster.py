@@ -268,13 +268,12 @@ def test_two_sweeps_started_at_once_with_one_name_on_s3_one_runs_and_the_other_e
 def test_a_fair_fight_on_a_cluster_with_s3_storage_interrupted_while_tuning_resumes_to_a_decision(cluster):
     """rl-sweep --tune with --address and an S3 results folder: Ctrl-C while tuning, then --resume, as a user would;
     both phases' files in storage, the decision the adastop package's."""
-    from conftest import recomputed
-    from test_tuning import PRESET
+    from conftest import TUNING_PRESET, recomputed
 
     work = cluster.root / "driver_fair_fight"
     work.mkdir()
     preset = cluster.root / "fight.yaml"  # the driver's file; the workers never see it
-    preset.write_text(PRESET)
+    preset.write_text(TUNING_PRESET)
     where = ["--address", cluster.address, "--results-dir", cluster.uri("team")]
     command = [str(BIN / "rl-sweep"), *where, "--config", str(preset), "--algos", "ppo", "a2c", "--env", "CartPole-v1",
                "--tune", "3", "--tuning-seeds", "2", "--seeds-per-round", "3", "--max-rounds", "2",
@@ -295,11 +294,12 @@ def test_a_fair_fight_on_a_cluster_with_s3_storage_interrupted_while_tuning_resu
             driver.kill()
     assert driver.returncode == 7, output
     stopped = cluster.read_json("team/sweeps/f1/summary.json")
-    assert stopped["tuning"]["status"] == "interrupted" and not stopped["trials"]
+    assert stopped["status"] == stopped["tuning"]["status"] == "interrupted" and not stopped["trials"]
 
     resumed = subprocess.run([str(BIN / "rl-sweep"), "--resume", "f1", *where], cwd=work, env=cluster.env,
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "Tuning ppo: 3 settings x 2 seed(s) x 1,000 steps (resumed)" in resumed.stdout  # Tune's state, restored
     summary = cluster.read_json("team/sweeps/f1/summary.json")
     tuning = summary["tuning"]
     assert tuning["status"] == "completed" and tuning == cluster.read_json("team/sweeps/f1/tuning.json")

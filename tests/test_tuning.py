@@ -14,28 +14,12 @@ import pytest
 import yaml
 from ray import tune
 
-from conftest import fewer_bootstrap_replicates, load_json, recomputed
+from conftest import TUNING_PRESET, fewer_bootstrap_replicates, load_json, recomputed
 from rl_sweep.errors import ExitCode
 from rl_sweep.files.status import COMPLETED, INTERRUPTED
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.tuning import run_tuned
 
-# Three settings per variant: its own learning rate and the two others its space holds. 1,000 steps of CartPole-v1
-# (PPO updating every 128) leave the settings' scores apart.
-PRESET = """\
-ppo:
-  timesteps: 1000
-  checkpoint_interval: 500
-  hyperparameters: {n_steps: 128, batch_size: 64, n_epochs: 2, learning_rate: 0.0003}
-  search:
-    learning_rate: [0.0003, 0.003, 0.03]
-a2c:
-  timesteps: 1000
-  checkpoint_interval: 500
-  hyperparameters: {n_steps: 8, learning_rate: 0.0007}
-  search:
-    learning_rate: [0.0007, 0.007, 0.07]
-"""
 FIGHT = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "eval_episodes": 2, "replays": False, "tune": 3,
          "tuning_seeds": 2, "early_stopping": False, "until_decided": True, "seeds_per_round": 3, "max_rounds": 2,
          "speculate": True, "command": "rl-sweep (test)"}  # speculating, as the command does by default
@@ -43,7 +27,7 @@ FIGHT = {"algos": ["ppo", "a2c"], "envs": ["CartPole-v1"], "eval_episodes": 2, "
 
 def options(tmp_path: Path, name: str) -> SweepOptions:
     preset = tmp_path / "preset.yaml"
-    preset.write_text(PRESET)
+    preset.write_text(TUNING_PRESET)
     return SweepOptions.from_json({**FIGHT, "preset": str(preset), "results_dir": str(tmp_path / "results"),
                                    "name": name})
 

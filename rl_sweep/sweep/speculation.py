@@ -126,9 +126,9 @@ class Rounds(Searcher):
             pickle.dump(self.__dict__, file)
 
     def restore(self, checkpoint_path: str) -> None:
-        # The options this searcher was built with, as Tune unpickled it from tuner.pkl, not the pickled state's,
-        # which may be an earlier release's (TrialGrid before variants). Both name the folder the sweep first ran
-        # in: a moved sweep's later rounds still go there (the README's "Not done yet").
+        # The options this searcher was built with, as Tune unpickled it from tuner.pkl, kept over the pickled
+        # state's. Both are the sweep's first run's (Tune writes tuner.pkl once), not the resumed sweep.json's: a
+        # moved sweep's later rounds still go to its first folder (the README's "Not done yet").
         options = self.options
         with open(checkpoint_path, "rb") as file:
             self.__dict__.update(pickle.load(file))
