@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,26 @@ class Cluster:
             self.moto.wait(timeout=30)
 
 
+def drive(cluster: Cluster, command: list[str], cwd: Path, prefix: str, reached: Callable[[str], bool], what: str,
+          then: Callable[[subprocess.Popen], object], timeout: float) -> tuple[int, str]:
+    """``command`` run as a driver until a key under ``prefix`` in storage is ``reached``, then ``then`` done to it
+    (a node killed, a signal sent) and its end awaited: its exit code and output."""
+    driver = subprocess.Popen(command, cwd=cwd, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any(reached(key) for key in cluster.keys(prefix)):
+            assert driver.poll() is None, driver.stdout.read()
+            assert time.monotonic() < deadline, f"no {what}"
+            time.sleep(0.5)
+        then(driver)
+        output = driver.communicate(timeout=timeout)[0]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    return driver.returncode, output
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
@@ -177,21 +198,10 @@ def test_sweep_on_a_cluster_with_s3_storage_survives_a_dead_node(cluster):
     command = [str(BIN / "rl-sweep"), "--address", cluster.address, "--results-dir", results, "--algos", "ppo", "a2c",
                "--seeds", "1", "--timesteps", "12000", "--checkpoint-interval", "1000", "--eval-episodes", "2",
                "--name", "c1"]
-    driver = subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
-    try:
-        # Once a trial has its third checkpoint in storage, one worker node dies: every process on it.
-        deadline = time.monotonic() + 240
-        while not any(key.endswith("/checkpoint_3000.zip") for key in cluster.keys("team/sweeps/c1/")):
-            assert driver.poll() is None, driver.stdout.read()
-            assert time.monotonic() < deadline, "no trial reached step 3000"
-            time.sleep(0.5)
-        kill_node(cluster.nodes[1].pid)
-        output = driver.communicate(timeout=400)[0]
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-    assert driver.returncode == 0, output
+    # Once a trial has its third checkpoint in storage, one worker node dies: every process on it.
+    code, output = drive(cluster, command, work, "team/sweeps/c1/", lambda key: key.endswith("/checkpoint_3000.zip"),
+                         "trial reached step 3000", lambda driver: kill_node(cluster.nodes[1].pid), timeout=400)
+    assert code == 0, output
 
     keys = cluster.keys("team/sweeps/c1/")
     tune_files = [key for key in keys if key.startswith("team/sweeps/c1/tune/") and not key.endswith("/")]
@@ -278,21 +288,10 @@ def test_a_fair_fight_on_a_cluster_with_s3_storage_interrupted_while_tuning_resu
     command = [str(BIN / "rl-sweep"), *where, "--config", str(preset), "--algos", "ppo", "a2c", "--env", "CartPole-v1",
                "--tune", "3", "--tuning-seeds", "2", "--seeds-per-round", "3", "--max-rounds", "2",
                "--eval-episodes", "2", "--no-replays", "--name", "f1"]
-    driver = subprocess.Popen(command, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
-    try:
-        deadline = time.monotonic() + 240
-        while not any("/tuning/" in key and key.endswith("/checkpoint_500.zip")
-                      for key in cluster.keys("team/sweeps/f1/")):
-            assert driver.poll() is None, driver.stdout.read()
-            assert time.monotonic() < deadline, "no tuning trial reached step 500"
-            time.sleep(0.5)
-        driver.send_signal(signal.SIGINT)
-        output = driver.communicate(timeout=120)[0]
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-    assert driver.returncode == 7, output
+    code, output = drive(cluster, command, work, "team/sweeps/f1/",
+                         lambda key: "/tuning/" in key and key.endswith("/checkpoint_500.zip"),
+                         "tuning trial reached step 500", lambda driver: driver.send_signal(signal.SIGINT), timeout=120)
+    assert code == 7, output
     stopped = cluster.read_json("team/sweeps/f1/summary.json")
     assert stopped["status"] == stopped["tuning"]["status"] == "interrupted" and not stopped["trials"]
 
