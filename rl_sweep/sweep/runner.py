@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from rl_sweep.cli import invoked_as
 from rl_sweep.decision import sentence
 from rl_sweep.errors import INTERRUPTIONS, ExitCode, one_line
 from rl_sweep.logs import utc_now
@@ -155,8 +156,6 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
 def resume_command(options: SweepOptions) -> str:
     """The command that continues the sweep: ``rl-sweep --resume NAME``, with its ``--results-dir`` unless the
     default."""
-    from rl_sweep.cli import invoked_as
-
     results_dir = options.cluster.results_dir
     return (f"{invoked_as('rl-sweep')} --resume {options.name}"
             + ("" if results_dir == str(Path(RESULTS_DIR).resolve()) else f" --results-dir '{results_dir}'"))
