@@ -299,7 +299,7 @@ def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def recomputed(summary: dict, baseline: str | None = None) -> dict:
-    """The decision, from summary.json's trials, with the adastop package as the README shows it: every pair, or each
+    """The decision, from summary.json's trials, with the adastop package as docs/adastop.md shows it: every pair, or each
     variant against ``baseline``."""
     import numpy as np
     from adastop import MultipleAgentsComparator
