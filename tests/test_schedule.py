@@ -11,7 +11,7 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.run.config import TrainingConfig
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.runner import run_sweep
-from rl_sweep.sweep.schedule import longest_first, utilisation
+from rl_sweep.sweep.schedule import SWITCH_SECONDS, longest_first, makespan, pause_now, utilisation
 
 # PPO trains fewer steps than A2C: in grid order (ppo before a2c) the short trials would start first.
 UNEQUAL = """\
@@ -51,6 +51,32 @@ def test_utilisation_is_the_trials_cpu_seconds_over_the_cpus_times_the_span():
     found = utilisation(trials, cpus=2, cpus_per_trial=1.0)
     assert found["wall_seconds"] == 20.0 and found["trial_cpu_seconds"] == 40.0 and found["value"] == 1.0
     assert utilisation([dict(t, ended=None) for t in trials], cpus=2, cpus_per_trial=1.0) is None
+
+
+def test_the_forecast_end_is_list_scheduling_of_the_waiting_trials_on_the_first_slot_free():
+    assert makespan([100.0, 30.0], [50.0, 40.0], slots=2) == 120.0  # 50 after 30, 40 after 80
+    assert makespan([], [10.0], slots=3) == 10.0 and makespan([], [], slots=2) == 0.0
+
+
+def test_a_trial_pauses_where_a_wrap_around_schedule_splits_it():
+    """X has 100 s left on one CPU; Y (125 s) starts on the other; Z (125 s) waits. Going on ends at 225 s; pausing
+    Y when the two CPUs' forecast ends cross (about 52 s in) runs Z in its place and Y's rest after X: 177 s."""
+    def pauses(ran: float) -> bool:
+        return pause_now(125.0 - ran, [100.0 - ran], [125.0], slots=2, step=2.0)
+
+    first = next(ran for ran in range(0, 101) if pauses(ran))
+    assert 50 <= first <= 56
+    assert not pauses(0) and not pauses(40)
+    after = first + makespan([125.0, 100.0 - first], [125.0 - first + SWITCH_SECONDS], slots=2)
+    assert after < 182.0  # against 225 going on, the ideal (350 s over 2 CPUs) 175
+
+
+def test_no_pause_without_a_trial_to_start_or_a_gain_above_the_forecasts_error():
+    assert not pause_now(100.0, [100.0], [], slots=2, step=2.0)
+    # Two equal trials run, a third waits: no split ends sooner than going on by the gain asked (10 s).
+    assert not any(pause_now(100.0 - ran, [100.0 - ran], [100.0], slots=2, step=2.0, gain=60.0)
+                   for ran in range(100))
+    assert any(pause_now(100.0 - ran, [100.0 - ran], [100.0], slots=2, step=2.0) for ran in range(100))
 
 
 class Starts(Callback):

@@ -16,6 +16,7 @@ from rl_sweep.errors import ExitCode
 from rl_sweep.files.status import COMPLETED, NOT_NEEDED
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.rounds import run_rounds
+from rl_sweep.sweep import speculation
 from rl_sweep.sweep.speculation import Rounds, classify
 
 # A2C trains 2.5 times PPO's steps: longest first, round 1's three A2C trials start first and its last PPO trial
@@ -173,3 +174,105 @@ def test_interrupted_while_speculating_then_resumed_reaches_the_same_trials_and_
 
     assert needed(resumed) == needed(alone)
     assert {t["status"] for t in resumed["trials"] if t["seed"] >= 58} == {NOT_NEEDED}
+
+
+class FakeTrial:
+    """What the scheduler reads of a Tune trial."""
+
+    def __init__(self, trial_id: str, status: str, run: dict) -> None:
+        self.trial_id, self.status, self.config = trial_id, status, {"run": run}
+
+
+class FakeController:
+    def __init__(self, trials: list[FakeTrial]) -> None:
+        self.trials, self.stopped = trials, []
+
+    def get_trials(self):
+        return self.trials
+
+    def stop_trial(self, trial):
+        self.stopped.append(trial.trial_id)
+
+
+def test_a_parked_trial_resumes_only_once_the_trial_it_paused_for_is_suggested(tmp_path):
+    """Tune's side of a pause, without Tune: the paused trial's slot is free to the limiter until the round's next
+    trial is suggested, and the scheduler resumes the paused trial only after that, before any later round's."""
+    rounds = Rounds(options(tmp_path, "unit"))
+    generator = speculation.RoundsGenerator(rounds, 2)
+    limiter = generator.searcher
+    names = [limiter.suggest(f"t{i}")["run"]["name"] for i in range(2)]
+    assert limiter.suggest("t2") is None  # two run on two slots
+    scheduler = speculation.RoundsScheduler(rounds, slots=2)
+    rounds.parked.add(names[0])  # as on_trial_result does when it returns PAUSE
+    paused = FakeTrial("t0", tune.experiment.Trial.PAUSED, rounds.planned[names[0]][1])
+    running = FakeTrial("t1", tune.experiment.Trial.RUNNING, rounds.planned[names[1]][1])
+    controller = FakeController([paused, running])
+    assert scheduler.choose_trial_to_run(controller) is None  # not in the slot it just gave up
+    third = limiter.suggest("t2")  # the slot counts as free: the round's next trial, in its place
+    assert third["run"]["name"] == "a2c_seed57" and not rounds.parked
+    pending = FakeTrial("t2", tune.experiment.Trial.PENDING, third["run"])
+    controller.trials.append(pending)
+    assert scheduler.choose_trial_to_run(controller) is pending
+    pending.status = tune.experiment.Trial.RUNNING
+    assert limiter.suggest("t3") is None  # three live on two slots: the paused one takes the next slot to free
+    assert scheduler.choose_trial_to_run(controller) is paused
+
+
+def test_a_scheduler_stored_before_tails_were_balanced_restores_and_never_pauses(tmp_path):
+    import pickle
+
+    rounds = Rounds(options(tmp_path, "unit"))
+    old = speculation.StopNotNeeded.__new__(speculation.StopNotNeeded)
+    old.__dict__.update(speculation.FIFOScheduler().__dict__, rounds=rounds)  # what an earlier release pickled
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.slots == 0 and restored.trained == {} and restored.pausing == set()
+    trial = FakeTrial("t0", tune.experiment.Trial.RUNNING, rounds.queue[0])
+    rounds.ids["t0"] = rounds.queue[0]["name"]
+    assert restored.on_trial_result(FakeController([trial]), trial, result(1.0)) == "CONTINUE"
+
+
+class Starts(tune.Callback):
+    """Each trial's starts, a resumed one's included, from Tune's own callback."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.started.append(str(trial))
+
+
+def test_a_trial_paused_to_balance_the_rounds_tail_resumes_to_the_same_bits(sweeps, tmp_path, monkeypatch):
+    """The round's tail balanced by a pause, forced at the first moment the scheduler weighs one (when to pause is
+    :func:`rl_sweep.sweep.schedule.pause_now`'s, tested in test_schedule.py): Tune pauses the trial, starts the
+    round's next in its place and then resumes the paused one from its checkpoint; the trials and the decision are
+    those of the sweep run one round at a time."""
+    weighed = []
+
+    def first_time(left, others, queued, slots, step) -> bool:
+        weighed.append((left, others, queued, slots, step))
+        return len(weighed) == 1
+
+    monkeypatch.setattr(speculation, "pause_now", first_time)
+    starts = Starts()
+    with fewer_bootstrap_replicates():
+        code, summary = run_rounds(options(tmp_path, "balanced"), callbacks=[starts])
+    assert code == ExitCode.OK, summary
+    assert weighed, "the round's tail never came to weigh a pause"
+    left, others, queued, slots, step = weighed[0]
+    assert left > 0 and len(others) == 1 and 1 <= len(queued) <= slots == 2 and step > 0
+    twice = [name for name in starts.started if starts.started.count(name) > 1]
+    assert len(set(twice)) == 1, starts.started  # the paused trial, and only it, started again
+    first, again = (i for i, name in enumerate(starts.started) if name == twice[0])
+    # Round 1 runs A2C 55 to 57, then PPO 55 to 57 (longest first): the next of them started in its place.
+    order = ["a2c_seed55", "a2c_seed56", "a2c_seed57", "ppo_seed55", "ppo_seed56", "ppo_seed57"]
+    assert starts.started[first + 1:again] and all(name in order for name in starts.started[first + 1:again])
+    log = "".join(p.read_text() for t in summary["trials"] if t["trial"] == twice[0]
+                  for p in Path(t["experiment_dir"]).rglob("*.log"))
+    assert "Resuming from checkpoint" in log  # from its checkpoint, not from the start
+    _, _, alone = sweeps["one_run_per_round"]
+    assert summary["decision"] == alone["decision"]
+
+    def rewards(found):
+        return {t["trial"]: t["final_reward_mean"] for t in found["trials"] if t["status"] == COMPLETED}
+
+    assert rewards(summary) == rewards(alone)

@@ -161,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: %(default)s)")
     decide.add_argument("--speculate", action=argparse.BooleanOptionalAction, default=True,
                         help="start the next round's seeds on CPUs that would idle while a round's last trials "
-                             "finish, stopped and set aside if the round decides; changes no trial and no "
-                             "decision (default: on; --no-speculate: one Tune run per round)")
+                             "finish, stopped and set aside if the round decides, and pause a trial at a round's "
+                             "tail where starting the round's next one in its place ends the round sooner (it "
+                             "resumes from its checkpoint); changes no trial and no decision (default: on; "
+                             "--no-speculate: one Tune run per round)")
     decide.add_argument("--alpha", type=float, default=DECISION.alpha, metavar="A",
                         help="family-wise error of all the comparisons together, in (0, 1) (default: %(default)s)")
     decide.add_argument("--baseline", default=None, metavar="VARIANT",

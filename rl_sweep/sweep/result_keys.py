@@ -5,6 +5,7 @@ are spelled as ``ray.tune.result`` spells them; this module imports no Ray, so t
 TIMESTEPS = "timesteps_total"  # ray.tune.result.TIMESTEPS_TOTAL: the steps trained
 EPISODES = "episodes_total"  # ray.tune.result.EPISODES_TOTAL: the training episodes ended
 TIME_TOTAL = "time_total_s"  # ray.tune.result.TIME_TOTAL_S: the trial's wall time, which Tune adds
+TIME_STEP = "time_this_iter_s"  # ray.tune.result.TIME_THIS_ITER_S: the last step's wall time, which Tune adds
 TIMESTAMP = "timestamp"  # ray.tune.result.TIMESTAMP: when the trial reported, whole Unix seconds, which Tune adds
 REPORTED_AT = "reported_at"  # when the trial reported, Unix seconds to the microsecond: a trial's end, for utilisation
 DONE = "done"  # ray.tune.result.DONE: the run has ended

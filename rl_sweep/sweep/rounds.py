@@ -87,7 +87,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
     """All rounds as one Tune run, the next round's seeds on CPUs that would idle; the trials the decision did not
     need set aside (``earlier_*``, as a run's earlier files are) and listed as such."""
     from rl_sweep.sweep.progress import SweepProgress
-    from rl_sweep.sweep.speculation import Rounds, RoundsGenerator, StopNotNeeded, classify
+    from rl_sweep.sweep.speculation import Rounds, RoundsGenerator, RoundsScheduler, classify
 
     storage = options.storage
     folder = options.folder(names.TUNE)
@@ -97,7 +97,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
         print(f"Round 1: {len(rounds.queue)} trial(s)", flush=True)
     at_once = options.cluster.max_concurrent or int(cpus // options.cluster.cpus_per_trial)
     tuner = build_tuner(options, [], folder, restore=restoring, searcher=RoundsGenerator(rounds, at_once),
-                        scheduler=StopNotNeeded(rounds), callbacks=callbacks,
+                        scheduler=RoundsScheduler(rounds, at_once), callbacks=callbacks,
                         progress=SweepProgress(options.name, waiting=rounds.waiting))
     every = _every(options)  # what a trial never started was
     trials = [trial_config(run, options.folder(name), name=name)

@@ -6,9 +6,13 @@ last trials finish trains the next round's seeds instead.
 asks it for a trial only when none is waiting for a CPU, so the next round's trials start only on CPUs the current
 round no longer needs. When round k's last trial completes, the test runs (:func:`rl_sweep.decision.rounds.after_round`,
 over completed rounds only, exactly as without speculation). Decided, every later trial is not needed: the scheduler
-(:class:`StopNotNeeded`) stops those running and drops those waiting, and the driver sets their folders aside. Not
+(:class:`RoundsScheduler`) stops those running and drops those waiting, and the driver sets their folders aside. Not
 decided, round k + 1's trials go on (a seed's bits do not depend on when it runs: its seed is fixed in advance) and
 round k + 2's become the speculative ones.
+
+Whole trials rarely split evenly over the CPUs, so the scheduler also balances each round's tail: it pauses a running
+trial of the round where starting the round's next trial in its place ends the round sooner, and resumes it on the
+next CPU to free (see :mod:`rl_sweep.sweep.schedule`). A paused trial resumes from its checkpoint to the same bits.
 
 Tune saves the searcher with its experiment state, so ``--resume`` goes on where the sweep stopped. What the sweep
 reports is recomputed from the trials' results alone (:func:`classify`): no searcher state enters a statistic.
@@ -32,7 +36,7 @@ from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.progress import NOT_NEEDED_IDS
 from rl_sweep.sweep.records import trial_config, trial_record
-from rl_sweep.sweep.schedule import longest_first
+from rl_sweep.sweep.schedule import longest_first, pause_now
 
 
 class Rounds(Searcher):
@@ -53,6 +57,7 @@ class Rounds(Searcher):
         self.decisions: dict[str, EnvironmentDecision] = {}
         self.decided = False  # the test has decided, or every round has run
         self.failed: set[str] = set()  # needed trials that failed (after their restarts): this run ends
+        self.parked: set[str] = set()  # paused for the next trial, which is not yet suggested (RoundsScheduler)
         self.queue = self._plan(1)  # the current round's trials not yet suggested, longest first
         self.ahead = self._plan(2)  # the next round's, suggested once the current round's are all under way
 
@@ -64,7 +69,8 @@ class Rounds(Searcher):
         self.planned.update((run["name"], (k, run)) for run in runs)
         return runs
 
-    def _in_round(self, k: int) -> list[str]:
+    def in_round(self, k: int) -> list[str]:
+        """Round ``k``'s trials still needed, by name."""
         return [name for name, (round_, *_) in self.planned.items() if round_ == k and name not in self.not_needed]
 
     def waiting(self) -> list[tuple[str, int]]:
@@ -78,11 +84,13 @@ class Rounds(Searcher):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.done:
+            self.parked.clear()  # no trial comes in its place: it resumes
             return Searcher.FINISHED
         if not (self.queue or self.ahead):
             return None  # the next trials depend on the test: asked again later
         run = (self.queue or self.ahead).pop(0)
         self.ids[trial_id] = run["name"]
+        self.parked.clear()  # the trial paused for this one resumes next
         return {"run": run}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -96,7 +104,7 @@ class Rounds(Searcher):
         if name is None or name in self.not_needed or name in self.results:
             return
         if error:
-            self.failed.add(name)  # the test needs every seed: the run ends, its summary says what failed
+            self.failed.add(name)  # the test needs every seed: the run ends once the trials started end
             return
         self.failed.discard(name)
         if result and keys.FINAL_REWARD_MEAN in result:
@@ -105,8 +113,8 @@ class Rounds(Searcher):
 
     def _advance(self) -> None:
         """Each round now complete: its test, and what the next round needs."""
-        while not self.done and all(name in self.results for name in self._in_round(self.round)):
-            records = [self.results[name] for k in range(1, self.round + 1) for name in self._in_round(k)]
+        while not self.done and all(name in self.results for name in self.in_round(self.round)):
+            records = [self.results[name] for k in range(1, self.round + 1) for name in self.in_round(k)]
             self.needed = after_round(self.round, records, self.needed, self.options.trials.names,
                                       self.options.decision, self.decisions, self.options.trials.baseline)
             if not self.needed or self.round == self.options.decision.max_rounds:
@@ -116,7 +124,7 @@ class Rounds(Searcher):
                 return
             self.round += 1
             wanted = {name for name, _ in self.options.round_runs(self.round, self.needed)}
-            self.not_needed |= {name for name in self._in_round(self.round) if name not in wanted}
+            self.not_needed |= {name for name in self.in_round(self.round) if name not in wanted}
             self.queue = [run for run in self.ahead if run["name"] in wanted]
             self.ahead = self._plan(self.round + 1)
             print(f"Round {self.round}: {len(wanted)} trial(s)", flush=True)
@@ -134,7 +142,21 @@ class Rounds(Searcher):
             self.__dict__.update(pickle.load(file))
         self.options = options
         self.failed = set()  # a resume runs failed trials again
+        self.parked = set()  # Tune runs paused trials again on a resume
         NOT_NEEDED_IDS.update(trial_id for trial_id, name in self.ids.items() if name in self.not_needed)
+
+
+class ParkedFree(ConcurrencyLimiter):
+    """Tune's concurrency limiter, except that the slot a trial paused by :class:`RoundsScheduler` gave up is free
+    until the trial it was paused for is suggested."""
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        parked = len(self.searcher.parked)
+        self.max_concurrent += parked
+        try:
+            return super().suggest(trial_id)
+        finally:
+            self.max_concurrent -= parked
 
 
 class RoundsGenerator(SearchGenerator):
@@ -142,7 +164,7 @@ class RoundsGenerator(SearchGenerator):
     are: a run that ended on a failed trial is not finished for good, and its resume goes on suggesting."""
 
     def __init__(self, rounds: Rounds, max_concurrent: int) -> None:
-        super().__init__(ConcurrencyLimiter(rounds, max_concurrent=max(1, max_concurrent)))
+        super().__init__(ParkedFree(rounds, max_concurrent=max(1, max_concurrent)))
         self.rounds = rounds
 
     def set_state(self, state: dict) -> None:
@@ -150,13 +172,26 @@ class RoundsGenerator(SearchGenerator):
         self._finished = self.rounds.done  # restored after the rounds' own state
 
 
-class StopNotNeeded(FIFOScheduler):
-    """Tune's first-in-first-out scheduling, except for the trials :class:`Rounds` no longer needs: a running one
-    stops at its next result, a waiting one never starts."""
+class RoundsScheduler(FIFOScheduler):
+    """Tune's first-in-first-out scheduling of the rounds' trials, with two exceptions. A trial :class:`Rounds` no
+    longer needs stops at its next result, and one waiting never starts. And the round's tail is balanced: a running
+    trial of the round pauses when starting the round's next trial in its place ends the round sooner
+    (:func:`~rl_sweep.sweep.schedule.pause_now`, on each trial's seconds per step so far). Tune saves its checkpoint;
+    it resumes from there, to the same bits, on the next CPU to free, before any later round's trial.
 
-    def __init__(self, rounds: Rounds) -> None:
+    :param slots: how many trials run at once.
+    """
+
+    def __init__(self, rounds: Rounds, slots: int) -> None:
         super().__init__()
         self.rounds = rounds
+        self.slots = slots
+        self.trained: dict[str, tuple[int, float, float]] = {}  # trial id: steps, their seconds, the last step's
+        self.pausing: set[str] = set()  # trials paused that have not reported since: no other pauses meanwhile
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A sweep started before tails were balanced stored a StopNotNeeded without these: it goes on never pausing.
+        self.__dict__.update({"slots": 0, "trained": {}, "pausing": set(), **state})
 
     def _not_needed(self, trial: Trial) -> bool:
         if self.rounds.ids.get(trial.trial_id) not in self.rounds.not_needed:
@@ -165,15 +200,90 @@ class StopNotNeeded(FIFOScheduler):
         return True
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
-        if self._not_needed(trial) or self.rounds.failed:  # a failure ends the run: the others resume later
+        self.pausing.discard(trial.trial_id)
+        if self._not_needed(trial):
             return TrialScheduler.STOP
+        # After a failure no trial starts (Rounds suggests none), and those started go on to their ends: stopped,
+        # Tune would count them finished and a resume would not run them again.
+        if result.get(keys.TIMESTEPS) and result.get(keys.TIME_TOTAL):
+            self.trained[trial.trial_id] = (result[keys.TIMESTEPS], result[keys.TIME_TOTAL],
+                                            result.get(keys.TIME_STEP, 0.0))
+        if not result.get(keys.DONE) and self._pause(tune_controller, trial):
+            self.rounds.parked.add(self.rounds.ids[trial.trial_id])
+            self.pausing.add(trial.trial_id)
+            return TrialScheduler.PAUSE
         return TrialScheduler.CONTINUE
 
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
+        self.pausing.discard(trial.trial_id)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        self.pausing.discard(trial.trial_id)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        self.pausing.discard(trial.trial_id)
+
+    def _pause(self, tune_controller: Any, trial: Trial) -> bool:
+        """Whether ``trial`` pauses now for the round's next trial: only at the round's tail, with no more of its
+        trials to start than there are slots, none waiting in Tune, and every trial running of this round."""
+        rounds = self.rounds
+        if rounds.done or not rounds.queue or len(rounds.queue) > self.slots or rounds.parked or self.pausing:
+            return False
+        live = [t for t in tune_controller.get_trials() if t.status in (Trial.RUNNING, Trial.PENDING, Trial.PAUSED)]
+        this_round = set(rounds.in_round(rounds.round))
+        if any(t.status != Trial.RUNNING or rounds.ids.get(t.trial_id) not in this_round for t in live):
+            return False
+        rates = self._seconds_per_step()
+        left = [self._seconds_left(t.config["run"], self.trained.get(t.trial_id), rates) for t in live]
+        queued = [self._seconds_left(run, None, rates) for run in rounds.queue]
+        if trial not in live or None in left or None in queued:
+            return False
+        mine = live.index(trial)
+        return pause_now(left[mine], left[:mine] + left[mine + 1:], queued, self.slots,
+                         self.trained.get(trial.trial_id, (0, 0.0, 0.0))[2])
+
+    def _seconds_per_step(self) -> dict[tuple[str, str], float]:
+        """Each (environment, variant)'s seconds per step, over the trials of this run that have reported."""
+        steps: dict[tuple[str, str], int] = {}
+        seconds: dict[tuple[str, str], float] = {}
+        for trial_id, (done, took, _) in self.trained.items():
+            name = self.rounds.ids.get(trial_id)
+            if name in self.rounds.planned:
+                key = _kind(self.rounds.planned[name][1])
+                steps[key] = steps.get(key, 0) + done
+                seconds[key] = seconds.get(key, 0.0) + took
+        return {key: seconds[key] / steps[key] for key in steps}
+
+    @staticmethod
+    def _seconds_left(run: dict[str, Any], trained: tuple[int, float, float] | None,
+                      rates: dict[tuple[str, str], float]) -> float | None:
+        """A trial's forecast seconds to its end: from its own seconds per step once it has reported, else from
+        its kind's; None when neither is known."""
+        if trained:
+            return (run["total_timesteps"] - trained[0]) * trained[1] / trained[0]
+        rate = rates.get(_kind(run))
+        return None if rate is None else run["total_timesteps"] * rate
+
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        for trial in tune_controller.get_trials():
-            if trial.status == Trial.PENDING and self._not_needed(trial):
+        trials = tune_controller.get_trials()
+        for trial in trials:
+            if trial.status in (Trial.PENDING, Trial.PAUSED) and self._not_needed(trial):
                 tune_controller.stop_trial(trial)
-        return super().choose_trial_to_run(tune_controller)
+        for trial in trials:
+            if trial.status == Trial.PENDING:
+                return trial
+        parked = set() if self.rounds.done else self.rounds.parked
+        for trial in trials:  # a trial paused for another starts once that one has
+            if trial.status == Trial.PAUSED and self.rounds.ids.get(trial.trial_id) not in parked:
+                return trial
+        return None
+
+
+StopNotNeeded = RoundsScheduler  # its name in the Tune state of sweeps started before tails were balanced
+
+
+def _kind(run: dict[str, Any]) -> tuple[str, str]:
+    return run["env_name"], run["variant"]
 
 
 def classify(options: SweepOptions, records: Sequence[TrialRecord]
