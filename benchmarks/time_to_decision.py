@@ -1,6 +1,7 @@
 """No idle CPU (issue 37), before and after, in one run: the time a sweep takes and how busy it keeps the CPUs, with
 the trials in grid order and one Tune run per round (before: what rl-sweep did until 2026-12-06) and as rl-sweep runs
-them now (longest first, the next round's seeds speculatively on CPUs that would idle).
+them now (longest first, the next round's seeds speculatively on CPUs that would idle, a trial paused at a round's
+tail where that ends the round sooner).
 
     python benchmarks/time_to_decision.py              # rl-sweep --until-decided --preset tuned --algos ppo a2c
     python benchmarks/time_to_decision.py --tuned      # make tuned: rl-sweep --preset tuned --algos ppo a2c --seeds 5
@@ -12,8 +13,9 @@ side by side, from each summary.json: the decision and its rounds; the CPU-secon
 and of speculative ones it did not; the span from the first trial's start to the last one's end against its ideal
 (needed CPU-seconds over the CPUs); the CPU utilisation; the command's wall time and its fixed cost (wall time
 minus span). The goals: utilisation at least 0.95, and a span within 5% of the ideal. Beside them, the best any order
-could do with the same trial times (the best split of the needed trials over 2 CPUs): when a decision takes one round,
-speculation cannot help (its trials are not needed) and uneven trials bound the span above the ideal.
+of whole trials could do with the same trial times (the best split of the needed trials over 2 CPUs, none paused):
+when a decision takes one round, speculation cannot help (its trials are not needed) and uneven trials bound such an
+order's span above the ideal, which pausing a trial at the tail can still reach.
 Both sweeps must compute the same trials: their final rewards are compared to the bit.
 """
 
