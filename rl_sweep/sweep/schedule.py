@@ -35,16 +35,24 @@ from rl_sweep.run.config import TrainingConfig
 Named = tuple[str, TrainingConfig]  # a trial's name and its run
 
 
-def seconds_per_step(finished: Iterable[TrialRecord]) -> dict[tuple[str | None, str | None], float]:
+Kind = tuple[str | None, str | None]  # a trial's (environment, variant): trials of a kind cost the same per step
+
+
+def per_step(samples: Iterable[tuple[Kind, int, float]]) -> dict[Kind, float]:
+    """Each kind's seconds per step, over its samples (each its kind, steps and their seconds)."""
+    seconds: dict[Kind, float] = {}
+    steps: dict[Kind, int] = {}
+    for kind, done, took in samples:
+        seconds[kind] = seconds.get(kind, 0.0) + took
+        steps[kind] = steps.get(kind, 0) + done
+    return {kind: seconds[kind] / steps[kind] for kind in seconds}
+
+
+def seconds_per_step(finished: Iterable[TrialRecord]) -> dict[Kind, float]:
     """Each (environment, variant)'s measured seconds per step, over its completed trials."""
-    seconds: dict[tuple[str | None, str | None], float] = {}
-    steps: dict[tuple[str | None, str | None], int] = {}
-    for trial in finished:
-        if trial["status"] == COMPLETED and trial["wall_time_seconds"] and trial["timesteps"]:
-            key = (trial["env"], variant_of(trial))
-            seconds[key] = seconds.get(key, 0.0) + trial["wall_time_seconds"]
-            steps[key] = steps.get(key, 0) + trial["timesteps"]
-    return {key: seconds[key] / steps[key] for key in seconds}
+    return per_step(((trial["env"], variant_of(trial)), trial["timesteps"], trial["wall_time_seconds"])
+                    for trial in finished
+                    if trial["status"] == COMPLETED and trial["wall_time_seconds"] and trial["timesteps"])
 
 
 def longest_first(runs: Sequence[Named], finished: Iterable[TrialRecord] = ()) -> list[Named]:

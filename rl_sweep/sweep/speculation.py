@@ -36,7 +36,7 @@ from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.progress import NOT_NEEDED_IDS
 from rl_sweep.sweep.records import trial_config, trial_record
-from rl_sweep.sweep.schedule import longest_first, pause_now
+from rl_sweep.sweep.schedule import Kind, longest_first, pause_now, per_step
 
 
 class Rounds(Searcher):
@@ -236,27 +236,21 @@ class RoundsScheduler(FIFOScheduler):
         rates = self._seconds_per_step()
         left = [self._seconds_left(t.config["run"], self.trained.get(t.trial_id), rates) for t in live]
         queued = [self._seconds_left(run, None, rates) for run in rounds.queue]
-        if trial not in live or None in left or None in queued:
+        if None in left or None in queued:
             return False
         mine = live.index(trial)
         return pause_now(left[mine], left[:mine] + left[mine + 1:], queued, self.slots,
                          self.trained.get(trial.trial_id, (0, 0.0, 0.0))[2])
 
-    def _seconds_per_step(self) -> dict[tuple[str, str], float]:
+    def _seconds_per_step(self) -> dict[Kind, float]:
         """Each (environment, variant)'s seconds per step, over the trials of this run that have reported."""
-        steps: dict[tuple[str, str], int] = {}
-        seconds: dict[tuple[str, str], float] = {}
-        for trial_id, (done, took, _) in self.trained.items():
-            name = self.rounds.ids.get(trial_id)
-            if name in self.rounds.planned:
-                key = _kind(self.rounds.planned[name][1])
-                steps[key] = steps.get(key, 0) + done
-                seconds[key] = seconds.get(key, 0.0) + took
-        return {key: seconds[key] / steps[key] for key in steps}
+        return per_step((_kind(self.rounds.planned[self.rounds.ids[trial_id]][1]), done, took)
+                        for trial_id, (done, took, _) in self.trained.items()
+                        if self.rounds.ids.get(trial_id) in self.rounds.planned)
 
     @staticmethod
     def _seconds_left(run: dict[str, Any], trained: tuple[int, float, float] | None,
-                      rates: dict[tuple[str, str], float]) -> float | None:
+                      rates: dict[Kind, float]) -> float | None:
         """A trial's forecast seconds to its end: from its own seconds per step once it has reported, else from
         its kind's; None when neither is known."""
         if trained:
@@ -282,7 +276,7 @@ class RoundsScheduler(FIFOScheduler):
 StopNotNeeded = RoundsScheduler  # its name in the Tune state of sweeps started before tails were balanced
 
 
-def _kind(run: dict[str, Any]) -> tuple[str, str]:
+def _kind(run: dict[str, Any]) -> Kind:
     return run["env_name"], run["variant"]
 
 
