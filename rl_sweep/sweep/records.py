@@ -97,12 +97,19 @@ def _first_line(error: BaseException) -> str:
 
 
 def trial_records(result_grid: Any, trials: Sequence[dict[str, Any]], storage: str) -> list[TrialRecord]:
-    """The record of every trial of a finished Tune run (its ``ResultGrid``). A trial that never started (the
-    run was interrupted first) has no config in Tune's results: it is found among ``trials``, the configs
-    the run was given (see :func:`trial_config`), by its folder in Tune's state."""
+    """The record of every trial of a finished Tune run (its ``ResultGrid``). A trial that never reported (it
+    never started, or was stopped while starting) has no result of its own in Tune's: it is found among
+    ``trials``, the configs the run was given (see :func:`trial_config`), by its folder in Tune's state.
+
+    Tune's result for such a trial is not its own where it was to reuse another trial's actor: Tune 2.60 asks
+    that actor for its metrics before resetting it to the new trial, so the result carries the config of the
+    trial the actor ran before (docs/sweeps.md, "Faults and interruptions")."""
     by_folder = {run_dirname(trial): trial for trial in trials}
     records = []
     for result in result_grid:
-        config = result.config or {"run": by_folder.get(Path(result.path).name, {}), "storage": storage}
-        records.append(trial_record(config, result.metrics or {}, result.error))
+        metrics, config = result.metrics or {}, result.config
+        folder = Path(result.path).name
+        if keys.TIMESTEPS not in metrics and (folder in by_folder or not config):  # never reported
+            metrics, config = {}, {"run": by_folder.get(folder, {}), "storage": storage}
+        records.append(trial_record(config, metrics, result.error))
     return records
