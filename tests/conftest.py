@@ -142,12 +142,16 @@ def ppo_5000(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
 
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI)."""
+    """One local Ray cluster for every in-process sweep test (2 CPUs, like CI), its workers started with a trial's
+    imports done, as rl-sweep starts its own: each Tune run's trials need not wait for torch and SB3 to import."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    from rl_sweep.sweep.cluster import prestarted_workers, stop_ray, take_prestarted_workers
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _system_config=prestarted_workers())
+    take_prestarted_workers()
     yield
-    ray.shutdown()
+    stop_ray()
 
 
 REPORT_REPS = 500  # bootstrap replicates of an in-process sweep's report: rl-sweep's own 5,000 take seconds more
@@ -192,7 +196,7 @@ a2c:
 
 # -- a user's own environment package (tests/envs), as a user installs it --
 
-USER_ENVS = str(REPO / "tests" / "envs")  # the package rl_sweep_test_envs: Corridor-v0, Treadmill-v0
+USER_ENVS = str(REPO / "tests" / "envs")  # the package rl_sweep_test_envs: Corridor-v0, Treadmill-v0, Fragile-v0
 CORRIDOR = "rl_sweep_test_envs:Corridor-v0"  # no render_mode: it cannot render
 
 

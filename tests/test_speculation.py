@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import fewer_bootstrap_replicates
+from conftest import cli_env, fewer_bootstrap_replicates, load_json, user_env
 from ray import tune
 
 from rl_sweep.errors import ExitCode
@@ -96,7 +98,12 @@ def test_a_failed_trial_ends_the_run_and_its_resume_goes_on_suggesting(tmp_path)
     generator.rounds.restore(str(tmp_path / "state.pkl"))
     generator.set_state({"counter": 7, "total_samples": 10**9, "finished": True, "experiment": None})
     assert not generator.is_finished() and not generator.rounds.done
-    generator.rounds.on_trial_result("t0", result(100.0) | {"done": True})  # run again, to its end
+    # Run again to its end: Tune's limiter, which forgot the trial when it failed, drops its completion; Tune passes
+    # it to the scheduler too, which hands it on.
+    generator.on_trial_complete("t0", result(100.0))
+    assert "a2c_seed55" not in generator.rounds.results
+    trial = FakeTrial("t0", tune.experiment.Trial.RUNNING, generator.rounds.planned["a2c_seed55"][1])
+    speculation.RoundsScheduler(generator.rounds, 2).on_trial_complete(FakeController([trial]), trial, result(100.0))
     assert "a2c_seed55" in generator.rounds.results
 
 
@@ -276,3 +283,27 @@ def test_a_trial_paused_to_balance_the_rounds_tail_resumes_to_the_same_bits(swee
         return {t["trial"]: t["final_reward_mean"] for t in found["trials"] if t["status"] == COMPLETED}
 
     assert rewards(summary) == rewards(alone)
+
+
+def test_a_sweep_whose_trial_failed_resumes_to_its_decision(tmp_path):
+    """A needed trial that fails with no restarts left ends the run (exit 2); ``--resume`` runs it again and the
+    round completes. Tune's concurrency limiter drops the completion of a trial that failed before, which the rounds
+    then take from the scheduler: without it, the resumed sweep would wait for that trial forever."""
+    token = tmp_path / "fail_once"
+    token.touch()
+    command = [sys.executable, "-m", "rl_sweep.sweep", "--until-decided", "--algos", "ppo", "a2c",
+               "--env", "rl_sweep_test_envs:Fragile-v0", "--seeds-per-round", "2", "--max-rounds", "1",
+               "--timesteps", "400", "--checkpoint-interval", "100", "--eval-episodes", "1", "--max-failures", "0",
+               "--no-replays", "--no-dashboard", "--name", "fragile"]
+    failed = subprocess.run(command, cwd=tmp_path, env=cli_env(**user_env(RL_SWEEP_TEST_FAIL_ONCE=str(token))),
+                            capture_output=True, text=True, timeout=300)
+    assert failed.returncode == ExitCode.FAILED, failed.stdout + failed.stderr
+    assert not token.exists()
+    summary = load_json(tmp_path / "results/sweeps/fragile/summary.json")
+    assert [t["status"] for t in summary["trials"]].count("failed") == 1, summary["trials"]
+    resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "fragile", "--no-dashboard"],
+                             cwd=tmp_path, env=cli_env(**user_env()), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == ExitCode.OK, resumed.stdout + resumed.stderr
+    summary = load_json(tmp_path / "results/sweeps/fragile/summary.json")
+    assert summary["status"] == COMPLETED and [t["status"] for t in summary["trials"]] == [COMPLETED] * 4
+    assert summary["decision"]["comparisons"], summary["decision"]

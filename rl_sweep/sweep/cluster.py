@@ -53,11 +53,7 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
     # workers it starts with import what a trial runs while Ray and Tune set up, and the trials take them.
     prestarted = not address and not os.environ.get("RAY_ADDRESS") and not shipped
     if prestarted:
-        # Ray stops a worker idle for a second while more are registered than CPUs are free, and a CPU that a
-        # placement group holds is not free. Tune holds a trial's CPUs first, then starts its actor: an actor more
-        # than a second later (a busy machine, 1 sweep in 10 here) found its worker stopped, and waited for a new one.
-        kwargs["_system_config"] = {"preload_python_modules": [TRAINABLE_MODULE],
-                                    "idle_worker_killing_time_threshold_ms": IDLE_WORKERS_KEPT_S * 1000}
+        kwargs["_system_config"] = prestarted_workers()
     prefetch("ray.tune")  # while Ray starts: Tune's set-up need not wait for its imports
     url = ray.init(**kwargs).dashboard_url
     if prestarted:
@@ -72,6 +68,16 @@ def start_ray(address: str | None, dashboard: bool, verbose: bool, storage: Stor
         print(f"Ray dashboard: http://{url}\n  Token authentication is on: when the page asks for a token, "
               f"paste the output of `{invoked_as('ray')} get-auth-token` (the token is in ~/.ray/auth_token).",
               flush=True)
+
+
+def prestarted_workers() -> dict[str, Any]:
+    """The ``_system_config`` of a local cluster whose workers import what a trial runs as they start (one per CPU),
+    for :func:`take_prestarted_workers` to give to the trials."""
+    # Ray stops a worker idle for a second while more are registered than CPUs are free, and a CPU that a placement
+    # group holds is not free. Tune holds a trial's CPUs first, then starts its actor: an actor more than a second
+    # later (a busy machine, 1 sweep in 10 here) found its worker stopped, and waited for a new one.
+    return {"preload_python_modules": [TRAINABLE_MODULE],
+            "idle_worker_killing_time_threshold_ms": IDLE_WORKERS_KEPT_S * 1000}
 
 
 def take_prestarted_workers() -> None:

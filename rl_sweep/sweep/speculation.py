@@ -93,12 +93,6 @@ class Rounds(Searcher):
         self.parked.clear()  # the trial paused for this one resumes next
         return {"run": run}
 
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
-        # A trial's last result, seen here too: Tune's concurrency limiter does not pass on the completion of a
-        # trial that failed before and was run again by a resume.
-        if result.get(keys.DONE):
-            self.on_trial_complete(trial_id, result)
-
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         name = self.ids.get(trial_id)
         if name is None or name in self.not_needed or name in self.results:
@@ -216,6 +210,10 @@ class RoundsScheduler(FIFOScheduler):
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
         self.pausing.discard(trial.trial_id)
+        # Passed on to the rounds from here too: Tune's concurrency limiter drops the completion of a trial that
+        # failed and was run again by a resume (it forgot the trial when it failed), and Tune gives a searcher no
+        # trial's last result (one with ``done`` is not passed on): the round would wait for that trial forever.
+        self.rounds.on_trial_complete(trial.trial_id, result)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
         self.pausing.discard(trial.trial_id)

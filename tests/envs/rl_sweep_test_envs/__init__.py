@@ -4,6 +4,7 @@ to a cluster with ``--py-modules``."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
@@ -43,5 +44,25 @@ class Treadmill(Corridor):
         return observation, reward, False, truncated, info
 
 
+class Fragile(Corridor):
+    """A corridor whose 101st step fails, once: in the first process to take the token, the file that the
+    environment variable RL_SWEEP_TEST_FAIL_ONCE names (a trial that fails, then succeeds when run again)."""
+
+    steps = 0
+
+    def step(self, action: int):
+        self.steps += 1
+        token = os.environ.get("RL_SWEEP_TEST_FAIL_ONCE")
+        if token and self.steps > 100:
+            try:
+                os.remove(token)
+            except FileNotFoundError:
+                pass
+            else:
+                raise RuntimeError("the failure RL_SWEEP_TEST_FAIL_ONCE asked for")
+        return super().step(action)
+
+
 gym.register("Corridor-v0", entry_point=Corridor, max_episode_steps=50, reward_threshold=0.0)
 gym.register("Treadmill-v0", entry_point=Treadmill)
+gym.register("Fragile-v0", entry_point=Fragile, max_episode_steps=50)
