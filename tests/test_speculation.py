@@ -86,7 +86,8 @@ def test_the_report_of_a_decided_sweep_lists_its_later_trials_as_not_needed(tmp_
 
 def test_a_failed_trial_ends_the_run_and_its_resume_goes_on_suggesting(tmp_path):
     """A needed trial that failed (after its restarts) ends the run; the rounds' state, saved with Tune's, comes back
-    without the failure (a resume runs the trial again), and Tune's generator is then not finished."""
+    without the failure (a resume runs the trial again), and Tune's generator is then not finished. The trial's end
+    in the resumed run, failed again or completed, reaches the rounds through Tune's limiter, which forgot it."""
     from rl_sweep.sweep.speculation import RoundsGenerator
 
     rounds = Rounds(options(tmp_path, "unit"))
@@ -98,13 +99,14 @@ def test_a_failed_trial_ends_the_run_and_its_resume_goes_on_suggesting(tmp_path)
     generator.rounds.restore(str(tmp_path / "state.pkl"))
     generator.set_state({"counter": 7, "total_samples": 10**9, "finished": True, "experiment": None})
     assert not generator.is_finished() and not generator.rounds.done
-    # Run again to its end: Tune's limiter, which forgot the trial when it failed, drops its completion; Tune passes
-    # it to the scheduler too, which hands it on.
-    generator.on_trial_complete("t0", result(100.0))
-    assert "a2c_seed55" not in generator.rounds.results
-    trial = FakeTrial("t0", tune.experiment.Trial.RUNNING, generator.rounds.planned["a2c_seed55"][1])
-    speculation.RoundsScheduler(generator.rounds, 2).on_trial_complete(FakeController([trial]), trial, result(100.0))
-    assert "a2c_seed55" in generator.rounds.results
+    assert "t0" not in generator.searcher.live_trials  # Tune's limiter forgot it when it failed
+    state = str(tmp_path / "restored.pkl")
+    generator.rounds.save(state)
+    generator.on_trial_complete("t0", error=True)  # run again, failed again: the run ends (a resume runs it again)
+    assert generator.rounds.done and generator.rounds.failed == {"a2c_seed55"}
+    generator.rounds.restore(state)
+    generator.on_trial_complete("t0", result(100.0))  # run again, to its end
+    assert "a2c_seed55" in generator.rounds.results and not generator.rounds.done
 
 
 class InterruptInRound2(tune.Callback):

@@ -51,19 +51,25 @@ def test_trainable_refuses_a_config_without_a_run_in_one_line(ray_cluster):
 
 
 class SlowReset(rl_sweep.RunTrainable):
-    """RunTrainable taking a second to be reset to its next trial: time enough to stop that trial meanwhile."""
+    """RunTrainable whose reset to its next trial waits until that trial was stopped (a file beside the trials'
+    folders says so), 30 s at most."""
 
     def reset_config(self, new_config):
         import time
+        from pathlib import Path
 
-        time.sleep(1.0)
+        stopped = Path(new_config["run"]["output_dir"]).parent / "stopped"
+        waited = time.monotonic()
+        while not stopped.exists() and time.monotonic() - waited < 30:
+            time.sleep(0.05)
         return super().reset_config(new_config)
 
 
 def test_a_trial_stopped_while_tune_resets_a_reused_actor_for_it_is_recorded_as_itself(ray_cluster, tmp_path):
     """Tune 2.60 asks a reused actor for its metrics before resetting it, so a trial stopped while its actor resets
     (a speculative trial the decision made unnecessary, an interrupted one) has a result carrying the config of the
-    trial the actor ran before: its record is still its own (rl_sweep.sweep.records.trial_records)."""
+    trial the actor ran before: its record is still its own (rl_sweep.sweep.records.trial_records). The reset waits
+    for the stop, on any machine."""
     from ray import cloudpickle, tune
     from ray.tune.experiment import Trial
     from ray.tune.schedulers import FIFOScheduler
@@ -86,6 +92,7 @@ def test_a_trial_stopped_while_tune_resets_a_reused_actor_for_it_is_recorded_as_
                 if trial.status == Trial.PENDING and trial.temporary_state.ray_actor is not None and not stopped:
                     stopped.append(str(trial))  # it has the first trial's actor, which is resetting
                     tune_controller.stop_trial(trial)
+                    (tmp_path / "stopped").touch()  # the reset goes on
             return super().choose_trial_to_run(tune_controller)
 
     tuner = tune.Tuner(SlowReset, param_space=param_space(trials, 1, storage),

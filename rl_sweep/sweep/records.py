@@ -98,12 +98,12 @@ def _first_line(error: BaseException) -> str:
 
 def trial_records(result_grid: Any, trials: Sequence[dict[str, Any]], storage: str) -> list[TrialRecord]:
     """The record of every trial of a finished Tune run (its ``ResultGrid``). A trial that never reported (it
-    never started, or was stopped while starting) has no result of its own in Tune's: it is found among
+    never started, or was stopped or failed while starting) has no result of its own in Tune's: it is found among
     ``trials``, the configs the run was given (see :func:`trial_config`), by its folder in Tune's state.
 
-    Tune's result for such a trial is not its own where it was to reuse another trial's actor: Tune 2.60 asks
-    that actor for its metrics before resetting it to the new trial, so the result carries the config of the
-    trial the actor ran before (docs/sweeps.md, "Faults and interruptions")."""
+    Tune's result for such a trial is not its own where it was to reuse another trial's actor and ended while that
+    actor was being reset: Tune 2.60 asks the actor for its metrics before the reset, so the result carries the
+    config of the trial the actor ran before (docs/sweeps.md, "Faults and interruptions")."""
     by_folder = {run_dirname(trial): trial for trial in trials}
     records = []
     for result in result_grid:

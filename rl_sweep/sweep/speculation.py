@@ -142,7 +142,18 @@ class Rounds(Searcher):
 
 class ParkedFree(ConcurrencyLimiter):
     """Tune's concurrency limiter, except that the slot a trial paused by :class:`RoundsScheduler` gave up is free
-    until the trial it was paused for is suggested."""
+    until the trial it was paused for is suggested; and that the end of a trial it does not know reaches the rounds.
+
+    Tune's limiter forgets a trial when it fails, and drops the end of a trial it does not know: a failed trial run
+    again by ``--resume`` would end, completed or failed again, unseen, and its round wait for it forever (Tune
+    passes no result with ``done`` to a searcher's ``on_trial_result``). :class:`Rounds` ignores an end it has seen.
+    """
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if trial_id not in self.live_trials:
+            self.searcher.on_trial_complete(trial_id, result=result, error=error)
+            return
+        super().on_trial_complete(trial_id, result=result, error=error)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         parked = len(self.searcher.parked)
@@ -210,10 +221,6 @@ class RoundsScheduler(FIFOScheduler):
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
         self.pausing.discard(trial.trial_id)
-        # Passed on to the rounds from here too: Tune's concurrency limiter drops the completion of a trial that
-        # failed and was run again by a resume (it forgot the trial when it failed), and Tune gives a searcher no
-        # trial's last result (one with ``done`` is not passed on): the round would wait for that trial forever.
-        self.rounds.on_trial_complete(trial.trial_id, result)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
         self.pausing.discard(trial.trial_id)
