@@ -81,7 +81,11 @@ def test_the_report_of_a_decided_sweep_lists_its_later_trials_as_not_needed(tmp_
     mixed = [0.0, 3.0, 4.0, 1.0, 2.0, 5.0]  # PPO 0, 3, 4 against A2C 1, 2, 5
     undecided = [dict(t, final_reward_mean=reward) for t, reward in zip(records, mixed)] + records[6:]
     classified, decisions, over = classify(sweep, undecided)  # round 2 needed, not run: the sweep is not over
-    assert not over and [t["status"] for t in classified] == [COMPLETED] * 6 + ["incomplete"]
+    assert not over and [t["status"] for t in classified] == [COMPLETED] * 6 + ["incomplete"] * 6
+    # Round 2's trials Tune was never given are listed as not yet run, their folders where they will be.
+    assert sorted(t["trial"] for t in classified[7:]) == sorted(f"{algo}_seed{seed}" for algo in ("ppo", "a2c")
+                                                              for seed in (58, 59, 60) if (algo, seed) != ("a2c", 58))
+    assert all(t["timesteps"] == 0 and t["folder"] == f"sweeps/unit/{t['trial']}" for t in classified[7:])
 
 
 def test_a_failed_trial_ends_the_run_and_its_resume_goes_on_suggesting(tmp_path):
@@ -302,7 +306,9 @@ def test_a_sweep_whose_trial_failed_resumes_to_its_decision(tmp_path):
     assert failed.returncode == ExitCode.FAILED, failed.stdout + failed.stderr
     assert not token.exists()
     summary = load_json(tmp_path / "results/sweeps/fragile/summary.json")
-    assert [t["status"] for t in summary["trials"]].count("failed") == 1, summary["trials"]
+    statuses = sorted(t["status"] for t in summary["trials"])  # those never started listed too
+    assert len(statuses) == 4 and statuses.count("failed") == 1 and "completed" in statuses, summary["trials"]
+    assert "runs them again" in failed.stderr and "--resume fragile" in failed.stderr
     resumed = subprocess.run([sys.executable, "-m", "rl_sweep.sweep", "--resume", "fragile", "--no-dashboard"],
                              cwd=tmp_path, env=cli_env(**user_env()), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == ExitCode.OK, resumed.stdout + resumed.stderr

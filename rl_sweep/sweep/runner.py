@@ -145,8 +145,8 @@ def finish_sweep(options: SweepOptions, records: list[TrialRecord], started: str
     if summary["status"] == FAILED:
         failed = any(t["status"] == FAILED for t in summary["trials"])
         log.error("trials not completed: %s (%s; see %s)", ", ".join(not_done) or "the next round's",
-                  "failed" if failed else f"no interrupt signal arrived; continue with: {resume_command(options)}",
-                  names.SUMMARY)
+                  f"failed; once its cause is fixed, {resume_command(options)} runs them again" if failed
+                  else f"no interrupt signal arrived; continue with: {resume_command(options)}", names.SUMMARY)
         return ExitCode.FAILED, summary
     log.warning("sweep interrupted by %s; trials not completed: %s. Continue with: %s", signals.described(),
                 ", ".join(not_done) or "the next round's", resume_command(options))

@@ -290,16 +290,22 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
     """The trials' records as the sweep reports them, the test's decisions, and whether the test is over (decided,
     or every round run), recomputed from the trials' results alone: round after round, the trials the test needed
     while it had not decided; once it is over, every other trial ``not needed``. An unfinished sweep's later trials
-    keep their status: a resume may need them."""
+    keep their status: a resume may need them; and the trials of its unfinished round that Tune was never given are
+    listed ``incomplete``, as a trial that never started is in a sweep of fixed seeds."""
     by_name = {t["trial"]: t for t in records}
     needed = {env: list(options.trials.names) for env in options.trials.envs}
     wanted: set[str] = set()
     decisions: dict[str, EnvironmentDecision] = {}
     decided = False
+    never_given: list[TrialRecord] = []
     for k in range(1, options.decision.max_rounds + 1):
-        names = {name for name, _ in options.round_runs(k, needed)}
+        runs = options.round_runs(k, needed)
+        names = {name for name, _ in runs}
         wanted |= names
         if any(name not in by_name or by_name[name]["status"] != COMPLETED for name in names):
+            never_given = [trial_record({"run": trial_config(run, options.folder(name), name=name),
+                                         "storage": options.storage.location}, {}, None)
+                           for name, run in runs if name not in by_name]
             break
         needed = after_round(k, [by_name[name] for name in wanted], needed, options.trials.names, options.decision,
                              decisions, options.trials.baseline, quiet=True)
@@ -307,4 +313,4 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
         if decided:
             break
     return [t if t["trial"] in wanted or not decided else TrialRecord(**{**t, "status": NOT_NEEDED})
-            for t in records], decisions, decided
+            for t in records] + never_given, decisions, decided
