@@ -293,8 +293,8 @@ def test_a_trial_paused_to_balance_the_rounds_tail_resumes_to_the_same_bits(swee
 
 def test_a_sweep_whose_trial_failed_resumes_to_its_decision(tmp_path):
     """A needed trial that fails with no restarts left ends the run (exit 2); ``--resume`` runs it again and the
-    round completes. Tune's concurrency limiter drops the completion of a trial that failed before, which the rounds
-    then take from the scheduler: without it, the resumed sweep would wait for that trial forever."""
+    round completes. Tune's concurrency limiter drops the end of a trial that failed before, which the limiter
+    rl-sweep uses passes on to the rounds: without it, the resumed sweep would wait for that trial forever."""
     token = tmp_path / "fail_once"
     token.touch()
     command = [sys.executable, "-m", "rl_sweep.sweep", "--until-decided", "--algos", "ppo", "a2c",

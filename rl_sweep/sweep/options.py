@@ -232,6 +232,11 @@ class SweepOptions:
         """A path under the sweep's folder, ``sweeps/{name}/...``, as storage names it."""
         return "/".join([sweep_folder(self.name), *parts])
 
+    def trial_config(self, name: str, run: TrainingConfig) -> dict[str, Any]:
+        """What Tune's trial ``name`` of this sweep holds (:func:`~rl_sweep.sweep.records.trial_config`): ``run``,
+        its files in the sweep's folder ``name``."""
+        return records.trial_config(run, self.folder(name), name=name)
+
     def run_config(self, variant: Variant | str, seed: int, folder: str, overrides: dict[str, Any] | None = None,
                    env_name: str | None = None) -> TrainingConfig:
         """One trial's run, validated, its preset resolved here (on the driver) for its environment (the

@@ -23,7 +23,7 @@ from rl_sweep.logs import utc_now
 from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import SweepOptions
-from rl_sweep.sweep.records import trial_config, trial_records
+from rl_sweep.sweep.records import trial_records
 from rl_sweep.sweep.runner import finish_sweep, steps_by_environment
 from rl_sweep.sweep.schedule import longest_first
 from rl_sweep.sweep.tuner import build_tuner, fit
@@ -62,7 +62,7 @@ def decide(options: SweepOptions, resume: bool, started: str, cpus: float, callb
         if not runs:
             break
         folder = options.folder(names.tune_round(k))
-        trials = [trial_config(run, options.folder(name), name=name) for name, run in longest_first(runs, records)]
+        trials = [options.trial_config(name, run) for name, run in longest_first(runs, records)]
         restoring = resume and storage.exists(folder)
         print(f"Round {k}: {len(runs)} trial(s){' (resumed)' if restoring else ''}", flush=True)
         tuner = build_tuner(options, trials, folder, restore=restoring, callbacks=callbacks,
@@ -100,7 +100,7 @@ def _speculating(options: SweepOptions, resume: bool, started: str, cpus: float,
                         scheduler=RoundsScheduler(rounds, at_once), callbacks=callbacks,
                         progress=SweepProgress(options.name, waiting=rounds.waiting))
     every = _every(options)  # what a trial never started was
-    trials = [trial_config(run, options.folder(name), name=name)
+    trials = [options.trial_config(name, run)
               for k in range(1, options.decision.max_rounds + 1) for name, run in options.round_runs(k, every)]
     records, decisions, over = classify(options, trial_records(fit(tuner), trials, storage.location))
     records = [set_aside(options, t) if t["status"] == NOT_NEEDED else t for t in records]

@@ -21,7 +21,7 @@ from rl_sweep.sweep.checks import check_before_start
 from rl_sweep.sweep import signals
 from rl_sweep.sweep.claim import start_sweep
 from rl_sweep.sweep.options import RESULTS_DIR, SweepOptions
-from rl_sweep.sweep.records import trial_config, trial_records
+from rl_sweep.sweep.records import trial_records
 from rl_sweep.sweep.schedule import longest_first, utilisation
 from rl_sweep.sweep.tuner import build_tuner, fit
 from rl_sweep.text import WHY_RETURNS_DIFFER, number, utilisation_line
@@ -102,7 +102,7 @@ def run_sweep(options: SweepOptions, *, resume: bool = False, address: str | Non
     cpus = ray.cluster_resources().get("CPU", 0)
     print(f"Sweep {options.name}: {len(runs)} trial(s) on {steps_by_environment([run for _, run in runs])}, "
           f"preset {options.runs.preset}, on {cpus:.0f} CPU(s); files in {options.cluster.results_dir}", flush=True)
-    trials = [trial_config(run, options.folder(name), name=name) for name, run in longest_first(runs)]
+    trials = [options.trial_config(name, run) for name, run in longest_first(runs)]
     result_grid = fit(build_tuner(options, trials, options.folder(names.TUNE), restore=resume, callbacks=callbacks))
     return finish_sweep(options, trial_records(result_grid, trials, storage.location), started, cpus=cpus)
 

@@ -35,7 +35,7 @@ from rl_sweep.files.sweep import TrialRecord
 from rl_sweep.sweep import result_keys as keys
 from rl_sweep.sweep.options import SweepOptions
 from rl_sweep.sweep.progress import NOT_NEEDED_IDS
-from rl_sweep.sweep.records import trial_config, trial_record
+from rl_sweep.sweep.records import trial_record
 from rl_sweep.sweep.schedule import Kind, longest_first, pause_now, per_step
 
 
@@ -64,7 +64,7 @@ class Rounds(Searcher):
     def _plan(self, k: int) -> list[dict[str, Any]]:
         if k > self.options.decision.max_rounds:
             return []
-        runs = [trial_config(run, self.options.folder(name), name=name)
+        runs = [self.options.trial_config(name, run)
                 for name, run in longest_first(self.options.round_runs(k, self.needed), self.results.values())]
         self.planned.update((run["name"], (k, run)) for run in runs)
         return runs
@@ -303,9 +303,8 @@ def classify(options: SweepOptions, records: Sequence[TrialRecord]
         names = {name for name, _ in runs}
         wanted |= names
         if any(name not in by_name or by_name[name]["status"] != COMPLETED for name in names):
-            never_given = [trial_record({"run": trial_config(run, options.folder(name), name=name),
-                                         "storage": options.storage.location}, {}, None)
-                           for name, run in runs if name not in by_name]
+            never_given = [trial_record({"run": options.trial_config(name, run), "storage": options.storage.location},
+                                        {}, None) for name, run in runs if name not in by_name]
             break
         needed = after_round(k, [by_name[name] for name in wanted], needed, options.trials.names, options.decision,
                              decisions, options.trials.baseline, quiet=True)
